@@ -1,0 +1,96 @@
+//! The one error type of the core. Every variant has a stable machine code that the bindings
+//! map once: the CLI to an exit status and message, Node to `err.code`.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can make an operation fail. Findings such as conflicts are data, not errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The registry file does not exist.
+    #[error("no port registry at {path}; create one with `atlas-ports init`")]
+    RegistryMissing { path: PathBuf },
+
+    /// `init` found a registry and was not told to overwrite it.
+    #[error(
+        "a port registry already exists at {path}; pass --force to replace it with the defaults"
+    )]
+    RegistryExists { path: PathBuf },
+
+    /// The registry file is not valid JSON or does not follow the schema.
+    #[error("corrupt port registry {path}: {reason}")]
+    CorruptRegistry { path: PathBuf, reason: String },
+
+    /// The service is not one of the registry's ranges.
+    #[error("unknown service '{service}'; valid services: {}", valid.join(", "))]
+    UnknownService { service: String, valid: Vec<String> },
+
+    /// Every port of the service's range is allocated or busy.
+    #[error(
+        "no available port in the '{service}' range ({start}-{end}): every port is allocated or in use"
+    )]
+    RangeExhausted {
+        service: String,
+        start: u16,
+        end: u16,
+    },
+
+    /// A port number outside 1–65535 or not a number at all.
+    #[error("invalid port '{value}': expected an integer from 1 to 65535")]
+    InvalidPort { value: String },
+
+    /// A service name, worktree id, description or range that breaks the input rules.
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidArgument {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+
+    /// Another process held the registry lock for longer than the bounded wait.
+    #[error(
+        "timed out after {waited_ms} ms waiting for the registry lock {path}; another atlas-ports process is holding it"
+    )]
+    LockTimeout { path: PathBuf, waited_ms: u64 },
+
+    /// The filesystem refused an operation.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The stable machine code of this error (`ENOENT` for a missing registry, `ERR_…` otherwise).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::RegistryMissing { .. } => "ENOENT",
+            Error::RegistryExists { .. } => "ERR_REGISTRY_EXISTS",
+            Error::CorruptRegistry { .. } => "ERR_CORRUPT_REGISTRY",
+            Error::UnknownService { .. } => "ERR_UNKNOWN_SERVICE",
+            Error::RangeExhausted { .. } => "ERR_RANGE_EXHAUSTED",
+            Error::InvalidPort { .. } => "ERR_INVALID_PORT",
+            Error::InvalidArgument { .. } => "ERR_INVALID_ARGUMENT",
+            Error::LockTimeout { .. } => "ERR_LOCK_TIMEOUT",
+            Error::Io { .. } => "ERR_IO",
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

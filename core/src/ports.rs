@@ -1,0 +1,205 @@
+//! The operations of SPEC §4 over a host: validation, then the registry's pure operations inside
+//! the store's locked read–modify–write. Every front end (CLI, Node, wasm) calls these.
+
+use crate::error::{Error, Result};
+use crate::host::{Clock, FileSystem, Identity, Probe};
+use crate::registry::{Allocation, NewAllocation, NextPort, Registry};
+use crate::store::RegistryStore;
+use crate::validate;
+use std::path::Path;
+
+/// The platform services an operation uses.
+#[derive(Clone, Copy)]
+pub struct Host<'h> {
+    pub fs: &'h dyn FileSystem,
+    pub probe: &'h dyn Probe,
+    pub clock: &'h dyn Clock,
+    pub identity: &'h dyn Identity,
+}
+
+impl std::fmt::Debug for Host<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Host")
+    }
+}
+
+/// What `allocate` and `ensure` are asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct AllocateRequest<'a> {
+    pub service: &'a str,
+    pub worktree: &'a str,
+    pub description: &'a str,
+    /// The worktree's folder, recorded when known.
+    pub worktree_path: Option<&'a str>,
+}
+
+/// The answer of `ensure`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ensured {
+    pub allocation: Allocation,
+    /// False when the worktree already held a port for the service.
+    pub created: bool,
+}
+
+/// The answer of `check_available`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Availability {
+    /// Neither allocated nor busy.
+    Available,
+    /// Held in the registry by these allocations.
+    Allocated(Vec<Allocation>),
+    /// Not allocated, but something on the system holds it.
+    InUse,
+}
+
+/// The registry at one path, operated through one host.
+#[derive(Debug)]
+pub struct Ports<'h> {
+    host: Host<'h>,
+    store: RegistryStore<'h>,
+}
+
+impl<'h> Ports<'h> {
+    /// Operations on the registry at `registry`.
+    pub fn new(host: Host<'h>, registry: impl Into<std::path::PathBuf>) -> Self {
+        Ports {
+            host,
+            store: RegistryStore::new(host.fs, registry),
+        }
+    }
+
+    /// The registry file's path.
+    pub fn registry_path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// Reads the registry as it is.
+    pub fn load(&self) -> Result<Registry> {
+        self.store.load()
+    }
+
+    /// Writes the default registry; refuses to replace an existing one unless `force`.
+    pub fn init(&self, force: bool) -> Result<Registry> {
+        let registry = Registry::with_default_ranges(&self.now());
+        self.store.create(&registry, force)?;
+        Ok(registry)
+    }
+
+    /// Allocates the first free port of the service's range to the worktree.
+    pub fn allocate(&self, req: &AllocateRequest<'_>) -> Result<Allocation> {
+        let new = checked(req)?;
+        let (now, by) = (self.now(), self.host.identity.allocated_by());
+        self.store.update(&now, |reg| {
+            let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
+            Ok((a.clone(), true))
+        })
+    }
+
+    /// Returns the port the worktree already holds for the service, or allocates one.
+    pub fn ensure(&self, req: &AllocateRequest<'_>) -> Result<Ensured> {
+        let new = checked(req)?;
+        let (now, by) = (self.now(), self.host.identity.allocated_by());
+        self.store.update(&now, |reg| {
+            reg.range_of(new.service)?;
+            if let Some(held) = reg.held_by(new.service, new.worktree) {
+                return Ok((
+                    Ensured {
+                        allocation: held.clone(),
+                        created: false,
+                    },
+                    false,
+                ));
+            }
+            let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
+            Ok((
+                Ensured {
+                    allocation: a.clone(),
+                    created: true,
+                },
+                true,
+            ))
+        })
+    }
+
+    /// Releases a port (only `worktree`'s allocation of it when given); returns what was removed.
+    pub fn release(&self, port: u16, worktree: Option<&str>) -> Result<Vec<Allocation>> {
+        checked_port(port)?;
+        if let Some(w) = worktree {
+            validate::worktree_id(w)?;
+        }
+        self.store.update(&self.now(), |reg| {
+            let removed = reg.release(port, worktree);
+            let changed = !removed.is_empty();
+            Ok((removed, changed))
+        })
+    }
+
+    /// Releases every port of a worktree; returns what was removed.
+    pub fn release_worktree(&self, worktree: &str) -> Result<Vec<Allocation>> {
+        validate::worktree_id(worktree)?;
+        self.store.update(&self.now(), |reg| {
+            let removed = reg.release_worktree(worktree);
+            let changed = !removed.is_empty();
+            Ok((removed, changed))
+        })
+    }
+
+    /// Whether a port could be allocated now: not in the registry, and free on the system.
+    pub fn check_available(&self, port: u16) -> Result<Availability> {
+        checked_port(port)?;
+        let reg = self.store.load()?;
+        let holders: Vec<Allocation> = reg
+            .allocations
+            .iter()
+            .filter(|a| a.port == port)
+            .cloned()
+            .collect();
+        Ok(if !holders.is_empty() {
+            Availability::Allocated(holders)
+        } else if self.host.probe.is_free(port) {
+            Availability::Available
+        } else {
+            Availability::InUse
+        })
+    }
+
+    /// The allocations of one worktree, or all of them, as stored.
+    pub fn list(&self, worktree: Option<&str>) -> Result<Vec<Allocation>> {
+        if let Some(w) = worktree {
+            validate::worktree_id(w)?;
+        }
+        let reg = self.store.load()?;
+        Ok(match worktree {
+            Some(w) => reg.allocations_of(w).cloned().collect(),
+            None => reg.allocations,
+        })
+    }
+
+    /// The port `allocate` would return now, without allocating.
+    pub fn find_next(&self, service: &str) -> Result<NextPort> {
+        validate::service_name(service)?;
+        self.store
+            .load()?
+            .find_next(service, &mut |p| self.host.probe.is_free(p))
+    }
+
+    fn now(&self) -> String {
+        self.host.clock.now().to_string()
+    }
+}
+
+fn checked<'a>(req: &AllocateRequest<'a>) -> Result<NewAllocation<'a>> {
+    Ok(NewAllocation {
+        service: validate::service_name(req.service)?,
+        worktree: validate::worktree_id(req.worktree)?,
+        description: validate::description(req.description)?,
+        worktree_path: req.worktree_path,
+    })
+}
+
+fn checked_port(port: u16) -> Result<u16> {
+    if port == 0 {
+        return Err(Error::InvalidPort { value: "0".into() });
+    }
+    Ok(port)
+}

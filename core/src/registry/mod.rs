@@ -1,0 +1,14 @@
+//! The registry file: model, JSON codec and the pure operations on it.
+
+mod codec;
+mod members;
+mod model;
+mod operations;
+mod parse;
+mod port_set;
+
+pub use model::{
+    Allocation, HealthStatus, Metadata, PortRange, REGISTRY_VERSION, Registry, SCHEMA_VERSION,
+};
+pub use operations::{NewAllocation, NextPort};
+pub use port_set::PortSet;
