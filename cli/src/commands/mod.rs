@@ -1,0 +1,33 @@
+//! One function per subcommand. Each returns the exit status of a successful run; errors bubble
+//! up to [`crate::run`], which prints them and exits 2.
+
+mod allocate;
+mod init;
+mod query;
+mod release;
+
+use crate::args::Command;
+use crate::context::Context;
+use atlas_ports_core::Result;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: done, or the answer is "yes".
+    Success = 0,
+    /// 1: the answer is "no".
+    No = 1,
+}
+
+/// Runs a parsed command.
+pub fn execute(command: Command, ctx: &Context) -> Result<Exit> {
+    match command {
+        Command::Init(a) => init::run(ctx, a),
+        Command::Allocate(a) => allocate::allocate(ctx, a),
+        Command::Ensure(a) => allocate::ensure(ctx, a),
+        Command::Release(a) => release::run(ctx, a),
+        Command::Next(a) => query::next(ctx, a),
+        Command::Check(a) => query::check(ctx, a),
+        Command::List(a) => query::list(ctx, a),
+    }
+}

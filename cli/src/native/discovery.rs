@@ -1,0 +1,193 @@
+//! Where the registry is and which worktree we are in (SPEC §3): explicit path, then
+//! `ATLAS_PORTS_REGISTRY`, then the main worktree's root of the git repository around the current
+//! folder, then a walk up to an existing registry, then the current folder.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The registry's path under a root folder.
+pub const REGISTRY_RELATIVE: &str = ".atlas/worktrees/ports.json";
+/// The environment variable that points every repository at one registry.
+pub const REGISTRY_ENV: &str = "ATLAS_PORTS_REGISTRY";
+
+/// The git worktree around a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worktree {
+    /// The worktree's root folder (the one holding `.git`).
+    pub root: PathBuf,
+    /// The root of the repository's main worktree, where the shared registry lives.
+    pub main_root: PathBuf,
+}
+
+impl Worktree {
+    /// The default worktree id: the basename of the worktree's root.
+    pub fn name(&self) -> String {
+        self.root.file_name().map_or_else(
+            || self.root.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+}
+
+/// The git worktree that `start` is in, if any.
+pub fn find_worktree(start: &Path) -> Option<Worktree> {
+    for dir in start.ancestors() {
+        let dot_git = dir.join(".git");
+        let Ok(meta) = fs::metadata(&dot_git) else {
+            continue;
+        };
+        if meta.is_dir() {
+            return Some(Worktree {
+                root: dir.to_owned(),
+                main_root: dir.to_owned(),
+            });
+        }
+        // A `.git` file: a linked worktree ("gitdir: <common>/worktrees/<name>") or a submodule.
+        let gitdir = read_gitdir_file(&dot_git)?;
+        let gitdir = if gitdir.is_absolute() {
+            gitdir
+        } else {
+            dir.join(gitdir)
+        };
+        let main_root = match fs::read_to_string(gitdir.join("commondir")) {
+            Ok(common) => {
+                let common = PathBuf::from(common.trim());
+                let common = if common.is_absolute() {
+                    common
+                } else {
+                    gitdir.join(common)
+                };
+                main_root_of(&normalize(&common))
+            }
+            // No commondir: a submodule, whose own checkout is its main worktree.
+            Err(_) => dir.to_owned(),
+        };
+        return Some(Worktree {
+            root: dir.to_owned(),
+            main_root,
+        });
+    }
+    None
+}
+
+/// The registry to use, by the order of SPEC §3.
+pub fn registry_path(explicit: Option<&Path>, env: Option<&str>, cwd: &Path) -> PathBuf {
+    if let Some(p) = explicit {
+        return cwd.join(p);
+    }
+    if let Some(p) = env.filter(|p| !p.is_empty()) {
+        return cwd.join(p);
+    }
+    if let Some(wt) = find_worktree(cwd) {
+        return wt.main_root.join(REGISTRY_RELATIVE);
+    }
+    cwd.ancestors()
+        .map(|d| d.join(REGISTRY_RELATIVE))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| cwd.join(REGISTRY_RELATIVE))
+}
+
+fn read_gitdir_file(dot_git: &Path) -> Option<PathBuf> {
+    let text = fs::read_to_string(dot_git).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?;
+    Some(PathBuf::from(line.trim()))
+}
+
+/// The main worktree of a common git dir: its parent when it is a `.git` folder; a bare
+/// repository (no main worktree) keeps the registry inside the common dir itself.
+fn main_root_of(common: &Path) -> PathBuf {
+    match (common.file_name(), common.parent()) {
+        (Some(name), Some(parent)) if name == ".git" => parent.to_owned(),
+        _ => common.to_owned(),
+    }
+}
+
+/// Resolves `.` and `..` lexically (the common dir is usually given as `../..`).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_linked_worktree_resolves_to_the_main_worktree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = tmp.path().join("repo");
+        let linked = tmp.path().join("wt").join("feature-x");
+        fs::create_dir_all(main.join(".git/worktrees/feature-x")).unwrap();
+        fs::create_dir_all(linked.join("src")).unwrap();
+        fs::write(
+            linked.join(".git"),
+            format!(
+                "gitdir: {}\n",
+                main.join(".git/worktrees/feature-x").display()
+            ),
+        )
+        .unwrap();
+        fs::write(main.join(".git/worktrees/feature-x/commondir"), "../..\n").unwrap();
+
+        let wt = find_worktree(&linked.join("src")).unwrap();
+        assert_eq!(
+            wt,
+            Worktree {
+                root: linked.clone(),
+                main_root: main.clone()
+            }
+        );
+        assert_eq!(wt.name(), "feature-x");
+        assert_eq!(
+            registry_path(None, None, &linked.join("src")),
+            main.join(REGISTRY_RELATIVE)
+        );
+        assert_eq!(
+            registry_path(None, None, &main),
+            main.join(REGISTRY_RELATIVE)
+        );
+    }
+
+    #[test]
+    fn explicit_beats_env_beats_git_and_walk_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cwd = tmp.path().join("a/b");
+        fs::create_dir_all(&cwd).unwrap();
+        assert_eq!(
+            registry_path(Some(Path::new("x.json")), Some("/e.json"), &cwd),
+            cwd.join("x.json")
+        );
+        assert_eq!(
+            registry_path(None, Some("/e.json"), &cwd),
+            PathBuf::from("/e.json")
+        );
+        // Outside git, no registry anywhere: the current folder.
+        assert_eq!(registry_path(None, None, &cwd), cwd.join(REGISTRY_RELATIVE));
+        // Outside git, a registry further up is found.
+        let up = tmp.path().join("a").join(REGISTRY_RELATIVE);
+        fs::create_dir_all(up.parent().unwrap()).unwrap();
+        fs::write(&up, "{}").unwrap();
+        assert_eq!(registry_path(None, None, &cwd), up);
+    }
+
+    #[test]
+    fn a_bare_repository_keeps_the_registry_in_its_git_dir() {
+        assert_eq!(
+            main_root_of(Path::new("/srv/repo.git")),
+            PathBuf::from("/srv/repo.git")
+        );
+        assert_eq!(
+            main_root_of(Path::new("/srv/repo/.git")),
+            PathBuf::from("/srv/repo")
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! The real filesystem behind the core's [`FileSystem`] trait: an OS file lock on a lock file
+//! beside the registry (advisory on Unix, mandatory on Windows — locking a separate file keeps
+//! readers of the registry itself unblocked), and atomic replacement through a flushed
+//! temporary file in the same folder renamed over the old one.
+
+use atlas_ports_core::{Error, FileSystem, LockGuard, Result};
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Default bound on the wait for the registry lock.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The operating system's filesystem.
+#[derive(Debug, Clone)]
+pub struct OsFs {
+    lock_timeout: Duration,
+}
+
+impl OsFs {
+    /// A filesystem whose lock waits at most `lock_timeout`.
+    pub fn new(lock_timeout: Duration) -> Self {
+        OsFs { lock_timeout }
+    }
+
+    /// The lock file guarding a registry: `ports.json.lock` beside `ports.json`. It is never
+    /// deleted: removing a lock file while another process waits on it would split the lock.
+    pub fn lock_path(registry: &Path) -> PathBuf {
+        sibling(registry, "", ".lock")
+    }
+}
+
+impl Default for OsFs {
+    fn default() -> Self {
+        OsFs::new(DEFAULT_LOCK_TIMEOUT)
+    }
+}
+
+impl FileSystem for OsFs {
+    fn exists(&self, path: &Path) -> bool {
+        // A dangling symlink counts as present, so that it is reported rather than replaced.
+        fs::symlink_metadata(path).is_ok()
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+
+    fn replace(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        let tmp = sibling(
+            path,
+            ".",
+            &format!(".{}.{}.tmp", std::process::id(), unique()),
+        );
+        let result = write_flushed(&tmp, path, contents).and_then(|()| fs::rename(&tmp, path));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result?;
+        // We hold the lock, so any other temporary file was left by a writer that died.
+        sweep_stale_temporaries(path);
+        Ok(())
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(path)
+    }
+
+    fn lock(&self, registry: &Path) -> Result<Box<dyn LockGuard + '_>> {
+        let lock_path = Self::lock_path(registry);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|source| Error::Io {
+                action: "open the lock file",
+                path: lock_path.clone(),
+                source,
+            })?;
+        let started = Instant::now();
+        let mut pause = Duration::from_micros(200);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Box::new(HeldLock(file))),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(source)) => {
+                    return Err(Error::Io {
+                        action: "lock",
+                        path: lock_path,
+                        source,
+                    });
+                }
+            }
+            let waited = started.elapsed();
+            if waited >= self.lock_timeout {
+                return Err(Error::LockTimeout {
+                    path: lock_path,
+                    waited_ms: waited.as_millis() as u64,
+                });
+            }
+            std::thread::sleep(pause.min(self.lock_timeout - waited));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The open, locked lock file; closing it releases the lock.
+struct HeldLock(#[allow(dead_code)] File);
+
+fn write_flushed(tmp: &Path, target: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    // Keep the registry's permissions (e.g. a group-writable shared registry).
+    if let Ok(meta) = fs::metadata(target) {
+        file.set_permissions(meta.permissions())?;
+    }
+    file.write_all(contents)?;
+    file.sync_data()
+}
+
+/// `dir/<prefix><file name><suffix>`.
+fn sibling(path: &Path, prefix: &str, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(prefix);
+    name.push(path.file_name().unwrap_or_default());
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+fn temporary_prefix(path: &Path) -> OsString {
+    let mut prefix = OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    prefix
+}
+
+fn sweep_stale_temporaries(path: &Path) {
+    let Some(dir) = path.parent() else { return };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = temporary_prefix(path);
+    let prefix = prefix.to_string_lossy();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix.as_ref()) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Distinguishes temporaries of one process (nanoseconds are enough: one write at a time).
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_keeps_permissions_and_sweeps_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ports.json");
+        fs::write(&path, "old").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o664)).unwrap();
+        }
+        let leftover = dir.path().join(".ports.json.999.1.tmp");
+        fs::write(&leftover, "half a regis").unwrap();
+        let unrelated = dir.path().join("notes.tmp");
+        fs::write(&unrelated, "mine").unwrap();
+
+        let fs_ = OsFs::default();
+        let _lock = fs_.lock(&path).unwrap();
+        fs_.replace(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert!(!leftover.exists(), "a dead writer's temporary is removed");
+        assert!(unrelated.exists(), "other files are left alone");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o664
+            );
+        }
+    }
+
+    #[test]
+    fn a_held_lock_times_out_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ports.json");
+        let held = OsFs::default();
+        let _guard = held.lock(&path).unwrap();
+        let waiting = OsFs::new(Duration::from_millis(150));
+        let started = Instant::now();
+        let err = waiting
+            .lock(&path)
+            .err()
+            .expect("the second lock must wait, then fail");
+        assert_eq!(err.code(), "ERR_LOCK_TIMEOUT");
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        assert!(err.to_string().contains("ports.json.lock"), "{err}");
+    }
+}

@@ -1,0 +1,90 @@
+//! Level 1 of the probes (SPEC §5): a port is free only if a TCP bind succeeds on every local
+//! address a server might use. Checking 127.0.0.1 alone misses servers on `0.0.0.0` (on macOS
+//! and BSD a specific bind can succeed beside a wildcard one) and on `::1`.
+
+use atlas_ports_core::Probe;
+use std::io::ErrorKind;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+
+/// Probes ports with real binds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemProbe;
+
+const ADDRESSES: [std::net::IpAddr; 4] = [
+    std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
+    std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    std::net::IpAddr::V6(Ipv6Addr::LOCALHOST),
+    std::net::IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+];
+
+impl Probe for SystemProbe {
+    fn is_free(&self, port: u16) -> bool {
+        ADDRESSES
+            .iter()
+            .all(|&ip| bindable(SocketAddr::new(ip, port)))
+    }
+}
+
+/// Whether a listener could bind `addr` now. An address this host does not have (no IPv6)
+/// does not count against the port; anything else that fails — in use, permission denied
+/// (privileged ports, Windows' reserved ranges), or an error we cannot explain — means busy,
+/// so we never hand out a port we could not verify.
+fn bindable(addr: SocketAddr) -> bool {
+    match TcpListener::bind(addr) {
+        Ok(_) => true,
+        Err(e) => {
+            matches!(
+                e.kind(),
+                ErrorKind::AddrNotAvailable | ErrorKind::Unsupported
+            ) || is_no_family(&e)
+        }
+    }
+}
+
+/// EAFNOSUPPORT / WSAEAFNOSUPPORT: the host has no such address family (IPv6 disabled).
+fn is_no_family(e: &std::io::Error) -> bool {
+    let code = e.raw_os_error();
+    if cfg!(windows) {
+        code == Some(10047)
+    } else if cfg!(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )) {
+        code == Some(47)
+    } else {
+        code == Some(97)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listener_port(addr: &str) -> Option<(TcpListener, u16)> {
+        let l = TcpListener::bind(addr).ok()?;
+        let port = l.local_addr().ok()?.port();
+        Some((l, port))
+    }
+
+    #[test]
+    fn a_listener_on_any_local_address_makes_the_port_busy() {
+        for addr in ["127.0.0.1:0", "0.0.0.0:0", "[::1]:0", "[::]:0"] {
+            let Some((_l, port)) = listener_port(addr) else {
+                assert!(addr.starts_with('['), "IPv4 listeners always work here");
+                continue; // no IPv6 on this host
+            };
+            assert!(
+                !SystemProbe.is_free(port),
+                "{addr} port {port} must be busy"
+            );
+        }
+    }
+
+    #[test]
+    fn a_closed_port_is_free() {
+        let (l, port) = listener_port("127.0.0.1:0").unwrap();
+        drop(l);
+        assert!(SystemProbe.is_free(port));
+    }
+}
