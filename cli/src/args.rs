@@ -11,8 +11,7 @@ Exit status:
      or the range has no free port (next)
   2  error: bad input, missing or corrupt registry, lock timeout";
 
-const ABOUT: &str =
-    "Per-worktree port allocation for repositories checked out in many git worktrees.
+const ABOUT: &str = "Per-worktree port allocation for repositories checked out in many git worktrees.
 
 The registry is found from --registry, then $ATLAS_PORTS_REGISTRY, then
 .atlas/worktrees/ports.json in the main worktree of the git repository around the current

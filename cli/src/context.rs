@@ -32,10 +32,7 @@ impl Context {
 
     /// The registry operations, on the explicit registry or the discovered one.
     pub fn ports(&self, explicit: Option<&Path>) -> Ports<'_> {
-        Ports::new(
-            self.native.host(),
-            registry_path(explicit, self.env_registry.as_deref(), &self.cwd),
-        )
+        Ports::new(self.native.host(), registry_path(explicit, self.env_registry.as_deref(), &self.cwd))
     }
 
     /// The worktree id to use, and the worktree's folder when it is the current one.
@@ -43,9 +40,7 @@ impl Context {
         let here = self.worktree.as_ref();
         match given {
             Some(name) => {
-                let path = here
-                    .filter(|w| w.name() == name)
-                    .map(|w| w.root.display().to_string());
+                let path = here.filter(|w| w.name() == name).map(|w| w.root.display().to_string());
                 Ok((name.to_owned(), path))
             }
             None => match here {

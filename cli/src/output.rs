@@ -9,11 +9,9 @@ use std::io::{self, Write};
 pub fn text(s: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io {
-            action: "write to",
-            path: "standard output".into(),
-            source: e,
-        }),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Error::Io { action: "write to", path: "standard output".into(), source: e })
+        }
         _ => Ok(()),
     }
 }

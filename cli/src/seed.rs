@@ -1,9 +1,7 @@
 //! The seed scripts' command lines (`python scripts/port_allocate.py …`), accepted with only the
 //! program name replaced, and translated into the subcommands that do the same work.
 
-use crate::args::{
-    AllocateArgs, Command, FormatArg, NextArgs, RegistryArg, ReleaseArgs, parse_port,
-};
+use crate::args::{AllocateArgs, Command, FormatArg, NextArgs, RegistryArg, ReleaseArgs, parse_port};
 use clap::{ArgGroup, Parser};
 
 /// `port_allocate.py` flags.
@@ -43,9 +41,7 @@ struct SeedAllocate {
 /// Whether these arguments are the seed's flag form rather than a subcommand.
 pub fn is_seed_form(program: &str, first: Option<&str>) -> bool {
     is_seed_program(program)
-        || first.is_some_and(|a| {
-            a.starts_with('-') && !matches!(a, "-h" | "--help" | "-V" | "--version")
-        })
+        || first.is_some_and(|a| a.starts_with('-') && !matches!(a, "-h" | "--help" | "-V" | "--version"))
 }
 
 fn is_seed_program(program: &str) -> bool {
@@ -57,19 +53,9 @@ pub fn parse(args: &[std::ffi::OsString]) -> Result<Command, clap::Error> {
     let seed = SeedAllocate::try_parse_from(args)?;
     let (registry, format) = (seed.registry, seed.format);
     Ok(if let Some(port) = seed.release {
-        Command::Release(ReleaseArgs {
-            port: Some(port),
-            worktree: seed.worktree,
-            all: false,
-            registry,
-            format,
-        })
+        Command::Release(ReleaseArgs { port: Some(port), worktree: seed.worktree, all: false, registry, format })
     } else if let Some(service) = seed.find_next {
-        Command::Next(NextArgs {
-            service,
-            registry,
-            format,
-        })
+        Command::Next(NextArgs { service, registry, format })
     } else {
         Command::Allocate(AllocateArgs {
             service: seed.service.expect("clap requires one action"),

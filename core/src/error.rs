@@ -15,9 +15,7 @@ pub enum Error {
     RegistryMissing { path: PathBuf },
 
     /// `init` found a registry and was not told to overwrite it.
-    #[error(
-        "a port registry already exists at {path}; pass --force to replace it with the defaults"
-    )]
+    #[error("a port registry already exists at {path}; pass --force to replace it with the defaults")]
     RegistryExists { path: PathBuf },
 
     /// The registry file is not valid JSON or does not follow the schema.
@@ -29,14 +27,8 @@ pub enum Error {
     UnknownService { service: String, valid: Vec<String> },
 
     /// Every port of the service's range is allocated or busy.
-    #[error(
-        "no available port in the '{service}' range ({start}-{end}): every port is allocated or in use"
-    )]
-    RangeExhausted {
-        service: String,
-        start: u16,
-        end: u16,
-    },
+    #[error("no available port in the '{service}' range ({start}-{end}): every port is allocated or in use")]
+    RangeExhausted { service: String, start: u16, end: u16 },
 
     /// A port number outside 1–65535 or not a number at all.
     #[error("invalid port '{value}': expected an integer from 1 to 65535")]
@@ -44,11 +36,7 @@ pub enum Error {
 
     /// A service name, worktree id, description or range that breaks the input rules.
     #[error("invalid {what} {value:?}: {reason}")]
-    InvalidArgument {
-        what: &'static str,
-        value: String,
-        reason: String,
-    },
+    InvalidArgument { what: &'static str, value: String, reason: String },
 
     /// Another process held the registry lock for longer than the bounded wait.
     #[error(
@@ -82,15 +70,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
     }
 }

@@ -56,8 +56,7 @@ impl FileSystem for MemoryFs {
         lock(&self.files).contains_key(path)
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.get(path)
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        self.get(path).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
     fn replace(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
         *lock(&self.writes) += 1;
@@ -69,15 +68,9 @@ impl FileSystem for MemoryFs {
     }
     fn lock(&self, registry: &Path) -> Result<Box<dyn LockGuard + '_>> {
         if !lock(&self.locked).insert(registry.to_owned()) {
-            return Err(Error::LockTimeout {
-                path: registry.to_owned(),
-                waited_ms: 0,
-            });
+            return Err(Error::LockTimeout { path: registry.to_owned(), waited_ms: 0 });
         }
-        Ok(Box::new(MemoryLock {
-            fs: self,
-            path: registry.to_owned(),
-        }))
+        Ok(Box::new(MemoryLock { fs: self, path: registry.to_owned() }))
     }
 }
 
@@ -90,9 +83,7 @@ pub struct ScriptedProbe {
 impl ScriptedProbe {
     /// A probe for which the given ports are busy and all others free.
     pub fn with_busy(ports: impl IntoIterator<Item = u16>) -> Self {
-        ScriptedProbe {
-            busy: Mutex::new(ports.into_iter().collect()),
-        }
+        ScriptedProbe { busy: Mutex::new(ports.into_iter().collect()) }
     }
 
     /// Marks a port busy or free.

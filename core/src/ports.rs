@@ -62,10 +62,7 @@ pub struct Ports<'h> {
 impl<'h> Ports<'h> {
     /// Operations on the registry at `registry`.
     pub fn new(host: Host<'h>, registry: impl Into<std::path::PathBuf>) -> Self {
-        Ports {
-            host,
-            store: RegistryStore::new(host.fs, registry),
-        }
+        Ports { host, store: RegistryStore::new(host.fs, registry) }
     }
 
     /// The registry file's path.
@@ -102,22 +99,10 @@ impl<'h> Ports<'h> {
         self.store.update(&now, |reg| {
             reg.range_of(new.service)?;
             if let Some(held) = reg.held_by(new.service, new.worktree) {
-                return Ok((
-                    Ensured {
-                        allocation: held.clone(),
-                        created: false,
-                    },
-                    false,
-                ));
+                return Ok((Ensured { allocation: held.clone(), created: false }, false));
             }
             let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
-            Ok((
-                Ensured {
-                    allocation: a.clone(),
-                    created: true,
-                },
-                true,
-            ))
+            Ok((Ensured { allocation: a.clone(), created: true }, true))
         })
     }
 
@@ -148,12 +133,7 @@ impl<'h> Ports<'h> {
     pub fn check_available(&self, port: u16) -> Result<Availability> {
         checked_port(port)?;
         let reg = self.store.load()?;
-        let holders: Vec<Allocation> = reg
-            .allocations
-            .iter()
-            .filter(|a| a.port == port)
-            .cloned()
-            .collect();
+        let holders: Vec<Allocation> = reg.allocations.iter().filter(|a| a.port == port).cloned().collect();
         Ok(if !holders.is_empty() {
             Availability::Allocated(holders)
         } else if self.host.probe.is_free(port) {
@@ -178,9 +158,7 @@ impl<'h> Ports<'h> {
     /// The port `allocate` would return now, without allocating.
     pub fn find_next(&self, service: &str) -> Result<NextPort> {
         validate::service_name(service)?;
-        self.store
-            .load()?
-            .find_next(service, &mut |p| self.host.probe.is_free(p))
+        self.store.load()?.find_next(service, &mut |p| self.host.probe.is_free(p))
     }
 
     fn now(&self) -> String {

@@ -35,9 +35,7 @@ pub fn already_held(a: &Allocation) -> String {
 /// `port_allocate.py --release PORT`: three lines, or two when nothing was allocated.
 pub fn released(port: u16, released: bool, registry: &str) -> String {
     if released {
-        format!(
-            "Releasing port {port}\nPort {port} released successfully\nRegistry updated: {registry}\n"
-        )
+        format!("Releasing port {port}\nPort {port} released successfully\nRegistry updated: {registry}\n")
     } else {
         format!("Releasing port {port}\nPort {port} was not allocated\n")
     }
@@ -45,18 +43,11 @@ pub fn released(port: u16, released: bool, registry: &str) -> String {
 
 /// `port_allocate.py --find-next SERVICE`: three lines.
 pub fn next_port(n: &NextPort) -> String {
-    let port = n.port.map_or_else(
-        || "none (every port is allocated or in use)".to_owned(),
-        |p| p.to_string(),
-    );
+    let port = n.port.map_or_else(|| "none (every port is allocated or in use)".to_owned(), |p| p.to_string());
     let allocated = if n.allocated.is_empty() {
         "none".to_owned()
     } else {
-        n.allocated
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        n.allocated.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
     };
     format!(
         "Next available port in '{}' range: {port}\nRange: {}-{}\nCurrently allocated: {allocated}\n",
@@ -86,9 +77,7 @@ mod tests {
             description: "Frontend dev server",
             worktree_path: None,
         };
-        reg.allocate(&new, "t", "u@h", &mut |_| true)
-            .unwrap()
-            .clone()
+        reg.allocate(&new, "t", "u@h", &mut |_| true).unwrap().clone()
     }
 
     #[test]
@@ -113,17 +102,9 @@ You can start your service with:
             released(8080, true, ".atlas/worktrees/ports.json"),
             "Releasing port 8080\nPort 8080 released successfully\nRegistry updated: .atlas/worktrees/ports.json\n"
         );
-        assert_eq!(
-            released(8080, false, "x"),
-            "Releasing port 8080\nPort 8080 was not allocated\n"
-        );
-        let n = NextPort {
-            service: "web".into(),
-            port: Some(8082),
-            start: 8080,
-            end: 8099,
-            allocated: vec![8080, 8081],
-        };
+        assert_eq!(released(8080, false, "x"), "Releasing port 8080\nPort 8080 was not allocated\n");
+        let n =
+            NextPort { service: "web".into(), port: Some(8082), start: 8080, end: 8099, allocated: vec![8080, 8081] };
         assert_eq!(
             next_port(&n),
             "Next available port in 'web' range: 8082\nRange: 8080-8099\nCurrently allocated: 8080, 8081\n"
@@ -132,9 +113,6 @@ You can start your service with:
 
     #[test]
     fn list_lines() {
-        assert_eq!(
-            allocation_lines(&[web_8080()]),
-            "Port 8080 (web): Frontend dev server\n"
-        );
+        assert_eq!(allocation_lines(&[web_8080()]), "Port 8080 (web): Frontend dev server\n");
     }
 }

@@ -13,13 +13,7 @@ impl fmt::Display for Timestamp {
         let secs = self.0;
         let (y, m, d) = civil_from_days((secs / 86_400) as i64);
         let rem = secs % 86_400;
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            rem / 3600,
-            rem / 60 % 60,
-            rem % 60
-        )
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
     }
 }
 
@@ -62,10 +56,7 @@ mod tests {
     #[test]
     fn display_time_drops_the_t_and_zone() {
         assert_eq!(display_time("2025-12-31T10:00:00Z"), "2025-12-31 10:00:00");
-        assert_eq!(
-            display_time("2025-12-31T10:00:00.123456+00:00"),
-            "2025-12-31 10:00:00"
-        );
+        assert_eq!(display_time("2025-12-31T10:00:00.123456+00:00"), "2025-12-31 10:00:00");
         assert_eq!(display_time("yesterday"), "yesterday");
     }
 }

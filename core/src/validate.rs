@@ -11,12 +11,8 @@ pub const MAX_DESCRIPTION_LEN: usize = 1000;
 pub fn parse_port(text: &str) -> Result<u16> {
     let trimmed = text.trim();
     match trimmed.parse::<i64>() {
-        Ok(n) => port_from_int(n).map_err(|_| Error::InvalidPort {
-            value: text.to_owned(),
-        }),
-        Err(_) => Err(Error::InvalidPort {
-            value: text.to_owned(),
-        }),
+        Ok(n) => port_from_int(n).map_err(|_| Error::InvalidPort { value: text.to_owned() }),
+        Err(_) => Err(Error::InvalidPort { value: text.to_owned() }),
     }
 }
 
@@ -24,9 +20,7 @@ pub fn parse_port(text: &str) -> Result<u16> {
 pub fn port_from_int(n: i64) -> Result<u16> {
     match u16::try_from(n) {
         Ok(p) if p != 0 => Ok(p),
-        _ => Err(Error::InvalidPort {
-            value: n.to_string(),
-        }),
+        _ => Err(Error::InvalidPort { value: n.to_string() }),
     }
 }
 
@@ -43,11 +37,7 @@ pub fn worktree_id(value: &str) -> Result<&str> {
 /// Checks a description: at most 1,000 characters, no control characters (may be empty).
 pub fn description(value: &str) -> Result<&str> {
     if value.chars().count() > MAX_DESCRIPTION_LEN {
-        return Err(invalid(
-            "description",
-            value,
-            format!("longer than {MAX_DESCRIPTION_LEN} characters"),
-        ));
+        return Err(invalid("description", value, format!("longer than {MAX_DESCRIPTION_LEN} characters")));
     }
     no_control_characters("description", value)?;
     Ok(value)
@@ -58,11 +48,7 @@ fn name<'a>(what: &'static str, value: &'a str) -> Result<&'a str> {
         return Err(invalid(what, value, "must not be empty".into()));
     }
     if value.chars().count() > MAX_NAME_LEN {
-        return Err(invalid(
-            what,
-            value,
-            format!("longer than {MAX_NAME_LEN} characters"),
-        ));
+        return Err(invalid(what, value, format!("longer than {MAX_NAME_LEN} characters")));
     }
     no_control_characters(what, value)?;
     Ok(value)
@@ -70,11 +56,7 @@ fn name<'a>(what: &'static str, value: &'a str) -> Result<&'a str> {
 
 fn no_control_characters(what: &'static str, value: &str) -> Result<()> {
     match value.chars().find(|c| c.is_control()) {
-        Some(c) => Err(invalid(
-            what,
-            value,
-            format!("contains the control character U+{:04X}", c as u32),
-        )),
+        Some(c) => Err(invalid(what, value, format!("contains the control character U+{:04X}", c as u32))),
         None => Ok(()),
     }
 }
@@ -86,11 +68,7 @@ fn invalid(what: &'static str, value: &str, reason: String) -> Error {
     } else {
         value.to_owned()
     };
-    Error::InvalidArgument {
-        what,
-        value: shown,
-        reason,
-    }
+    Error::InvalidArgument { what, value: shown, reason }
 }
 
 #[cfg(test)]
@@ -114,20 +92,14 @@ mod tests {
     fn names_must_be_non_empty_short_and_printable() {
         assert!(service_name("web").is_ok());
         assert!(worktree_id("review-GH-42").is_ok());
-        assert!(
-            worktree_id("x$(touch /tmp/pwned)").is_ok(),
-            "odd but printable names are data"
-        );
+        assert!(worktree_id("x$(touch /tmp/pwned)").is_ok(), "odd but printable names are data");
         let empty = service_name("").unwrap_err();
         assert!(empty.to_string().contains("must not be empty"), "{empty}");
         let newline = service_name("we\nb").unwrap_err();
         assert!(newline.to_string().contains("U+000A"), "{newline}");
         let long = worktree_id(&"w".repeat(10_000)).unwrap_err();
         assert!(long.to_string().contains("longer than 255"), "{long}");
-        assert!(
-            long.to_string().len() < 200,
-            "long values are shortened in messages"
-        );
+        assert!(long.to_string().len() < 200, "long values are shortened in messages");
         assert!(worktree_id(&"w".repeat(255)).is_ok());
     }
 

@@ -22,25 +22,12 @@ impl World {
         }
     }
     fn ports(&self) -> Ports<'_> {
-        Ports::new(
-            Host {
-                fs: &self.fs,
-                probe: &self.probe,
-                clock: &self.clock,
-                identity: &self.who,
-            },
-            REG,
-        )
+        Ports::new(Host { fs: &self.fs, probe: &self.probe, clock: &self.clock, identity: &self.who }, REG)
     }
 }
 
 fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
-    AllocateRequest {
-        service,
-        worktree,
-        description: "",
-        worktree_path: None,
-    }
+    AllocateRequest { service, worktree, description: "", worktree_path: None }
 }
 
 #[test]
@@ -87,15 +74,8 @@ fn ensure_is_idempotent_per_worktree_and_service() {
     let again = w.ports().ensure(&req("api", "a")).unwrap();
     assert!(!again.created);
     assert_eq!(again.allocation.port, first.allocation.port);
-    assert_eq!(
-        w.fs.write_count(),
-        writes,
-        "ensure of a held port writes nothing"
-    );
-    assert_eq!(
-        w.ports().ensure(&req("api", "b")).unwrap().allocation.port,
-        3001
-    );
+    assert_eq!(w.fs.write_count(), writes, "ensure of a held port writes nothing");
+    assert_eq!(w.ports().ensure(&req("api", "b")).unwrap().allocation.port, 3001);
 }
 
 #[test]
@@ -103,10 +83,7 @@ fn failed_operations_never_write() {
     let w = World::new();
     let missing = w.ports().allocate(&req("web", "a")).unwrap_err();
     assert_eq!(missing.code(), "ENOENT");
-    assert!(
-        missing.to_string().contains("atlas-ports init"),
-        "{missing}"
-    );
+    assert!(missing.to_string().contains("atlas-ports init"), "{missing}");
     w.ports().init(false).unwrap();
     let before = w.fs.get(REG).unwrap();
     let writes = w.fs.write_count();
@@ -130,10 +107,7 @@ fn failed_operations_never_write() {
             "ERR_INVALID_ARGUMENT"
         ]
     );
-    assert!(
-        w.ports().release(8080, None).unwrap().is_empty(),
-        "releasing a free port is a no, not an error"
-    );
+    assert!(w.ports().release(8080, None).unwrap().is_empty(), "releasing a free port is a no, not an error");
     assert_eq!(w.fs.write_count(), writes);
     assert_eq!(w.fs.get(REG).unwrap(), before);
 }
@@ -141,25 +115,13 @@ fn failed_operations_never_write() {
 #[test]
 fn a_corrupt_registry_is_reported_and_left_alone() {
     let w = World::new();
-    w.fs.insert(
-        REG,
-        "{\"ranges\": {\"web\": {\"start\": 8080, \"end\": 8099}},\n \"allocations\": [\n",
-    );
+    w.fs.insert(REG, "{\"ranges\": {\"web\": {\"start\": 8080, \"end\": 8099}},\n \"allocations\": [\n");
     let err = w.ports().allocate(&req("web", "a")).unwrap_err();
     assert_eq!(err.code(), "ERR_CORRUPT_REGISTRY");
-    assert!(
-        err.to_string().contains(REG) && err.to_string().contains("line 3 column 0"),
-        "{err}"
-    );
+    assert!(err.to_string().contains(REG) && err.to_string().contains("line 3 column 0"), "{err}");
     assert_eq!(w.fs.write_count(), 0);
     w.fs.insert(REG, vec![0xff, 0xfe]);
-    assert!(
-        w.ports()
-            .list(None)
-            .unwrap_err()
-            .to_string()
-            .contains("not UTF-8")
-    );
+    assert!(w.ports().list(None).unwrap_err().to_string().contains("not UTF-8"));
 }
 
 #[test]
@@ -192,22 +154,10 @@ fn check_available_distinguishes_allocated_busy_and_free() {
     w.ports().init(false).unwrap();
     w.ports().allocate(&req("web", "a")).unwrap();
     w.probe.set_busy(8081, true);
-    assert!(
-        matches!(w.ports().check_available(8080).unwrap(), Availability::Allocated(v) if v[0].worktree == "a")
-    );
-    assert_eq!(
-        w.ports().check_available(8081).unwrap(),
-        Availability::InUse
-    );
-    assert_eq!(
-        w.ports().check_available(8082).unwrap(),
-        Availability::Available
-    );
-    assert_eq!(
-        w.ports().allocate(&req("web", "b")).unwrap().port,
-        8082,
-        "busy port skipped"
-    );
+    assert!(matches!(w.ports().check_available(8080).unwrap(), Availability::Allocated(v) if v[0].worktree == "a"));
+    assert_eq!(w.ports().check_available(8081).unwrap(), Availability::InUse);
+    assert_eq!(w.ports().check_available(8082).unwrap(), Availability::Available);
+    assert_eq!(w.ports().allocate(&req("web", "b")).unwrap().port, 8082, "busy port skipped");
     assert_eq!(w.ports().find_next("web").unwrap().port, Some(8083));
     assert_eq!(w.ports().list(Some("b")).unwrap().len(), 1);
 }

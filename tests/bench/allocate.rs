@@ -1,1 +1,95 @@
+//! `cargo bench -p atlas-ports-cli --bench allocate`: median wall time of one
+//! `atlas-ports allocate` end to end (process start, lock, read, probe, write, flushed rename)
+//! on registries of 100 and 50,000 allocations, against the seed's algorithm in Python
+//! (`seed_allocate.py`) run in the same loop, interleaved, so that machine noise hits both.
+//! Set `BENCH_RUNS` to change the number of runs per case.
 
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
+    let bin = env!("CARGO_BIN_EXE_atlas-ports");
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/bench/seed_allocate.py");
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = tmp.path().join("ports.json");
+    let reg = registry.to_str().unwrap();
+
+    println!("atlas-ports allocate, end to end; median of {runs} runs (wall time)\n");
+    println!("{:>12}  {:>10}  {:>12}  {:>12}  {:>8}", "allocations", "file", "atlas-ports", "python seed", "ratio");
+    let floor = median((0..runs).map(|_| time(Command::new(bin).arg("--version"))).collect());
+    for count in [100usize, 50_000] {
+        let template = registry_text(count);
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            std::fs::write(&registry, &template).unwrap();
+            ours.push(time(Command::new(bin).args([
+                "allocate",
+                "--service",
+                "bulk",
+                "--worktree",
+                "bench",
+                "--quiet",
+                "--registry",
+                reg,
+            ])));
+            check(&registry, count);
+            std::fs::write(&registry, &template).unwrap();
+            theirs.push(time(Command::new("python3").args([python, reg, "bulk", "bench"])));
+            check(&registry, count);
+        }
+        let (o, t) = (median(ours), median(theirs));
+        println!(
+            "{count:>12}  {:>7.1} MB  {:>9.2} ms  {:>9.2} ms  {:>7.1}x",
+            template.len() as f64 / 1e6,
+            ms(o),
+            ms(t),
+            t.as_secs_f64() / o.as_secs_f64()
+        );
+    }
+    println!("\nprocess start floor (atlas-ports --version): {:.2} ms", ms(floor));
+}
+
+/// A registry with `count` allocations filling ports 10000… of a range large enough to leave
+/// the next port free, so that allocate scans past all of them.
+fn registry_text(count: usize) -> String {
+    let allocations: Vec<_> = (0..count)
+        .map(|i| {
+            serde_json::json!({
+                "port": 10_000 + i, "worktree": format!("wt-{i}"), "service": "bulk",
+                "allocated_at": "2025-12-31T10:00:00Z", "allocated_by": "bench@host",
+                "description": "benchmark filler", "process_id": null, "health_status": "unknown"
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "ranges": {"bulk": {"start": 10_000, "end": 10_000 + count + 999, "description": "bench"}},
+        "allocations": allocations,
+        "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": count, "schema_version": 1}
+    }))
+    .unwrap()
+}
+
+fn time(cmd: &mut Command) -> Duration {
+    let started = Instant::now();
+    let out = cmd.output().expect("benchmark command runs");
+    let took = started.elapsed();
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    took
+}
+
+/// Both programs must really have allocated one more port.
+fn check(registry: &Path, before: usize) {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(registry).unwrap()).unwrap();
+    assert_eq!(v["allocations"].as_array().unwrap().len(), before + 1);
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

@@ -32,36 +32,17 @@ fn fifty_processes_allocating_at_once_get_distinct_ports_and_lose_nothing() {
     repo.write_registry(&[("bulk", start, end)]);
 
     let children = spawn_all(&repo, |i| {
-        [
-            "allocate",
-            "--service",
-            "bulk",
-            "--worktree",
-            &format!("wt-{i}"),
-            "--quiet",
-        ]
-        .map(String::from)
-        .to_vec()
+        ["allocate", "--service", "bulk", "--worktree", &format!("wt-{i}"), "--quiet"].map(String::from).to_vec()
     });
     let mut reported = BTreeSet::new();
     for (i, child) in children {
         let run = Run::from(child.wait_with_output().unwrap()).success();
         let port: u16 = run.stdout.trim().parse().unwrap();
-        assert!(
-            (start..=end).contains(&port),
-            "process {i} got {port}, outside {start}-{end}"
-        );
-        assert!(
-            reported.insert((port, format!("wt-{i}"))),
-            "duplicate report"
-        );
+        assert!((start..=end).contains(&port), "process {i} got {port}, outside {start}-{end}");
+        assert!(reported.insert((port, format!("wt-{i}"))), "duplicate report");
     }
     let ports: BTreeSet<u16> = reported.iter().map(|(p, _)| *p).collect();
-    assert_eq!(
-        ports.len(),
-        usize::from(PROCESSES),
-        "every process got its own port"
-    );
+    assert_eq!(ports.len(), usize::from(PROCESSES), "every process got its own port");
 
     // The registry holds exactly what the processes reported.
     let reg = repo.registry_json();
@@ -69,18 +50,10 @@ fn fifty_processes_allocating_at_once_get_distinct_ports_and_lose_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| {
-            (
-                a["port"].as_u64().unwrap() as u16,
-                a["worktree"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|a| (a["port"].as_u64().unwrap() as u16, a["worktree"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(stored, reported);
-    assert_eq!(
-        reg["allocations"].as_array().unwrap().len(),
-        usize::from(PROCESSES)
-    );
+    assert_eq!(reg["allocations"].as_array().unwrap().len(), usize::from(PROCESSES));
     assert_eq!(reg["metadata"]["total_allocations"], u64::from(PROCESSES));
     let leftovers: Vec<_> = std::fs::read_dir(repo.registry().parent().unwrap())
         .unwrap()
@@ -91,20 +64,8 @@ fn fifty_processes_allocating_at_once_get_distinct_ports_and_lose_nothing() {
 
     // The range is full: the next allocation fails cleanly and changes nothing.
     let before = repo.registry_bytes();
-    let run = repo
-        .run(&[
-            "allocate",
-            "--service",
-            "bulk",
-            "--worktree",
-            "one-too-many",
-        ])
-        .code(2);
-    assert!(
-        run.stderr.contains("no available port in the 'bulk' range"),
-        "{}",
-        run.stderr
-    );
+    let run = repo.run(&["allocate", "--service", "bulk", "--worktree", "one-too-many"]).code(2);
+    assert!(run.stderr.contains("no available port in the 'bulk' range"), "{}", run.stderr);
     assert_eq!(repo.registry_bytes(), before);
 }
 
@@ -114,38 +75,17 @@ fn fifty_processes_ensuring_ten_worktrees_hold_ten_ports() {
     let start = free_block(PROCESSES);
     repo.write_registry(&[("svc", start, start + PROCESSES - 1)]);
     let children = spawn_all(&repo, |i| {
-        [
-            "ensure",
-            "--service",
-            "svc",
-            "--worktree",
-            &format!("wt-{}", i % 10),
-            "--quiet",
-        ]
-        .map(String::from)
-        .to_vec()
+        ["ensure", "--service", "svc", "--worktree", &format!("wt-{}", i % 10), "--quiet"].map(String::from).to_vec()
     });
     let mut by_worktree = std::collections::BTreeMap::<u16, BTreeSet<u16>>::new();
     for (i, child) in children {
         let run = Run::from(child.wait_with_output().unwrap()).success();
-        by_worktree
-            .entry(i % 10)
-            .or_default()
-            .insert(run.stdout.trim().parse().unwrap());
+        by_worktree.entry(i % 10).or_default().insert(run.stdout.trim().parse().unwrap());
     }
-    assert!(
-        by_worktree.values().all(|ports| ports.len() == 1),
-        "each worktree saw one port: {by_worktree:?}"
-    );
+    assert!(by_worktree.values().all(|ports| ports.len() == 1), "each worktree saw one port: {by_worktree:?}");
     let distinct: BTreeSet<u16> = by_worktree.values().flatten().copied().collect();
     assert_eq!(distinct.len(), 10);
-    assert_eq!(
-        repo.registry_json()["allocations"]
-            .as_array()
-            .unwrap()
-            .len(),
-        10
-    );
+    assert_eq!(repo.registry_json()["allocations"].as_array().unwrap().len(), 10);
 }
 
 #[test]
@@ -167,15 +107,10 @@ fn a_lock_held_too_long_is_a_clear_timeout_and_changes_nothing() {
         .output()
         .unwrap();
     let run = Run::from(out).code(2);
-    assert!(
-        run.stderr.contains("timed out after") && run.stderr.contains("ports.json.lock"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("timed out after") && run.stderr.contains("ports.json.lock"), "{}", run.stderr);
     assert_eq!(repo.registry_bytes(), before);
     // Readers do not need the lock.
     repo.run(&["list", "--all"]).success();
     drop(lock);
-    repo.run(&["allocate", "--service", "web", "--worktree", "w", "-q"])
-        .success();
+    repo.run(&["allocate", "--service", "web", "--worktree", "w", "-q"]).success();
 }

@@ -13,27 +13,12 @@ fn skips_a_port_held_on(addr: &str) {
         .unwrap_or_else(|e| panic!("cannot listen on {addr}:{start}: {e}"));
     repo.write_registry(&[("svc", start, start + 3)]);
 
-    let run = repo
-        .run(&["allocate", "--service", "svc", "--worktree", "w", "--quiet"])
-        .success();
-    assert_eq!(
-        run.stdout,
-        format!("{}\n", start + 1),
-        "port {start} held on {addr} must be skipped"
-    );
+    let run = repo.run(&["allocate", "--service", "svc", "--worktree", "w", "--quiet"]).success();
+    assert_eq!(run.stdout, format!("{}\n", start + 1), "port {start} held on {addr} must be skipped");
     let next = repo.run(&["next", "svc"]).success().stdout;
-    assert!(
-        next.starts_with(&format!(
-            "Next available port in 'svc' range: {}\n",
-            start + 2
-        )),
-        "{next}"
-    );
+    assert!(next.starts_with(&format!("Next available port in 'svc' range: {}\n", start + 2)), "{next}");
     let check = repo.run(&["check", &start.to_string()]).code(1);
-    assert_eq!(
-        check.stdout,
-        format!("Port {start} is not allocated but is in use on this system\n")
-    );
+    assert_eq!(check.stdout, format!("Port {start} is not allocated but is in use on this system\n"));
     drop(listener);
     repo.run(&["check", &start.to_string()]).success();
 }
@@ -58,32 +43,16 @@ fn check_reports_allocated_ports_in_text_and_json() {
     let repo = Repo::new();
     let start = free_block(2);
     repo.write_registry(&[("svc", start, start + 1)]);
-    repo.run(&["allocate", "--service", "svc", "--worktree", "w"])
-        .success();
+    repo.run(&["allocate", "--service", "svc", "--worktree", "w"]).success();
     let text = repo.run(&["check", &start.to_string()]).code(1).stdout;
-    assert_eq!(
-        text,
-        format!("Port {start} is allocated to worktree 'w' (svc)\n")
-    );
-    let json: serde_json::Value = serde_json::from_str(
-        &repo
-            .run(&["check", &start.to_string(), "--format", "json"])
-            .code(1)
-            .stdout,
-    )
-    .unwrap();
+    assert_eq!(text, format!("Port {start} is allocated to worktree 'w' (svc)\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&repo.run(&["check", &start.to_string(), "--format", "json"]).code(1).stdout).unwrap();
     assert_eq!(json["available"], false);
     assert_eq!(json["reason"], "allocated");
     assert_eq!(json["allocations"][0]["worktree"], "w");
-    let free: serde_json::Value = serde_json::from_str(
-        &repo
-            .run(&["check", &(start + 1).to_string(), "--format", "json"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
-    assert_eq!(
-        (free["available"].as_bool(), free["reason"].is_null()),
-        (Some(true), true)
-    );
+    let free: serde_json::Value =
+        serde_json::from_str(&repo.run(&["check", &(start + 1).to_string(), "--format", "json"]).success().stdout)
+            .unwrap();
+    assert_eq!((free["available"].as_bool(), free["reason"].is_null()), (Some(true), true));
 }

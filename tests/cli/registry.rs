@@ -16,50 +16,27 @@ fn a_linked_worktree_and_the_main_worktree_share_one_registry() {
     // No --worktree: the worktree id is the linked worktree's folder name.
     let run = run_in(&sub, &["allocate", "--service", "web", "--quiet"]).success();
     assert_eq!(run.stdout, "8080\n");
-    assert!(
-        !linked.join(".atlas").exists(),
-        "no registry is created in the linked worktree"
-    );
+    assert!(!linked.join(".atlas").exists(), "no registry is created in the linked worktree");
     let a = &repo.registry_json()["allocations"][0];
     assert_eq!(a["worktree"], "feature-x");
-    assert_eq!(
-        a["worktree_path"],
-        linked.to_str().unwrap(),
-        "the worktree's folder is recorded"
-    );
+    assert_eq!(a["worktree_path"], linked.to_str().unwrap(), "the worktree's folder is recorded");
 
     // The main worktree sees it, under its own default name.
     let main_name = repo.main.file_name().unwrap().to_str().unwrap().to_owned();
-    repo.run(&["allocate", "--service", "web", "--quiet"])
-        .success();
-    assert_eq!(
-        repo.run(&["list", "--worktree", "feature-x"])
-            .success()
-            .stdout,
-        "Port 8080 (web): \n"
-    );
+    repo.run(&["allocate", "--service", "web", "--quiet"]).success();
+    assert_eq!(repo.run(&["list", "--worktree", "feature-x"]).success().stdout, "Port 8080 (web): \n");
     assert_eq!(repo.run(&["list"]).success().stdout, "Port 8081 (web): \n");
-    assert_eq!(
-        repo.registry_json()["allocations"][1]["worktree"],
-        main_name.as_str()
-    );
+    assert_eq!(repo.registry_json()["allocations"][1]["worktree"], main_name.as_str());
     // From the linked worktree the registry path is shown in full (it is not under the cwd).
     let text = run_in(&linked, &["release", "8080"]).success().stdout;
-    assert!(
-        text.contains(&format!("Registry updated: {}", repo.registry().display())),
-        "{text}"
-    );
+    assert!(text.contains(&format!("Registry updated: {}", repo.registry().display())), "{text}");
 }
 
 #[test]
 fn explicit_registry_and_environment_variable_take_precedence() {
     let repo = Repo::new();
     let elsewhere = repo.tmp.path().join("shared/ports.json");
-    run_in(
-        &repo.main,
-        &["init", "--registry", elsewhere.to_str().unwrap()],
-    )
-    .success();
+    run_in(&repo.main, &["init", "--registry", elsewhere.to_str().unwrap()]).success();
     assert!(elsewhere.is_file());
     assert!(!repo.registry().exists());
     let range = free_block(3);
@@ -76,10 +53,7 @@ fn explicit_registry_and_environment_variable_take_precedence() {
         .args(["list", "--all", "--registry", elsewhere.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(
-        Run::from(run).success().stdout,
-        "Port ".to_owned() + &range.to_string() + " (svc): \n"
-    );
+    assert_eq!(Run::from(run).success().stdout, "Port ".to_owned() + &range.to_string() + " (svc): \n");
 }
 
 #[test]
@@ -90,17 +64,11 @@ fn outside_git_the_registry_is_found_by_walking_up() {
     std::fs::create_dir_all(&deep).unwrap();
     run_in(&top, &["init"]).success();
     let range = free_block(2);
-    std::fs::write(
-        top.join(".atlas/worktrees/ports.json"),
-        registry_with_range("svc", range, range + 1),
-    )
-    .unwrap();
+    std::fs::write(top.join(".atlas/worktrees/ports.json"), registry_with_range("svc", range, range + 1)).unwrap();
     run_in(&deep, &["allocate", "--service", "svc", "--worktree", "w"]).success();
     let missing_worktree = run_in(&deep, &["allocate", "--service", "svc"]).code(2);
     assert!(
-        missing_worktree
-            .stderr
-            .contains("is not inside a git worktree; pass --worktree NAME"),
+        missing_worktree.stderr.contains("is not inside a git worktree; pass --worktree NAME"),
         "{}",
         missing_worktree.stderr
     );
@@ -111,42 +79,21 @@ fn unknown_fields_at_every_level_survive_allocate_and_release() {
     let _ports = default_ranges();
     let repo = Repo::new();
     std::fs::create_dir_all(repo.registry().parent().unwrap()).unwrap();
-    let fixture = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/unknown-fields.json"
-    ))
-    .unwrap();
+    let fixture =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/unknown-fields.json")).unwrap();
     std::fs::write(repo.registry(), &fixture).unwrap();
 
-    assert_eq!(
-        repo.run(&[
-            "allocate",
-            "--service",
-            "web-staging",
-            "--worktree",
-            "b",
-            "-q"
-        ])
-        .success()
-        .stdout,
-        "8181\n"
-    );
+    assert_eq!(repo.run(&["allocate", "--service", "web-staging", "--worktree", "b", "-q"]).success().stdout, "8181\n");
     repo.run(&["release", "8181"]).success();
 
     let original: serde_json::Value = serde_json::from_str(&fixture).unwrap();
     let mut now = repo.registry_json();
-    assert_eq!(
-        now["metadata"]["last_updated"].as_str().map(str::len),
-        Some(20)
-    );
+    assert_eq!(now["metadata"]["last_updated"].as_str().map(str::len), Some(20));
     now["metadata"]["last_updated"] = original["metadata"]["last_updated"].clone();
     assert_eq!(now, original, "everything but last_updated is as it was");
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&now), keys(&original), "top-level key order kept");
-    assert_eq!(
-        keys(&now["ranges"]["web-staging"]),
-        ["owner", "start", "end", "description"]
-    );
+    assert_eq!(keys(&now["ranges"]["web-staging"]), ["owner", "start", "end", "description"]);
 }
 
 #[test]
@@ -174,35 +121,19 @@ fn an_exhausted_range_fails_cleanly() {
     let repo = Repo::new();
     let start = free_block(2);
     std::fs::create_dir_all(repo.registry().parent().unwrap()).unwrap();
-    std::fs::write(
-        repo.registry(),
-        registry_with_range("tiny", start, start + 1),
-    )
-    .unwrap();
-    repo.run(&["allocate", "--service", "tiny", "--worktree", "a"])
-        .success();
-    repo.run(&["allocate", "--service", "tiny", "--worktree", "b"])
-        .success();
+    std::fs::write(repo.registry(), registry_with_range("tiny", start, start + 1)).unwrap();
+    repo.run(&["allocate", "--service", "tiny", "--worktree", "a"]).success();
+    repo.run(&["allocate", "--service", "tiny", "--worktree", "b"]).success();
     let before = repo.registry_bytes();
-    let run = repo
-        .run(&["allocate", "--service", "tiny", "--worktree", "c"])
-        .code(2);
+    let run = repo.run(&["allocate", "--service", "tiny", "--worktree", "c"]).code(2);
     assert!(
-        run.stderr.contains(&format!(
-            "no available port in the 'tiny' range ({start}-{})",
-            start + 1
-        )),
+        run.stderr.contains(&format!("no available port in the 'tiny' range ({start}-{})", start + 1)),
         "{}",
         run.stderr
     );
     assert_eq!(repo.registry_bytes(), before);
     let next = repo.run(&["next", "tiny"]).code(1);
-    assert!(
-        next.stdout
-            .starts_with("Next available port in 'tiny' range: none"),
-        "{}",
-        next.stdout
-    );
+    assert!(next.stdout.starts_with("Next available port in 'tiny' range: none"), "{}", next.stdout);
 }
 
 #[test]
@@ -222,10 +153,7 @@ fn a_missing_registry_says_how_to_create_one_and_creates_nothing() {
             run.stderr
         );
     }
-    assert!(
-        !repo.main.join(".atlas").exists(),
-        "nothing is created by a failed command"
-    );
+    assert!(!repo.main.join(".atlas").exists(), "nothing is created by a failed command");
 }
 
 #[test]
@@ -235,11 +163,7 @@ fn a_corrupt_registry_is_named_with_line_and_column_and_left_alone() {
     let mut text = String::from_utf8(repo.registry_bytes()).unwrap();
     text.truncate(text.len() / 2); // a half-written file
     std::fs::write(repo.registry(), &text).unwrap();
-    for args in [
-        &["allocate", "--service", "web", "--worktree", "w"][..],
-        &["release", "8080"],
-        &["list", "--all"],
-    ] {
+    for args in [&["allocate", "--service", "web", "--worktree", "w"][..], &["release", "8080"], &["list", "--all"]] {
         let run = repo.run(args).code(2);
         assert!(
             run.stderr.contains("corrupt port registry")
@@ -248,100 +172,55 @@ fn a_corrupt_registry_is_named_with_line_and_column_and_left_alone() {
             "{}",
             run.stderr
         );
-        assert!(
-            run.stderr.contains(".atlas/worktrees/ports.json"),
-            "{}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(".atlas/worktrees/ports.json"), "{}", run.stderr);
     }
     assert_eq!(repo.registry_bytes(), text.as_bytes());
 
     let hand_edited = text_with_string_port();
     std::fs::write(repo.registry(), &hand_edited).unwrap();
-    let run = repo
-        .run(&["allocate", "--service", "web", "--worktree", "w"])
-        .code(2);
-    assert!(
-        run.stderr
-            .contains("allocations[0].port: invalid type: string \"8080\""),
-        "{}",
-        run.stderr
-    );
+    let run = repo.run(&["allocate", "--service", "web", "--worktree", "w"]).code(2);
+    assert!(run.stderr.contains("allocations[0].port: invalid type: string \"8080\""), "{}", run.stderr);
     assert_eq!(repo.registry_bytes(), hand_edited.as_bytes());
 }
 
 #[test]
 fn bad_ports_and_names_are_refused_and_change_nothing() {
+    let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    repo.run(&["allocate", "--service", "api", "--worktree", "w"])
-        .success();
+    repo.run(&["allocate", "--service", "api", "--worktree", "w"]).success();
     let before = repo.registry_bytes();
     for port in ["0", "65536", "70000", "-1", "80x", ""] {
         for cmd in ["release", "check"] {
             let run = repo.run(&[cmd, port]).code(2);
-            assert!(
-                run.stderr.contains(&format!("invalid port '{port}'")),
-                "{cmd} {port}: {}",
-                run.stderr
-            );
+            assert!(run.stderr.contains(&format!("invalid port '{port}'")), "{cmd} {port}: {}", run.stderr);
         }
     }
     let cases: [(&[&str], &str); 4] = [
-        (
-            &["allocate", "--service", "", "--worktree", "w"],
-            "invalid service \"\": must not be empty",
-        ),
-        (
-            &["allocate", "--service", "web\nx", "--worktree", "w"],
-            "contains the control character U+000A",
-        ),
-        (
-            &["allocate", "--service", "web", "--worktree", "w\u{1b}[31m"],
-            "invalid worktree",
-        ),
-        (
-            &[
-                "allocate",
-                "--service",
-                "web",
-                "--worktree",
-                "w",
-                "--description",
-                "a\tb",
-            ],
-            "invalid description",
-        ),
+        (&["allocate", "--service", "", "--worktree", "w"], "invalid service \"\": must not be empty"),
+        (&["allocate", "--service", "web\nx", "--worktree", "w"], "contains the control character U+000A"),
+        (&["allocate", "--service", "web", "--worktree", "w\u{1b}[31m"], "invalid worktree"),
+        (&["allocate", "--service", "web", "--worktree", "w", "--description", "a\tb"], "invalid description"),
     ];
     for (args, expected) in cases {
         let run = repo.run(args).code(2);
         assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
     }
     let long = "w".repeat(10_000);
-    let run = repo
-        .run(&["allocate", "--service", "web", "--worktree", &long])
-        .code(2);
-    assert!(
-        run.stderr.contains("longer than 255 characters") && run.stderr.len() < 300,
-        "{}",
-        run.stderr
-    );
+    let run = repo.run(&["allocate", "--service", "web", "--worktree", &long]).code(2);
+    assert!(run.stderr.contains("longer than 255 characters") && run.stderr.len() < 300, "{}", run.stderr);
     assert_eq!(repo.registry_bytes(), before);
 }
 
 #[test]
 fn init_refuses_to_overwrite_unless_forced() {
+    let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    repo.run(&["allocate", "--service", "api", "--worktree", "w"])
-        .success();
+    repo.run(&["allocate", "--service", "api", "--worktree", "w"]).success();
     let before = repo.registry_bytes();
     let run = repo.run(&["init"]).code(2);
-    assert!(
-        run.stderr.contains("already exists") && run.stderr.contains("--force"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("already exists") && run.stderr.contains("--force"), "{}", run.stderr);
     assert_eq!(repo.registry_bytes(), before);
     repo.run(&["init", "--force"]).success();
     assert_eq!(repo.registry_json()["allocations"], serde_json::json!([]));

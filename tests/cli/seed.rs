@@ -19,24 +19,13 @@ fn allocate_web_for_review_gh_42_prints_the_seed_output() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    let run = repo
-        .run(&[
-            "--service",
-            "web",
-            "--worktree",
-            "review-GH-42",
-            "--description",
-            "Frontend dev server",
-        ])
-        .success();
+    let run =
+        repo.run(&["--service", "web", "--worktree", "review-GH-42", "--description", "Frontend dev server"]).success();
     assert_eq!(run.stdout, ALLOCATED_8080);
     assert_eq!(run.stderr, "");
     let reg = repo.registry_json();
     let a = &reg["allocations"][0];
-    assert_eq!(
-        (a["port"].as_u64(), a["worktree"].as_str()),
-        (Some(8080), Some("review-GH-42"))
-    );
+    assert_eq!((a["port"].as_u64(), a["worktree"].as_str()), (Some(8080), Some("review-GH-42")));
     assert_eq!(a["description"], "Frontend dev server");
     assert_eq!(a["health_status"], "unknown");
     assert!(a["process_id"].is_null());
@@ -48,9 +37,7 @@ fn the_allocate_subcommand_prints_the_same_text() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    let run = repo
-        .run(&["allocate", "--service", "web", "--worktree", "review-GH-42"])
-        .success();
+    let run = repo.run(&["allocate", "--service", "web", "--worktree", "review-GH-42"]).success();
     assert_eq!(run.stdout, ALLOCATED_8080);
 }
 
@@ -59,10 +46,8 @@ fn find_next_after_two_allocations_prints_the_seed_output() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    repo.run(&["--service", "web", "--worktree", "review-GH-42"])
-        .success();
-    repo.run(&["--service", "web", "--worktree", "feature-search"])
-        .success();
+    repo.run(&["--service", "web", "--worktree", "review-GH-42"]).success();
+    repo.run(&["--service", "web", "--worktree", "feature-search"]).success();
     let run = repo.run(&["--find-next", "web"]).success();
     assert_eq!(
         run.stdout,
@@ -70,13 +55,7 @@ fn find_next_after_two_allocations_prints_the_seed_output() {
     );
     assert_eq!(repo.run(&["next", "web"]).success().stdout, run.stdout);
     // Preview only: nothing was allocated.
-    assert_eq!(
-        repo.registry_json()["allocations"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(repo.registry_json()["allocations"].as_array().unwrap().len(), 2);
 }
 
 #[test]
@@ -84,8 +63,7 @@ fn release_prints_the_seed_output_and_a_second_release_says_no() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    repo.run(&["--service", "web", "--worktree", "review-GH-42"])
-        .success();
+    repo.run(&["--service", "web", "--worktree", "review-GH-42"]).success();
     let run = repo.run(&["--release", "8080"]).success();
     assert_eq!(
         run.stdout,
@@ -95,15 +73,8 @@ fn release_prints_the_seed_output_and_a_second_release_says_no() {
 
     let before = repo.registry_bytes();
     let again = repo.run(&["--release", "8080"]).code(1);
-    assert_eq!(
-        again.stdout,
-        "Releasing port 8080\nPort 8080 was not allocated\n"
-    );
-    assert_eq!(
-        repo.registry_bytes(),
-        before,
-        "a release of nothing does not rewrite the file"
-    );
+    assert_eq!(again.stdout, "Releasing port 8080\nPort 8080 was not allocated\n");
+    assert_eq!(repo.registry_bytes(), before, "a release of nothing does not rewrite the file");
     repo.run(&["release", "8080"]).code(1);
 }
 
@@ -112,18 +83,8 @@ fn quiet_prints_the_port_alone() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    assert_eq!(
-        repo.run(&["--service", "web", "--worktree", "a", "--quiet"])
-            .success()
-            .stdout,
-        "8080\n"
-    );
-    assert_eq!(
-        repo.run(&["allocate", "--service", "web", "--worktree", "b", "-q"])
-            .success()
-            .stdout,
-        "8081\n"
-    );
+    assert_eq!(repo.run(&["--service", "web", "--worktree", "a", "--quiet"]).success().stdout, "8080\n");
+    assert_eq!(repo.run(&["allocate", "--service", "web", "--worktree", "b", "-q"]).success().stdout, "8081\n");
 }
 
 #[test]
@@ -148,17 +109,12 @@ fn release_with_worktree_removes_only_that_worktrees_duplicate() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
-    repo.run(&["--service", "web", "--worktree", "review-GH-42"])
-        .success();
-    repo.run(&["--service", "web", "--worktree", "feature-search"])
-        .success();
+    repo.run(&["--service", "web", "--worktree", "review-GH-42"]).success();
+    repo.run(&["--service", "web", "--worktree", "feature-search"]).success();
     // Hand-edit a duplicate: both entries now claim 8080.
-    let text = String::from_utf8(repo.registry_bytes())
-        .unwrap()
-        .replace("\"port\": 8081", "\"port\": 8080");
+    let text = String::from_utf8(repo.registry_bytes()).unwrap().replace("\"port\": 8081", "\"port\": 8080");
     std::fs::write(repo.registry(), text).unwrap();
-    repo.run(&["--release", "8080", "--worktree", "feature-search"])
-        .success();
+    repo.run(&["--release", "8080", "--worktree", "feature-search"]).success();
     let allocations = repo.registry_json()["allocations"].clone();
     assert_eq!(allocations.as_array().unwrap().len(), 1);
     assert_eq!(allocations[0]["worktree"], "review-GH-42");
@@ -172,11 +128,7 @@ fn seed_flag_errors_exit_2() {
     let neither = repo.run(&["--worktree", "x"]).code(2);
     assert!(neither.stderr.contains("--service"), "{}", neither.stderr);
     let both = repo.run(&["--service", "web", "--release", "8080"]).code(2);
-    assert!(
-        both.stderr.contains("cannot be used with"),
-        "{}",
-        both.stderr
-    );
+    assert!(both.stderr.contains("cannot be used with"), "{}", both.stderr);
     repo.run(&["--release", "70000"]).code(2);
     assert_eq!(repo.registry_bytes(), before);
 }

@@ -10,9 +10,7 @@ pub fn allocate(ctx: &Context, args: AllocateArgs) -> Result<Exit> {
     let (worktree, path) = ctx.worktree(args.worktree.as_deref())?;
     let ports = ctx.ports(args.registry.registry.as_deref());
     let a = ports.allocate(&request(&args, &worktree, path.as_deref()))?;
-    print(&args, &a, || {
-        report::allocated(&a, &ctx.display(ports.registry_path()))
-    })
+    print(&args, &a, || report::allocated(&a, &ctx.display(ports.registry_path())))
 }
 
 pub fn ensure(ctx: &Context, args: AllocateArgs) -> Result<Exit> {
@@ -33,17 +31,8 @@ pub fn ensure(ctx: &Context, args: AllocateArgs) -> Result<Exit> {
     })
 }
 
-fn request<'a>(
-    args: &'a AllocateArgs,
-    worktree: &'a str,
-    path: Option<&'a str>,
-) -> AllocateRequest<'a> {
-    AllocateRequest {
-        service: &args.service,
-        worktree,
-        description: &args.description,
-        worktree_path: path,
-    }
+fn request<'a>(args: &'a AllocateArgs, worktree: &'a str, path: Option<&'a str>) -> AllocateRequest<'a> {
+    AllocateRequest { service: &args.service, worktree, description: &args.description, worktree_path: path }
 }
 
 fn print(args: &AllocateArgs, a: &Allocation, text: impl FnOnce() -> String) -> Result<Exit> {

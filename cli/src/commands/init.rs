@@ -11,9 +11,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<Exit> {
     let registry = ports.init(args.force)?;
     let path = ctx.display(ports.registry_path());
     match args.format.format {
-        Format::Json => {
-            output::json(&serde_json::json!({ "registry": path, "ranges": &registry.ranges }))?
-        }
+        Format::Json => output::json(&serde_json::json!({ "registry": path, "ranges": &registry.ranges }))?,
         Format::Text => {
             let mut s = format!("Created port registry: {path}\n");
             for (name, r) in &registry.ranges {

@@ -7,9 +7,7 @@ use crate::output;
 use atlas_ports_core::{Availability, Result, report};
 
 pub fn next(ctx: &Context, args: NextArgs) -> Result<Exit> {
-    let next = ctx
-        .ports(args.registry.registry.as_deref())
-        .find_next(&args.service)?;
+    let next = ctx.ports(args.registry.registry.as_deref()).find_next(&args.service)?;
     match args.format.format {
         Format::Json => output::json(&serde_json::json!({
             "service": next.service,
@@ -19,18 +17,12 @@ pub fn next(ctx: &Context, args: NextArgs) -> Result<Exit> {
         }))?,
         Format::Text => output::text(&report::next_port(&next))?,
     }
-    Ok(if next.port.is_some() {
-        Exit::Success
-    } else {
-        Exit::No
-    })
+    Ok(if next.port.is_some() { Exit::Success } else { Exit::No })
 }
 
 pub fn check(ctx: &Context, args: CheckArgs) -> Result<Exit> {
     let port = args.port;
-    let answer = ctx
-        .ports(args.registry.registry.as_deref())
-        .check_available(port)?;
+    let answer = ctx.ports(args.registry.registry.as_deref()).check_available(port)?;
     let (available, reason, holders) = match &answer {
         Availability::Available => (true, None, &[][..]),
         Availability::Allocated(holders) => (false, Some("allocated"), &holders[..]),
@@ -47,12 +39,7 @@ pub fn check(ctx: &Context, args: CheckArgs) -> Result<Exit> {
             }
             Availability::Allocated(holders) => holders
                 .iter()
-                .map(|a| {
-                    format!(
-                        "Port {port} is allocated to worktree '{}' ({})\n",
-                        a.worktree, a.service
-                    )
-                })
+                .map(|a| format!("Port {port} is allocated to worktree '{}' ({})\n", a.worktree, a.service))
                 .collect(),
         })?,
     }
@@ -61,11 +48,7 @@ pub fn check(ctx: &Context, args: CheckArgs) -> Result<Exit> {
 
 pub fn list(ctx: &Context, args: ListArgs) -> Result<Exit> {
     let ports = ctx.ports(args.registry.registry.as_deref());
-    let worktree = if args.all {
-        None
-    } else {
-        Some(ctx.worktree(args.worktree.as_deref())?.0)
-    };
+    let worktree = if args.all { None } else { Some(ctx.worktree(args.worktree.as_deref())?.0) };
     let allocations = ports.list(worktree.as_deref())?;
     match args.format.format {
         Format::Json => output::json(&allocations)?,

@@ -13,14 +13,9 @@ pub fn run(ctx: &Context, args: ReleaseArgs) -> Result<Exit> {
         (_, true, Some(worktree)) => {
             let removed = ports.release_worktree(worktree)?;
             let text = if removed.is_empty() {
-                format!(
-                    "Releasing all ports of worktree '{worktree}'\nNo ports were allocated to '{worktree}'\n"
-                )
+                format!("Releasing all ports of worktree '{worktree}'\nNo ports were allocated to '{worktree}'\n")
             } else {
-                let list: Vec<String> = removed
-                    .iter()
-                    .map(|a| format!("{} ({})", a.port, a.service))
-                    .collect();
+                let list: Vec<String> = removed.iter().map(|a| format!("{} ({})", a.port, a.service)).collect();
                 format!(
                     "Releasing all ports of worktree '{worktree}'\nReleased {} port{}: {}\nRegistry updated: {registry}\n",
                     removed.len(),
@@ -41,9 +36,5 @@ pub fn run(ctx: &Context, args: ReleaseArgs) -> Result<Exit> {
         Format::Json => output::json(&serde_json::json!({ "released": removed }))?,
         Format::Text => output::text(&text)?,
     }
-    Ok(if removed.is_empty() {
-        Exit::No
-    } else {
-        Exit::Success
-    })
+    Ok(if removed.is_empty() { Exit::No } else { Exit::Success })
 }

@@ -22,10 +22,7 @@ pub struct Worktree {
 impl Worktree {
     /// The default worktree id: the basename of the worktree's root.
     pub fn name(&self) -> String {
-        self.root.file_name().map_or_else(
-            || self.root.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
+        self.root.file_name().map_or_else(|| self.root.display().to_string(), |n| n.to_string_lossy().into_owned())
     }
 }
 
@@ -37,35 +34,21 @@ pub fn find_worktree(start: &Path) -> Option<Worktree> {
             continue;
         };
         if meta.is_dir() {
-            return Some(Worktree {
-                root: dir.to_owned(),
-                main_root: dir.to_owned(),
-            });
+            return Some(Worktree { root: dir.to_owned(), main_root: dir.to_owned() });
         }
         // A `.git` file: a linked worktree ("gitdir: <common>/worktrees/<name>") or a submodule.
         let gitdir = read_gitdir_file(&dot_git)?;
-        let gitdir = if gitdir.is_absolute() {
-            gitdir
-        } else {
-            dir.join(gitdir)
-        };
+        let gitdir = if gitdir.is_absolute() { gitdir } else { dir.join(gitdir) };
         let main_root = match fs::read_to_string(gitdir.join("commondir")) {
             Ok(common) => {
                 let common = PathBuf::from(common.trim());
-                let common = if common.is_absolute() {
-                    common
-                } else {
-                    gitdir.join(common)
-                };
+                let common = if common.is_absolute() { common } else { gitdir.join(common) };
                 main_root_of(&normalize(&common))
             }
             // No commondir: a submodule, whose own checkout is its main worktree.
             Err(_) => dir.to_owned(),
         };
-        return Some(Worktree {
-            root: dir.to_owned(),
-            main_root,
-        });
+        return Some(Worktree { root: dir.to_owned(), main_root });
     }
     None
 }
@@ -128,33 +111,15 @@ mod tests {
         let linked = tmp.path().join("wt").join("feature-x");
         fs::create_dir_all(main.join(".git/worktrees/feature-x")).unwrap();
         fs::create_dir_all(linked.join("src")).unwrap();
-        fs::write(
-            linked.join(".git"),
-            format!(
-                "gitdir: {}\n",
-                main.join(".git/worktrees/feature-x").display()
-            ),
-        )
-        .unwrap();
+        fs::write(linked.join(".git"), format!("gitdir: {}\n", main.join(".git/worktrees/feature-x").display()))
+            .unwrap();
         fs::write(main.join(".git/worktrees/feature-x/commondir"), "../..\n").unwrap();
 
         let wt = find_worktree(&linked.join("src")).unwrap();
-        assert_eq!(
-            wt,
-            Worktree {
-                root: linked.clone(),
-                main_root: main.clone()
-            }
-        );
+        assert_eq!(wt, Worktree { root: linked.clone(), main_root: main.clone() });
         assert_eq!(wt.name(), "feature-x");
-        assert_eq!(
-            registry_path(None, None, &linked.join("src")),
-            main.join(REGISTRY_RELATIVE)
-        );
-        assert_eq!(
-            registry_path(None, None, &main),
-            main.join(REGISTRY_RELATIVE)
-        );
+        assert_eq!(registry_path(None, None, &linked.join("src")), main.join(REGISTRY_RELATIVE));
+        assert_eq!(registry_path(None, None, &main), main.join(REGISTRY_RELATIVE));
     }
 
     #[test]
@@ -162,14 +127,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cwd = tmp.path().join("a/b");
         fs::create_dir_all(&cwd).unwrap();
-        assert_eq!(
-            registry_path(Some(Path::new("x.json")), Some("/e.json"), &cwd),
-            cwd.join("x.json")
-        );
-        assert_eq!(
-            registry_path(None, Some("/e.json"), &cwd),
-            PathBuf::from("/e.json")
-        );
+        assert_eq!(registry_path(Some(Path::new("x.json")), Some("/e.json"), &cwd), cwd.join("x.json"));
+        assert_eq!(registry_path(None, Some("/e.json"), &cwd), PathBuf::from("/e.json"));
         // Outside git, no registry anywhere: the current folder.
         assert_eq!(registry_path(None, None, &cwd), cwd.join(REGISTRY_RELATIVE));
         // Outside git, a registry further up is found.
@@ -181,13 +140,7 @@ mod tests {
 
     #[test]
     fn a_bare_repository_keeps_the_registry_in_its_git_dir() {
-        assert_eq!(
-            main_root_of(Path::new("/srv/repo.git")),
-            PathBuf::from("/srv/repo.git")
-        );
-        assert_eq!(
-            main_root_of(Path::new("/srv/repo/.git")),
-            PathBuf::from("/srv/repo")
-        );
+        assert_eq!(main_root_of(Path::new("/srv/repo.git")), PathBuf::from("/srv/repo.git"));
+        assert_eq!(main_root_of(Path::new("/srv/repo/.git")), PathBuf::from("/srv/repo"));
     }
 }

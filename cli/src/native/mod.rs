@@ -33,19 +33,11 @@ impl NativeHost {
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(DEFAULT_LOCK_TIMEOUT, Duration::from_millis);
-        NativeHost {
-            fs: OsFs::new(timeout),
-            ..NativeHost::default()
-        }
+        NativeHost { fs: OsFs::new(timeout), ..NativeHost::default() }
     }
 
     /// The core's view of this host.
     pub fn host(&self) -> Host<'_> {
-        Host {
-            fs: &self.fs,
-            probe: &self.probe,
-            clock: &self.clock,
-            identity: &self.identity,
-        }
+        Host { fs: &self.fs, probe: &self.probe, clock: &self.clock, identity: &self.identity }
     }
 }

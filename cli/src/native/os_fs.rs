@@ -49,11 +49,7 @@ impl FileSystem for OsFs {
     }
 
     fn replace(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
-        let tmp = sibling(
-            path,
-            ".",
-            &format!(".{}.{}.tmp", std::process::id(), unique()),
-        );
+        let tmp = sibling(path, ".", &format!(".{}.{}.tmp", std::process::id(), unique()));
         let result = write_flushed(&tmp, path, contents).and_then(|()| fs::rename(&tmp, path));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
@@ -76,11 +72,7 @@ impl FileSystem for OsFs {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .map_err(|source| Error::Io {
-                action: "open the lock file",
-                path: lock_path.clone(),
-                source,
-            })?;
+            .map_err(|source| Error::Io { action: "open the lock file", path: lock_path.clone(), source })?;
         let started = Instant::now();
         let mut pause = Duration::from_micros(200);
         loop {
@@ -88,19 +80,12 @@ impl FileSystem for OsFs {
                 Ok(()) => return Ok(Box::new(HeldLock(file))),
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Error(source)) => {
-                    return Err(Error::Io {
-                        action: "lock",
-                        path: lock_path,
-                        source,
-                    });
+                    return Err(Error::Io { action: "lock", path: lock_path, source });
                 }
             }
             let waited = started.elapsed();
             if waited >= self.lock_timeout {
-                return Err(Error::LockTimeout {
-                    path: lock_path,
-                    waited_ms: waited.as_millis() as u64,
-                });
+                return Err(Error::LockTimeout { path: lock_path, waited_ms: waited.as_millis() as u64 });
             }
             std::thread::sleep(pause.min(self.lock_timeout - waited));
             pause = (pause * 2).min(Duration::from_millis(20));
@@ -138,11 +123,7 @@ fn temporary_prefix(path: &Path) -> OsString {
 
 fn sweep_stale_temporaries(path: &Path) {
     let Some(dir) = path.parent() else { return };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let prefix = temporary_prefix(path);
     let prefix = prefix.to_string_lossy();
     let Ok(entries) = fs::read_dir(dir) else {
@@ -159,9 +140,7 @@ fn sweep_stale_temporaries(path: &Path) {
 
 /// Distinguishes temporaries of one process (nanoseconds are enough: one write at a time).
 fn unique() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 #[cfg(test)]
@@ -192,10 +171,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o664
-            );
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o664);
         }
     }
 
@@ -207,10 +183,7 @@ mod tests {
         let _guard = held.lock(&path).unwrap();
         let waiting = OsFs::new(Duration::from_millis(150));
         let started = Instant::now();
-        let err = waiting
-            .lock(&path)
-            .err()
-            .expect("the second lock must wait, then fail");
+        let err = waiting.lock(&path).err().expect("the second lock must wait, then fail");
         assert_eq!(err.code(), "ERR_LOCK_TIMEOUT");
         assert!(started.elapsed() >= Duration::from_millis(150));
         assert!(err.to_string().contains("ports.json.lock"), "{err}");

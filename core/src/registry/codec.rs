@@ -22,12 +22,7 @@ const ALLOCATION_FIELDS: &[&str] = &[
     "health_status",
     "worktree_path",
 ];
-const METADATA_FIELDS: &[&str] = &[
-    "version",
-    "last_updated",
-    "total_allocations",
-    "schema_version",
-];
+const METADATA_FIELDS: &[&str] = &["version", "last_updated", "total_allocations", "schema_version"];
 
 /// A port number as stored: an integer from 1 to 65535, with a message that says so.
 struct PortNumber(u16);
@@ -79,51 +74,43 @@ macro_rules! object_visitor {
     };
 }
 
-object_visitor!(
-    Registry,
-    "a port registry object with \"ranges\" and \"allocations\"",
-    |map| {
-        let mut ranges: Option<IndexMap<String, PortRange>> = None;
-        let mut allocations: Option<Vec<Allocation>> = None;
-        let mut metadata: Option<Metadata> = None;
-        let members = Members::read(&mut map, REGISTRY_FIELDS, |i, map| {
-            match i {
-                0 => ranges = Some(map.next_value()?),
-                1 => allocations = Some(map.next_value()?),
-                _ => metadata = Some(map.next_value()?),
-            }
-            Ok(())
-        })?;
-        Ok(Registry {
-            ranges: ranges.ok_or_else(|| de::Error::missing_field("ranges"))?,
-            allocations: allocations.ok_or_else(|| de::Error::missing_field("allocations"))?,
-            metadata: metadata.unwrap_or_else(Metadata::empty),
-            members,
-        })
-    }
-);
+object_visitor!(Registry, "a port registry object with \"ranges\" and \"allocations\"", |map| {
+    let mut ranges: Option<IndexMap<String, PortRange>> = None;
+    let mut allocations: Option<Vec<Allocation>> = None;
+    let mut metadata: Option<Metadata> = None;
+    let members = Members::read(&mut map, REGISTRY_FIELDS, |i, map| {
+        match i {
+            0 => ranges = Some(map.next_value()?),
+            1 => allocations = Some(map.next_value()?),
+            _ => metadata = Some(map.next_value()?),
+        }
+        Ok(())
+    })?;
+    Ok(Registry {
+        ranges: ranges.ok_or_else(|| de::Error::missing_field("ranges"))?,
+        allocations: allocations.ok_or_else(|| de::Error::missing_field("allocations"))?,
+        metadata: metadata.unwrap_or_else(Metadata::empty),
+        members,
+    })
+});
 
-object_visitor!(
-    PortRange,
-    "a port range object {\"start\": …, \"end\": …}",
-    |map| {
-        let (mut start, mut end, mut description) = (None, None, None);
-        let members = Members::read(&mut map, RANGE_FIELDS, |i, map| {
-            match i {
-                0 => start = Some(map.next_value::<PortNumber>()?.0),
-                1 => end = Some(map.next_value::<PortNumber>()?.0),
-                _ => description = Some(map.next_value()?),
-            }
-            Ok(())
-        })?;
-        Ok(PortRange {
-            start: start.ok_or_else(|| de::Error::missing_field("start"))?,
-            end: end.ok_or_else(|| de::Error::missing_field("end"))?,
-            description: description.unwrap_or_default(),
-            members,
-        })
-    }
-);
+object_visitor!(PortRange, "a port range object {\"start\": …, \"end\": …}", |map| {
+    let (mut start, mut end, mut description) = (None, None, None);
+    let members = Members::read(&mut map, RANGE_FIELDS, |i, map| {
+        match i {
+            0 => start = Some(map.next_value::<PortNumber>()?.0),
+            1 => end = Some(map.next_value::<PortNumber>()?.0),
+            _ => description = Some(map.next_value()?),
+        }
+        Ok(())
+    })?;
+    Ok(PortRange {
+        start: start.ok_or_else(|| de::Error::missing_field("start"))?,
+        end: end.ok_or_else(|| de::Error::missing_field("end"))?,
+        description: description.unwrap_or_default(),
+        members,
+    })
+});
 
 object_visitor!(Allocation, "an allocation object", |map| {
     let (mut port, mut worktree, mut service) = (None, None, None);
@@ -174,12 +161,11 @@ object_visitor!(Metadata, "a metadata object", |map| {
 impl Serialize for Registry {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members
-            .write(&mut map, REGISTRY_FIELDS.len(), |i, map| match i {
-                0 => map.serialize_entry("ranges", &self.ranges),
-                1 => map.serialize_entry("allocations", &self.allocations),
-                _ => map.serialize_entry("metadata", &self.metadata),
-            })?;
+        self.members.write(&mut map, REGISTRY_FIELDS.len(), |i, map| match i {
+            0 => map.serialize_entry("ranges", &self.ranges),
+            1 => map.serialize_entry("allocations", &self.allocations),
+            _ => map.serialize_entry("metadata", &self.metadata),
+        })?;
         map.end()
     }
 }
@@ -187,12 +173,11 @@ impl Serialize for Registry {
 impl Serialize for PortRange {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members
-            .write(&mut map, RANGE_FIELDS.len(), |i, map| match i {
-                0 => map.serialize_entry("start", &self.start),
-                1 => map.serialize_entry("end", &self.end),
-                _ => map.serialize_entry("description", &self.description),
-            })?;
+        self.members.write(&mut map, RANGE_FIELDS.len(), |i, map| match i {
+            0 => map.serialize_entry("start", &self.start),
+            1 => map.serialize_entry("end", &self.end),
+            _ => map.serialize_entry("description", &self.description),
+        })?;
         map.end()
     }
 }
@@ -200,21 +185,20 @@ impl Serialize for PortRange {
 impl Serialize for Allocation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members
-            .write(&mut map, ALLOCATION_FIELDS.len(), |i, map| match i {
-                0 => map.serialize_entry("port", &self.port),
-                1 => map.serialize_entry("worktree", &self.worktree),
-                2 => map.serialize_entry("service", &self.service),
-                3 => map.serialize_entry("allocated_at", &self.allocated_at),
-                4 => map.serialize_entry("allocated_by", &self.allocated_by),
-                5 => map.serialize_entry("description", &self.description),
-                6 => map.serialize_entry("process_id", &self.process_id),
-                7 => map.serialize_entry("health_status", &self.health_status),
-                _ => match &self.worktree_path {
-                    Some(p) => map.serialize_entry("worktree_path", p),
-                    None => Ok(()),
-                },
-            })?;
+        self.members.write(&mut map, ALLOCATION_FIELDS.len(), |i, map| match i {
+            0 => map.serialize_entry("port", &self.port),
+            1 => map.serialize_entry("worktree", &self.worktree),
+            2 => map.serialize_entry("service", &self.service),
+            3 => map.serialize_entry("allocated_at", &self.allocated_at),
+            4 => map.serialize_entry("allocated_by", &self.allocated_by),
+            5 => map.serialize_entry("description", &self.description),
+            6 => map.serialize_entry("process_id", &self.process_id),
+            7 => map.serialize_entry("health_status", &self.health_status),
+            _ => match &self.worktree_path {
+                Some(p) => map.serialize_entry("worktree_path", p),
+                None => Ok(()),
+            },
+        })?;
         map.end()
     }
 }
@@ -222,13 +206,12 @@ impl Serialize for Allocation {
 impl Serialize for Metadata {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members
-            .write(&mut map, METADATA_FIELDS.len(), |i, map| match i {
-                0 => map.serialize_entry("version", &self.version),
-                1 => map.serialize_entry("last_updated", &self.last_updated),
-                2 => map.serialize_entry("total_allocations", &self.total_allocations),
-                _ => map.serialize_entry("schema_version", &self.schema_version),
-            })?;
+        self.members.write(&mut map, METADATA_FIELDS.len(), |i, map| match i {
+            0 => map.serialize_entry("version", &self.version),
+            1 => map.serialize_entry("last_updated", &self.last_updated),
+            2 => map.serialize_entry("total_allocations", &self.total_allocations),
+            _ => map.serialize_entry("schema_version", &self.schema_version),
+        })?;
         map.end()
     }
 }

@@ -7,8 +7,6 @@ mod operations;
 mod parse;
 mod port_set;
 
-pub use model::{
-    Allocation, HealthStatus, Metadata, PortRange, REGISTRY_VERSION, Registry, SCHEMA_VERSION,
-};
+pub use model::{Allocation, HealthStatus, Metadata, PortRange, REGISTRY_VERSION, Registry, SCHEMA_VERSION};
 pub use operations::{NewAllocation, NextPort};
 pub use port_set::PortSet;

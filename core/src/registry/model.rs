@@ -62,9 +62,7 @@ pub struct Metadata {
 }
 
 /// Result of the last health check of an allocation.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     /// Never checked (set at allocation).
@@ -93,12 +91,7 @@ impl HealthStatus {
 impl PortRange {
     /// A range with no extra members.
     pub fn new(start: u16, end: u16, description: impl Into<String>) -> Self {
-        PortRange {
-            start,
-            end,
-            description: description.into(),
-            members: Members::default(),
-        }
+        PortRange { start, end, description: description.into(), members: Members::default() }
     }
 
     /// Whether `port` lies in the range (both ends inclusive).
@@ -118,20 +111,14 @@ impl PortRange {
 
     /// A member of the range we do not model (e.g. a probe setting such as `health_path`).
     pub fn extra(&self, key: &str) -> Option<&Value> {
-        self.members
-            .unknown()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
+        self.members.unknown().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 
 impl Allocation {
     /// A member of the allocation we do not model.
     pub fn extra(&self, key: &str) -> Option<&Value> {
-        self.members
-            .unknown()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
+        self.members.unknown().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 
@@ -139,49 +126,17 @@ impl Registry {
     /// The registry `init` writes: the six default ranges and no allocations.
     pub fn with_default_ranges(now: &str) -> Registry {
         let defaults = [
-            (
-                "web",
-                8080,
-                8099,
-                "HTTP web servers and frontend development servers",
-            ),
-            (
-                "database",
-                5432,
-                5439,
-                "Database services (PostgreSQL, MySQL, MongoDB)",
-            ),
-            (
-                "testing",
-                9000,
-                9099,
-                "Test runners, test servers, mock services",
-            ),
-            (
-                "debug",
-                5555,
-                5564,
-                "Debugger connections and debugging proxies",
-            ),
-            (
-                "api",
-                3000,
-                3099,
-                "REST APIs, GraphQL servers, backend services",
-            ),
-            (
-                "cache",
-                6379,
-                6389,
-                "Redis, Memcached and other caching services",
-            ),
+            ("web", 8080, 8099, "HTTP web servers and frontend development servers"),
+            ("database", 5432, 5439, "Database services (PostgreSQL, MySQL, MongoDB)"),
+            ("testing", 9000, 9099, "Test runners, test servers, mock services"),
+            ("debug", 5555, 5564, "Debugger connections and debugging proxies"),
+            ("api", 3000, 3099, "REST APIs, GraphQL servers, backend services"),
+            ("cache", 6379, 6389, "Redis, Memcached and other caching services"),
         ];
         Registry {
             ranges: defaults
                 .into_iter()
-                .map(|(name, start, end, description)| {
-                    (name.to_owned(), PortRange::new(start, end, description))
-                })
+                .map(|(name, start, end, description)| (name.to_owned(), PortRange::new(start, end, description)))
                 .collect(),
             allocations: Vec::new(),
             metadata: Metadata {
@@ -197,10 +152,7 @@ impl Registry {
 
     /// A top-level member of the registry we do not model.
     pub fn extra(&self, key: &str) -> Option<&Value> {
-        self.members
-            .unknown()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
+        self.members.unknown().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 

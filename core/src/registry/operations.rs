@@ -31,12 +31,10 @@ pub struct NextPort {
 impl Registry {
     /// The range of a service, or `UnknownService` naming the valid ones.
     pub fn range_of(&self, service: &str) -> Result<&PortRange> {
-        self.ranges
-            .get(service)
-            .ok_or_else(|| Error::UnknownService {
-                service: service.to_owned(),
-                valid: self.ranges.keys().cloned().collect(),
-            })
+        self.ranges.get(service).ok_or_else(|| Error::UnknownService {
+            service: service.to_owned(),
+            valid: self.ranges.keys().cloned().collect(),
+        })
     }
 
     /// Every port any allocation holds, whatever its service: a port held by a stray entry is
@@ -46,28 +44,17 @@ impl Registry {
     }
 
     /// First port of the service's range that no allocation holds and `is_free` accepts.
-    pub fn find_next(
-        &self,
-        service: &str,
-        is_free: &mut dyn FnMut(u16) -> bool,
-    ) -> Result<NextPort> {
+    pub fn find_next(&self, service: &str, is_free: &mut dyn FnMut(u16) -> bool) -> Result<NextPort> {
         let range = self.range_of(service)?;
         let taken = self.allocated_ports();
         let port = (range.start..=range.end).find(|&p| !taken.contains(p) && is_free(p));
-        let in_range: PortSet = self
-            .allocations
-            .iter()
-            .map(|a| a.port)
-            .filter(|&p| range.contains(p))
-            .collect();
+        let in_range: PortSet = self.allocations.iter().map(|a| a.port).filter(|&p| range.contains(p)).collect();
         Ok(NextPort {
             service: service.to_owned(),
             port,
             start: range.start,
             end: range.end,
-            allocated: (range.start..=range.end)
-                .filter(|&p| in_range.contains(p))
-                .collect(),
+            allocated: (range.start..=range.end).filter(|&p| in_range.contains(p)).collect(),
         })
     }
 
@@ -82,13 +69,11 @@ impl Registry {
         let range = self.range_of(new.service)?;
         let (start, end) = (range.start, range.end);
         let taken = self.allocated_ports();
-        let port = (start..=end)
-            .find(|&p| !taken.contains(p) && is_free(p))
-            .ok_or_else(|| Error::RangeExhausted {
-                service: new.service.to_owned(),
-                start,
-                end,
-            })?;
+        let port = (start..=end).find(|&p| !taken.contains(p) && is_free(p)).ok_or_else(|| Error::RangeExhausted {
+            service: new.service.to_owned(),
+            start,
+            end,
+        })?;
         self.allocations.push(Allocation {
             port,
             worktree: new.worktree.to_owned(),
@@ -106,9 +91,7 @@ impl Registry {
 
     /// The port this worktree already holds for this service (the first, if several).
     pub fn held_by(&self, service: &str, worktree: &str) -> Option<&Allocation> {
-        self.allocations
-            .iter()
-            .find(|a| a.service == service && a.worktree == worktree)
+        self.allocations.iter().find(|a| a.service == service && a.worktree == worktree)
     }
 
     /// Removes the allocations of `port` (only `worktree`'s when given) and returns them.
@@ -122,13 +105,8 @@ impl Registry {
     }
 
     /// The allocations of one worktree, as stored.
-    pub fn allocations_of<'a>(
-        &'a self,
-        worktree: &'a str,
-    ) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocations
-            .iter()
-            .filter(move |a| a.worktree == worktree)
+    pub fn allocations_of<'a>(&'a self, worktree: &'a str) -> impl Iterator<Item = &'a Allocation> + 'a {
+        self.allocations.iter().filter(move |a| a.worktree == worktree)
     }
 
     /// Updates `metadata` before a write: the time and the allocation count.
@@ -141,11 +119,7 @@ impl Registry {
         let mut removed = Vec::new();
         let mut kept = Vec::with_capacity(self.allocations.len());
         for a in self.allocations.drain(..) {
-            if pred(&a) {
-                removed.push(a)
-            } else {
-                kept.push(a)
-            }
+            if pred(&a) { removed.push(a) } else { kept.push(a) }
         }
         self.allocations = kept;
         removed
@@ -159,12 +133,7 @@ mod tests {
     const NOW: &str = "2025-12-31T10:00:00Z";
 
     fn req<'a>(service: &'a str, worktree: &'a str) -> NewAllocation<'a> {
-        NewAllocation {
-            service,
-            worktree,
-            description: "",
-            worktree_path: None,
-        }
+        NewAllocation { service, worktree, description: "", worktree_path: None }
     }
 
     fn all_free(_: u16) -> bool {
@@ -174,106 +143,63 @@ mod tests {
     #[test]
     fn allocate_takes_the_first_unallocated_port_of_the_range() {
         let mut reg = Registry::with_default_ranges(NOW);
-        let p1 = reg
-            .allocate(&req("web", "a"), NOW, "u@h", &mut all_free)
-            .unwrap()
-            .port;
-        let p2 = reg
-            .allocate(&req("web", "b"), NOW, "u@h", &mut all_free)
-            .unwrap()
-            .port;
+        let p1 = reg.allocate(&req("web", "a"), NOW, "u@h", &mut all_free).unwrap().port;
+        let p2 = reg.allocate(&req("web", "b"), NOW, "u@h", &mut all_free).unwrap().port;
         assert_eq!((p1, p2), (8080, 8081));
         reg.release(8080, None);
-        assert_eq!(
-            reg.allocate(&req("web", "c"), NOW, "u@h", &mut all_free)
-                .unwrap()
-                .port,
-            8080
-        );
+        assert_eq!(reg.allocate(&req("web", "c"), NOW, "u@h", &mut all_free).unwrap().port, 8080);
     }
 
     #[test]
     fn busy_ports_are_skipped_and_exhaustion_is_an_error() {
         let mut reg = Registry::with_default_ranges(NOW);
         let mut busy_5432 = |p: u16| p != 5432;
-        assert_eq!(
-            reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432)
-                .unwrap()
-                .port,
-            5433
-        );
+        assert_eq!(reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432).unwrap().port, 5433);
         for _ in 0..6 {
-            reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432)
-                .unwrap();
+            reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432).unwrap();
         }
-        let err = reg
-            .allocate(&req("database", "a"), NOW, "", &mut busy_5432)
-            .unwrap_err();
+        let err = reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432).unwrap_err();
         assert_eq!(err.code(), "ERR_RANGE_EXHAUSTED");
-        assert!(
-            err.to_string().contains("'database' range (5432-5439)"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("'database' range (5432-5439)"), "{err}");
         // The busy port was never allocated, so it is the only one left.
-        assert_eq!(
-            reg.find_next("database", &mut all_free).unwrap().port,
-            Some(5432)
-        );
+        assert_eq!(reg.find_next("database", &mut all_free).unwrap().port, Some(5432));
     }
 
     #[test]
     fn a_port_held_by_any_entry_is_never_handed_out() {
         let mut reg = Registry::with_default_ranges(NOW);
         // A stray entry of another service sits inside web's range.
-        reg.allocate(&req("web", "a"), NOW, "", &mut all_free)
-            .unwrap();
+        reg.allocate(&req("web", "a"), NOW, "", &mut all_free).unwrap();
         reg.allocations[0].service = "api".into();
-        assert_eq!(
-            reg.allocate(&req("web", "b"), NOW, "", &mut all_free)
-                .unwrap()
-                .port,
-            8081
-        );
+        assert_eq!(reg.allocate(&req("web", "b"), NOW, "", &mut all_free).unwrap().port, 8081);
     }
 
     #[test]
     fn unknown_service_lists_the_valid_ones() {
         let reg = Registry::with_default_ranges(NOW);
         let err = reg.find_next("wbe", &mut all_free).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown service 'wbe'; valid services: web, database, testing, debug, api, cache"
-        );
+        assert_eq!(err.to_string(), "unknown service 'wbe'; valid services: web, database, testing, debug, api, cache");
     }
 
     #[test]
     fn find_next_reports_range_and_allocated_ports_in_order() {
         let mut reg = Registry::with_default_ranges(NOW);
         for w in ["a", "b", "c"] {
-            reg.allocate(&req("web", w), NOW, "", &mut all_free)
-                .unwrap();
+            reg.allocate(&req("web", w), NOW, "", &mut all_free).unwrap();
         }
         reg.release(8081, None);
         let next = reg.find_next("web", &mut all_free).unwrap();
         assert_eq!(
             next,
-            NextPort {
-                service: "web".into(),
-                port: Some(8081),
-                start: 8080,
-                end: 8099,
-                allocated: vec![8080, 8082]
-            }
+            NextPort { service: "web".into(), port: Some(8081), start: 8080, end: 8099, allocated: vec![8080, 8082] }
         );
     }
 
     #[test]
     fn release_by_worktree_resolves_duplicates() {
         let mut reg = Registry::with_default_ranges(NOW);
-        reg.allocate(&req("web", "a"), NOW, "", &mut all_free)
-            .unwrap();
-        reg.allocate(&req("web", "b"), NOW, "", &mut all_free)
-            .unwrap();
+        reg.allocate(&req("web", "a"), NOW, "", &mut all_free).unwrap();
+        reg.allocate(&req("web", "b"), NOW, "", &mut all_free).unwrap();
         reg.allocations[1].port = 8080; // hand-made duplicate
         let removed = reg.release(8080, Some("b"));
         assert_eq!(removed.len(), 1);
@@ -287,11 +213,9 @@ mod tests {
     fn release_worktree_and_stamp() {
         let mut reg = Registry::with_default_ranges(NOW);
         for s in ["web", "api", "cache"] {
-            reg.allocate(&req(s, "gone"), NOW, "", &mut all_free)
-                .unwrap();
+            reg.allocate(&req(s, "gone"), NOW, "", &mut all_free).unwrap();
         }
-        reg.allocate(&req("web", "kept"), NOW, "", &mut all_free)
-            .unwrap();
+        reg.allocate(&req("web", "kept"), NOW, "", &mut all_free).unwrap();
         assert_eq!(reg.allocations_of("gone").count(), 3);
         assert_eq!(reg.release_worktree("gone").len(), 3);
         reg.stamp("2026-01-01T00:00:00Z");

@@ -8,10 +8,7 @@ impl Registry {
     /// Parses registry JSON text. The error is a human-readable reason naming where it failed.
     pub fn from_json(text: &str) -> Result<Registry, String> {
         if text.trim().is_empty() {
-            return Err(
-                "the file is empty; expected a JSON object with \"ranges\" and \"allocations\""
-                    .into(),
-            );
+            return Err("the file is empty; expected a JSON object with \"ranges\" and \"allocations\"".into());
         }
         let registry: Registry = match serde_json::from_str(text) {
             Ok(r) => r,
@@ -36,10 +33,7 @@ impl Registry {
                 return Err("ranges: a service name is empty".into());
             }
             if range.start > range.end {
-                return Err(format!(
-                    "ranges.{name}: start {} is greater than end {}",
-                    range.start, range.end
-                ));
+                return Err(format!("ranges.{name}: start {} is greater than end {}", range.start, range.end));
             }
         }
         for (i, a) in self.allocations.iter().enumerate() {
@@ -96,12 +90,12 @@ mod tests {
         let e = err(
             r#"{"ranges": {"web": {"start": 8080, "end": 8099}}, "allocations": [{"port": "8080", "worktree": "w", "service": "web"}]}"#,
         );
-        assert!(e.starts_with("allocations[0].port: invalid type: string \"8080\", expected a port number from 1 to 65535"), "{e}");
-        let e = err(r#"{"ranges": {"web": {"start": 0, "end": 8099}}, "allocations": []}"#);
         assert!(
-            e.starts_with("ranges.web.start: invalid value: integer `0`"),
+            e.starts_with("allocations[0].port: invalid type: string \"8080\", expected a port number from 1 to 65535"),
             "{e}"
         );
+        let e = err(r#"{"ranges": {"web": {"start": 0, "end": 8099}}, "allocations": []}"#);
+        assert!(e.starts_with("ranges.web.start: invalid value: integer `0`"), "{e}");
         let e = err(
             r#"{"ranges": {"web": {"start": 8080, "end": 8099}}, "allocations": [{"port": 70000, "worktree": "w", "service": "web"}]}"#,
         );
@@ -112,22 +106,12 @@ mod tests {
     fn structural_errors() {
         assert!(err("").contains("empty"));
         assert!(err("   \n\t").contains("empty"));
-        assert!(
-            err("[]").contains("expected a port registry object"),
-            "{}",
-            err("[]")
-        );
-        assert!(
-            err("{}").contains("missing field `ranges`"),
-            "{}",
-            err("{}")
-        );
+        assert!(err("[]").contains("expected a port registry object"), "{}", err("[]"));
+        assert!(err("{}").contains("missing field `ranges`"), "{}", err("{}"));
         assert!(err(r#"{"ranges": {}}"#).contains("missing field `allocations`"));
         let e = err(r#"{"ranges": {"web": {"start": 9000, "end": 8000}}, "allocations": []}"#);
         assert_eq!(e, "ranges.web: start 9000 is greater than end 8000");
-        let e = err(
-            r#"{"ranges": {}, "allocations": [{"port": 1, "port": 2, "worktree": "w", "service": "s"}]}"#,
-        );
+        let e = err(r#"{"ranges": {}, "allocations": [{"port": 1, "port": 2, "worktree": "w", "service": "s"}]}"#);
         assert!(e.contains("duplicate field `port`"), "{e}");
     }
 
@@ -147,27 +131,14 @@ mod tests {
 }"#;
         let reg = Registry::from_json(text).unwrap();
         assert_eq!(reg.extra("team").unwrap()["owner"], "platform");
-        assert_eq!(
-            reg.ranges["web"].extra("probe").unwrap()["path"],
-            "/healthz"
-        );
+        assert_eq!(reg.ranges["web"].extra("probe").unwrap()["path"], "/healthz");
         assert_eq!(reg.allocations[0].extra("ticket").unwrap(), "GH-42");
         let out = reg.to_json();
-        let keys =
-            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(
-            keys(&v),
-            ["team", "ranges", "allocations", "metadata", "z_last"]
-        );
-        assert_eq!(
-            keys(&v["ranges"]["web"]),
-            ["probe", "start", "end", "description"]
-        );
-        assert_eq!(
-            keys(&v["allocations"][0])[..4],
-            ["service", "port", "worktree", "ticket"]
-        );
+        assert_eq!(keys(&v), ["team", "ranges", "allocations", "metadata", "z_last"]);
+        assert_eq!(keys(&v["ranges"]["web"]), ["probe", "start", "end", "description"]);
+        assert_eq!(keys(&v["allocations"][0])[..4], ["service", "port", "worktree", "ticket"]);
         assert_eq!(v["metadata"]["note"], serde_json::json!([1, 2]));
         // Serialise → parse is the identity.
         assert_eq!(Registry::from_json(&out).unwrap(), reg);
@@ -178,16 +149,10 @@ mod tests {
     fn defaults_round_trip_and_have_the_six_ranges() {
         let reg = Registry::with_default_ranges("2025-12-31T10:00:00Z");
         let names: Vec<_> = reg.ranges.keys().map(String::as_str).collect();
-        assert_eq!(
-            names,
-            ["web", "database", "testing", "debug", "api", "cache"]
-        );
+        assert_eq!(names, ["web", "database", "testing", "debug", "api", "cache"]);
         assert_eq!(reg.ranges["testing"].len(), 100);
         let text = reg.to_json();
-        assert!(
-            text.starts_with("{\n  \"ranges\": {\n    \"web\": {\n      \"start\": 8080,"),
-            "{text}"
-        );
+        assert!(text.starts_with("{\n  \"ranges\": {\n    \"web\": {\n      \"start\": 8080,"), "{text}");
         assert_eq!(Registry::from_json(&text).unwrap(), reg);
     }
 }

@@ -9,9 +9,7 @@ pub struct PortSet {
 impl PortSet {
     /// The empty set.
     pub fn new() -> Self {
-        PortSet {
-            bits: Box::new([0; 1024]),
-        }
+        PortSet { bits: Box::new([0; 1024]) }
     }
 
     /// Adds a port.
@@ -43,9 +41,7 @@ impl FromIterator<u16> for PortSet {
 
 impl std::fmt::Debug for PortSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set()
-            .entries((0..=u16::MAX).filter(|p| self.contains(*p)))
-            .finish()
+        f.debug_set().entries((0..=u16::MAX).filter(|p| self.contains(*p))).finish()
     }
 }
 

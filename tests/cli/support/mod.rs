@@ -23,30 +23,14 @@ impl Repo {
         let main = tmp.path().join("repo");
         std::fs::create_dir(&main).unwrap();
         git(&main, &["init", "-q"]);
-        git(
-            &main,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "init",
-            ],
-        );
+        git(&main, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "init"]);
         Repo { tmp, main }
     }
 
     /// Adds a linked worktree `<tmp>/<name>` and returns its folder.
     pub fn add_worktree(&self, name: &str) -> PathBuf {
         let path = self.tmp.path().join(name);
-        git(
-            &self.main,
-            &["worktree", "add", "-q", "-b", name, path.to_str().unwrap()],
-        );
+        git(&self.main, &["worktree", "add", "-q", "-b", name, path.to_str().unwrap()]);
         path
     }
 
@@ -77,12 +61,7 @@ impl Repo {
     pub fn write_registry(&self, ranges: &[(&str, u16, u16)]) {
         let ranges: serde_json::Map<String, serde_json::Value> = ranges
             .iter()
-            .map(|(n, s, e)| {
-                (
-                    n.to_string(),
-                    serde_json::json!({"start": s, "end": e, "description": n}),
-                )
-            })
+            .map(|(n, s, e)| (n.to_string(), serde_json::json!({"start": s, "end": e, "description": n})))
             .collect();
         let reg = serde_json::json!({"ranges": ranges, "allocations": [], "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": 0, "schema_version": 1}});
         std::fs::create_dir_all(self.registry().parent().unwrap()).unwrap();
@@ -91,16 +70,8 @@ impl Repo {
 }
 
 fn git(cwd: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("git").args(args).current_dir(cwd).output().expect("git is installed");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// The outcome of one run of the binary.
@@ -113,19 +84,11 @@ pub struct Run {
 
 impl Run {
     pub fn success(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "expected success; stderr: {}\nstdout: {}",
-            self.stderr, self.stdout
-        );
+        assert_eq!(self.code, 0, "expected success; stderr: {}\nstdout: {}", self.stderr, self.stdout);
         self
     }
     pub fn code(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}; stderr: {}\nstdout: {}",
-            self.stderr, self.stdout
-        );
+        assert_eq!(self.code, code, "expected exit {code}; stderr: {}\nstdout: {}", self.stderr, self.stdout);
         self
     }
 }
@@ -143,9 +106,7 @@ impl From<Output> for Run {
 /// The command for the binary in `cwd`, with an environment free of our variables.
 pub fn command_in(cwd: &Path) -> Command {
     let mut c = Command::new(bin());
-    c.current_dir(cwd)
-        .env_remove("ATLAS_PORTS_REGISTRY")
-        .env_remove("ATLAS_PORTS_LOCK_TIMEOUT_MS");
+    c.current_dir(cwd).env_remove("ATLAS_PORTS_REGISTRY").env_remove("ATLAS_PORTS_LOCK_TIMEOUT_MS");
     c
 }
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One command for a newcomer: set everything up, create the registry of the repository you are
+# in (if it has none), and allocate a web port for the current worktree.
+#   bash scripts/quickstart.sh            # from anywhere inside a git worktree
+set -euo pipefail
+here=$(pwd)
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bash "$root/scripts/setup.sh"
+bin="$root/target/release/atlas-ports"
+cd "$here"
+if ! "$bin" list --all >/dev/null 2>&1; then
+  "$bin" init
+fi
+"$bin" allocate --service web --description "quickstart"
+echo
+echo "The CLI is at $bin (put it on your PATH, e.g. cargo install --path $root/cli)."

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds every component and runs every test suite. This is what CI runs (after setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build: native workspace"
+cargo build --workspace --locked
+
+step "build: core for wasm32-unknown-unknown (nothing platform-bound in the core)"
+cargo build -p atlas-ports-core --target wasm32-unknown-unknown --locked
+
+step "check: CLI and native layer for macOS and Windows"
+cargo check -p atlas-ports-cli --target x86_64-apple-darwin --locked
+cargo check -p atlas-ports-cli --target x86_64-pc-windows-msvc --locked
+
+step "tests: Rust (core unit and behaviour tests, CLI end-to-end tests)"
+cargo test --workspace --locked
