@@ -12,9 +12,11 @@ pub trait FileSystem {
     fn exists(&self, path: &Path) -> bool;
     /// The whole content of a file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
-    /// Replaces the file atomically: a reader, or a process killed at any instant, sees the old
-    /// content or the new, never a mix. Called only while [`FileSystem::lock`] is held.
-    fn replace(&self, path: &Path, contents: &[u8]) -> io::Result<()>;
+    /// Replaces the file atomically with what `contents` writes: a reader, or a process killed
+    /// at any instant, sees the old content or the new, never a mix. Called only while
+    /// [`FileSystem::lock`] is held. The content is streamed so that a large registry is never
+    /// held in memory twice.
+    fn replace(&self, path: &Path, contents: &mut dyn FnMut(&mut dyn io::Write) -> io::Result<()>) -> io::Result<()>;
     /// Creates a folder and its parents.
     fn create_dir_all(&self, path: &Path) -> io::Result<()>;
     /// Takes the exclusive, cross-process lock that guards the registry at `registry`, waiting a

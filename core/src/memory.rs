@@ -58,9 +58,11 @@ impl FileSystem for MemoryFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.get(path).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
-    fn replace(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+    fn replace(&self, path: &Path, contents: &mut dyn FnMut(&mut dyn io::Write) -> io::Result<()>) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        contents(&mut bytes)?;
         *lock(&self.writes) += 1;
-        self.insert(path, contents);
+        self.insert(path, bytes);
         Ok(())
     }
     fn create_dir_all(&self, _path: &Path) -> io::Result<()> {

@@ -75,6 +75,6 @@ impl<'fs> RegistryStore<'fs> {
     }
 
     fn write(&self, registry: &Registry) -> Result<()> {
-        self.fs.replace(&self.path, registry.to_json().as_bytes()).map_err(|e| Error::io("write", &self.path, e))
+        self.fs.replace(&self.path, &mut |out| registry.write_json(out)).map_err(|e| Error::io("write", &self.path, e))
     }
 }

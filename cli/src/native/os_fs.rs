@@ -48,7 +48,7 @@ impl FileSystem for OsFs {
         fs::read(path)
     }
 
-    fn replace(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+    fn replace(&self, path: &Path, contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         let tmp = sibling(path, ".", &format!(".{}.{}.tmp", std::process::id(), unique()));
         let result = write_flushed(&tmp, path, contents).and_then(|()| fs::rename(&tmp, path));
         if result.is_err() {
@@ -96,13 +96,19 @@ impl FileSystem for OsFs {
 /// The open, locked lock file; closing it releases the lock.
 struct HeldLock(#[allow(dead_code)] File);
 
-fn write_flushed(tmp: &Path, target: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
+fn write_flushed(
+    tmp: &Path,
+    target: &Path,
+    contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
     // Keep the registry's permissions (e.g. a group-writable shared registry).
     if let Ok(meta) = fs::metadata(target) {
         file.set_permissions(meta.permissions())?;
     }
-    file.write_all(contents)?;
+    let mut out = io::BufWriter::with_capacity(256 * 1024, file);
+    contents(&mut out)?;
+    let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     file.sync_data()
 }
 
@@ -164,7 +170,7 @@ mod tests {
 
         let fs_ = OsFs::default();
         let _lock = fs_.lock(&path).unwrap();
-        fs_.replace(&path, b"new").unwrap();
+        fs_.replace(&path, &mut |out| out.write_all(b"new")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
         assert!(!leftover.exists(), "a dead writer's temporary is removed");
         assert!(unrelated.exists(), "other files are left alone");

@@ -21,9 +21,15 @@ impl Registry {
 
     /// The registry as pretty JSON text with a final newline, the layout of the reference files.
     pub fn to_json(&self) -> String {
-        let mut out = serde_json::to_string_pretty(self).expect("registry serialises to JSON");
-        out.push('\n');
-        out
+        let mut out = Vec::with_capacity(4096 + 320 * self.allocations.len());
+        self.write_json(&mut out).expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+
+    /// Streams [`Registry::to_json`]'s text into `out` (buffer it: the writes are small).
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        out.write_all(b"\n")
     }
 
     /// Rules a parse cannot express.
