@@ -6,6 +6,7 @@ set -euo pipefail
 here=$(pwd)
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/setup.sh"
+(cd "$root" && cargo build --release -p atlas-ports-cli)
 bin="$root/target/release/atlas-ports"
 cd "$here"
 if ! "$bin" list --all >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what atlas-ports needs to build and test, skipping what is already there, then builds
-# the CLI in release mode. Safe to run again.
+# Installs what atlas-ports needs to build and test, skipping what is already there.
+# Safe to run again; scripts/quickstart.sh and scripts/test.sh run it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,3 @@ if ((${#missing[@]})); then
   say "apt-get install ${missing[*]}"
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
-
-say "cargo build --release -p atlas-ports-cli"
-cargo build --release -p atlas-ports-cli

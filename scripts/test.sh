@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds every component and runs every test suite. This is what CI runs (after setup.sh).
+# Installs what is missing (scripts/setup.sh), builds every component and runs every test
+# suite. This is the command CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
