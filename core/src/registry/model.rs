@@ -2,6 +2,7 @@
 //! also carries the members we do not know, so nothing another tool wrote is lost.
 
 use super::members::Members;
+use compact_str::CompactString;
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -31,17 +32,18 @@ pub struct PortRange {
     pub(crate) members: Members,
 }
 
-/// One port held by one worktree's service.
+/// One port held by one worktree's service. The short texts are inline strings: a registry of
+/// 50,000 allocations would otherwise make a quarter of a million small heap allocations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Allocation {
     pub port: u16,
-    pub worktree: String,
-    pub service: String,
+    pub worktree: CompactString,
+    pub service: CompactString,
     /// RFC 3339 UTC time of allocation, as stored.
-    pub allocated_at: String,
+    pub allocated_at: CompactString,
     /// `user@hostname` of whoever allocated it.
-    pub allocated_by: String,
-    pub description: String,
+    pub allocated_by: CompactString,
+    pub description: CompactString,
     /// The PID last seen listening on the port.
     pub process_id: Option<u32>,
     pub health_status: HealthStatus,

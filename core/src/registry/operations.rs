@@ -76,11 +76,11 @@ impl Registry {
         })?;
         self.allocations.push(Allocation {
             port,
-            worktree: new.worktree.to_owned(),
-            service: new.service.to_owned(),
-            allocated_at: allocated_at.to_owned(),
-            allocated_by: allocated_by.to_owned(),
-            description: new.description.to_owned(),
+            worktree: new.worktree.into(),
+            service: new.service.into(),
+            allocated_at: allocated_at.into(),
+            allocated_by: allocated_by.into(),
+            description: new.description.into(),
             process_id: None,
             health_status: HealthStatus::Unknown,
             worktree_path: new.worktree_path.map(str::to_owned),
