@@ -41,8 +41,8 @@ fn main() {
         }
         let (o, t) = (median(ours), median(theirs));
         println!(
-            "{count:>12}  {:>7.1} MB  {:>9.2} ms  {:>9.2} ms  {:>7.1}x",
-            template.len() as f64 / 1e6,
+            "{count:>12}  {:>10}  {:>9.2} ms  {:>9.2} ms  {:>7.1}x",
+            size(template.len()),
             ms(o),
             ms(t),
             t.as_secs_f64() / o.as_secs_f64()
@@ -88,6 +88,10 @@ fn check(registry: &Path, before: usize) {
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+fn size(bytes: usize) -> String {
+    if bytes < 1_000_000 { format!("{} KB", bytes.div_ceil(1000)) } else { format!("{:.1} MB", bytes as f64 / 1e6) }
 }
 
 fn ms(d: Duration) -> f64 {
