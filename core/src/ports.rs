@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::host::{Clock, FileSystem, Identity, Probe};
+use crate::prune::WorktreeFacts;
 use crate::registry::{Allocation, NewAllocation, NextPort, Registry};
 use crate::store::RegistryStore;
 use crate::validate;
@@ -126,6 +127,21 @@ impl<'h> Ports<'h> {
             let removed = reg.release_worktree(worktree);
             let changed = !removed.is_empty();
             Ok((removed, changed))
+        })
+    }
+
+    /// Releases the allocations of worktrees that are gone (see [`crate::prune::is_stale`]);
+    /// with `dry_run`, only reports them. Returns what was (or would be) released.
+    pub fn prune(&self, dry_run: bool, facts: &dyn WorktreeFacts) -> Result<Vec<Allocation>> {
+        let stale = |a: &Allocation| crate::prune::is_stale(a, facts, self.host.probe);
+        if dry_run {
+            return Ok(self.store.load()?.allocations.into_iter().filter(|a| stale(a)).collect());
+        }
+        self.store.update(&self.now(), |reg| {
+            let (gone, kept): (Vec<Allocation>, Vec<Allocation>) = reg.allocations.drain(..).partition(|a| stale(a));
+            reg.allocations = kept;
+            let changed = !gone.is_empty();
+            Ok((gone, changed))
         })
     }
 

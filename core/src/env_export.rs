@@ -1,0 +1,125 @@
+//! A worktree's ports as environment variables (`PORT_WEB=8080`), for `docker compose
+//! --env-file`, `eval` in a shell, and the `run` wrapper. Names are derived from service names,
+//! values are port numbers; in shell form every value is single-quoted, so nothing a service or
+//! worktree name contains can run as a command.
+
+use crate::registry::Allocation;
+use std::fmt::Write;
+
+/// One exported variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortVariable {
+    /// `PORT_` + the service upper-cased, every other character than A–Z and 0–9 as `_`.
+    pub name: String,
+    pub port: u16,
+    pub service: String,
+}
+
+/// The variable name for a service: `web-staging` → `PORT_WEB_STAGING`.
+pub fn variable_name(service: &str) -> String {
+    let mut name = String::with_capacity(5 + service.len());
+    name.push_str("PORT_");
+    name.extend(service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }));
+    name
+}
+
+/// The variables of a worktree's allocations, sorted by name. A service held twice exports its
+/// first port; two services whose names map to one variable export the first. Each such
+/// shadowing is described in the second list, for a warning.
+pub fn port_variables<'a>(allocations: impl IntoIterator<Item = &'a Allocation>) -> (Vec<PortVariable>, Vec<String>) {
+    let mut vars: Vec<PortVariable> = Vec::new();
+    let mut shadowed = Vec::new();
+    for a in allocations {
+        let name = variable_name(&a.service);
+        match vars.iter().find(|v| v.name == name) {
+            Some(kept) if kept.service == a.service => shadowed.push(format!(
+                "service '{}' holds ports {} and {}; {name} is {}",
+                a.service, kept.port, a.port, kept.port
+            )),
+            Some(kept) => shadowed.push(format!(
+                "services '{}' and '{}' both map to {name}; it is {} (from '{}')",
+                kept.service, a.service, kept.port, kept.service
+            )),
+            None => vars.push(PortVariable { name, port: a.port, service: a.service.to_string() }),
+        }
+    }
+    vars.sort_by(|a, b| a.name.cmp(&b.name));
+    (vars, shadowed)
+}
+
+/// `NAME=port` lines, the format of `docker compose --env-file` and dotenv loaders.
+pub fn dotenv(vars: &[PortVariable]) -> String {
+    vars.iter().fold(String::new(), |mut out, v| {
+        let _ = writeln!(out, "{}={}", v.name, v.port);
+        out
+    })
+}
+
+/// `export NAME='port'` lines for `eval "$(atlas-ports env --format sh)"`, and the worktree's
+/// name as `ATLAS_PORTS_WORKTREE`.
+pub fn shell(vars: &[PortVariable], worktree: &str) -> String {
+    let mut out = format!("export ATLAS_PORTS_WORKTREE={}\n", shell_quote(worktree));
+    for v in vars {
+        let _ = writeln!(out, "export {}={}", v.name, shell_quote(&v.port.to_string()));
+    }
+    out
+}
+
+/// The variables as one JSON object `{"PORT_WEB": 8080, …}`.
+pub fn json(vars: &[PortVariable]) -> serde_json::Value {
+    serde_json::Value::Object(vars.iter().map(|v| (v.name.clone(), serde_json::Value::from(v.port))).collect())
+}
+
+/// POSIX single-quoting: the text between single quotes is taken literally; a single quote is
+/// written as `'\''`.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{NewAllocation, Registry};
+
+    fn allocations(specs: &[(&str, &str)]) -> Vec<Allocation> {
+        let mut reg = Registry::with_default_ranges("t");
+        reg.ranges.insert("web-staging".into(), crate::PortRange::new(8180, 8189, ""));
+        reg.ranges.insert("web_staging".into(), crate::PortRange::new(8190, 8199, ""));
+        for (service, worktree) in specs {
+            let new = NewAllocation { service, worktree, description: "", worktree_path: None };
+            reg.allocate(&new, "t", "", &mut |_| true).unwrap();
+        }
+        reg.allocations
+    }
+
+    #[test]
+    fn names_are_upper_case_with_underscores() {
+        assert_eq!(variable_name("web"), "PORT_WEB");
+        assert_eq!(variable_name("web-staging"), "PORT_WEB_STAGING");
+        assert_eq!(variable_name("a.b c$d"), "PORT_A_B_C_D");
+        assert_eq!(variable_name("dé"), "PORT_D_");
+    }
+
+    #[test]
+    fn formats() {
+        let a = allocations(&[("web", "w"), ("database", "w"), ("api", "w")]);
+        let (vars, shadowed) = port_variables(&a);
+        assert!(shadowed.is_empty());
+        assert_eq!(dotenv(&vars), "PORT_API=3000\nPORT_DATABASE=5432\nPORT_WEB=8080\n");
+        assert_eq!(
+            shell(&vars, "it's"),
+            "export ATLAS_PORTS_WORKTREE='it'\\''s'\nexport PORT_API='3000'\nexport PORT_DATABASE='5432'\nexport PORT_WEB='8080'\n"
+        );
+        assert_eq!(json(&vars), serde_json::json!({"PORT_API": 3000, "PORT_DATABASE": 5432, "PORT_WEB": 8080}));
+    }
+
+    #[test]
+    fn collisions_keep_the_first_and_say_so() {
+        let a = allocations(&[("web", "w"), ("web", "w"), ("web-staging", "w"), ("web_staging", "w")]);
+        let (vars, shadowed) = port_variables(&a);
+        assert_eq!(dotenv(&vars), "PORT_WEB=8080\nPORT_WEB_STAGING=8180\n");
+        assert_eq!(shadowed.len(), 2);
+        assert!(shadowed[0].contains("holds ports 8080 and 8081"), "{shadowed:?}");
+        assert!(shadowed[1].contains("'web-staging' and 'web_staging' both map to PORT_WEB_STAGING"), "{shadowed:?}");
+    }
+}

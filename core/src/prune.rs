@@ -1,0 +1,64 @@
+//! Which allocations belong to worktrees that are gone. Pruning is never implicit, and it errs
+//! on the side of keeping: a moved worktree, an idle one, or one whose folder was never recorded
+//! keeps its ports.
+
+use crate::host::Probe;
+use crate::registry::Allocation;
+
+/// What the host knows about the worktrees on this machine.
+pub trait WorktreeFacts {
+    /// Whether the folder exists.
+    fn folder_exists(&self, path: &str) -> bool;
+    /// Whether git still lists a live worktree with this folder, or with this name (a worktree
+    /// that was moved keeps its name).
+    fn is_listed(&self, worktree: &str, path: &str) -> bool;
+}
+
+/// An allocation is stale only when all three hold: its worktree's folder is gone, git no
+/// longer lists the worktree, and nothing listens on the port. Without a recorded folder
+/// (allocated under an explicit name from elsewhere) it is never stale.
+pub fn is_stale(a: &Allocation, facts: &dyn WorktreeFacts, probe: &dyn Probe) -> bool {
+    match &a.worktree_path {
+        None => false,
+        Some(path) => !facts.folder_exists(path) && !facts.is_listed(&a.worktree, path) && probe.is_free(a.port),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::ScriptedProbe;
+    use crate::registry::{NewAllocation, Registry};
+
+    struct Facts {
+        folders: Vec<&'static str>,
+        listed: Vec<&'static str>,
+    }
+
+    impl WorktreeFacts for Facts {
+        fn folder_exists(&self, path: &str) -> bool {
+            self.folders.contains(&path)
+        }
+        fn is_listed(&self, worktree: &str, path: &str) -> bool {
+            self.listed.iter().any(|l| *l == worktree || *l == path)
+        }
+    }
+
+    fn alloc(worktree: &str, path: Option<&str>) -> Allocation {
+        let mut reg = Registry::with_default_ranges("t");
+        let new = NewAllocation { service: "web", worktree, description: "", worktree_path: path };
+        reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
+    }
+
+    #[test]
+    fn stale_only_when_folder_gone_unlisted_and_quiet() {
+        let facts = Facts { folders: vec!["/wt/idle"], listed: vec!["/wt/idle", "moved"] };
+        let quiet = ScriptedProbe::default();
+        let listening = ScriptedProbe::with_busy([8080]);
+        assert!(is_stale(&alloc("removed", Some("/wt/removed")), &facts, &quiet));
+        assert!(!is_stale(&alloc("removed", Some("/wt/removed")), &facts, &listening), "a listener keeps it");
+        assert!(!is_stale(&alloc("idle", Some("/wt/idle")), &facts, &quiet), "folder exists");
+        assert!(!is_stale(&alloc("moved", Some("/wt/old-place")), &facts, &quiet), "git lists it by name");
+        assert!(!is_stale(&alloc("named", None), &facts, &quiet), "no folder recorded");
+    }
+}
