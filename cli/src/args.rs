@@ -77,6 +77,45 @@ pub enum Command {
         after_help = "Examples:\n  atlas-ports list\n  atlas-ports list --worktree review-GH-42 --format json\n  atlas-ports list --all\n\nExit status: 0, or 2 on error"
     )]
     List(ListArgs),
+
+    /// Print a worktree's ports as environment variables (PORT_WEB=8080 …)
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports env > .env.ports && docker compose --env-file .env.ports up\n",
+        "  eval \"$(atlas-ports env --format sh)\"\n\n",
+        "The name is PORT_ and the service upper-cased, every character other than A-Z and 0-9 as _.\n",
+        "Exit status: 0, or 2 on error"
+    ))]
+    Env(EnvArgs),
+
+    /// Ensure ports for services, then run a command with PORT and PORT_<SERVICE> set
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports run --service web -- next dev -p {port}\n",
+        "  atlas-ports run --service web --service api -- ./serve --web {port:web} --api {port:api}\n\n",
+        "{port} is the first service's port, {port:SERVICE} a named one's. PORT is the first port.\n",
+        "On Unix the command replaces atlas-ports (exec), so it receives every signal directly.\n",
+        "Exit status: the command's own; 2 if a port could not be ensured; 126 if the command\n",
+        "cannot be run, 127 if it is not found"
+    ))]
+    Run(RunArgs),
+
+    /// Release the ports of worktrees that are gone (folder deleted, unknown to git, port idle)
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports prune --dry-run\n  atlas-ports prune\n\n",
+        "An allocation is released only when its worktree's folder is gone, git no longer lists\n",
+        "the worktree (by folder or name), and nothing listens on the port. Allocations made under\n",
+        "an explicit --worktree name from elsewhere record no folder and are never pruned.\n",
+        "Exit status: 0 (also when nothing was stale), 2 on error"
+    ))]
+    Prune(PruneArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports completions bash > ~/.local/share/bash-completion/completions/atlas-ports\n",
+        "  atlas-ports completions zsh > \"${fpath[1]}/_atlas-ports\"\n",
+        "  atlas-ports completions fish > ~/.config/fish/completions/atlas-ports.fish\n\n",
+        "Exit status: 0"
+    ))]
+    Completions(CompletionsArgs),
 }
 
 /// Where the registry is.
@@ -183,6 +222,64 @@ pub struct ListArgs {
     pub registry: RegistryArg,
     #[command(flatten)]
     pub format: FormatArg,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct EnvArgs {
+    /// Worktree id [default: the current git worktree's folder name]
+    #[arg(long, short, value_name = "WORKTREE")]
+    pub worktree: Option<String>,
+    /// Output format: NAME=port lines, `export NAME='port'` lines, or a JSON object
+    #[arg(long, value_enum, default_value_t = EnvFormat::Dotenv)]
+    pub format: EnvFormat,
+    #[command(flatten)]
+    pub registry: RegistryArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    Dotenv,
+    Sh,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Service to ensure a port for (repeat for several; the first is PORT and {port})
+    #[arg(long, short, value_name = "SERVICE", required = true)]
+    pub service: Vec<String>,
+    /// Worktree id [default: the current git worktree's folder name]
+    #[arg(long, short, value_name = "WORKTREE")]
+    pub worktree: Option<String>,
+    /// Description recorded when a port is allocated
+    #[arg(long, short, value_name = "TEXT", default_value = "")]
+    pub description: String,
+    /// Do not print the ports to stderr before running
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PruneArgs {
+    /// Show what would be released, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Port arguments follow the core's rule and message.

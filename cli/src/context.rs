@@ -57,6 +57,15 @@ impl Context {
         }
     }
 
+    /// The repository whose worktrees the registry serves: the root above
+    /// `.atlas/worktrees/ports.json`, else the current repository's main worktree.
+    pub fn repository_root(&self, registry: &Path) -> Option<PathBuf> {
+        if registry.ends_with(crate::native::REGISTRY_RELATIVE) {
+            return registry.ancestors().nth(3).map(Path::to_path_buf);
+        }
+        self.worktree.as_ref().map(|w| w.main_root.clone())
+    }
+
     /// A path as users see it: relative to the current folder when under it.
     pub fn display(&self, path: &Path) -> String {
         match path.strip_prefix(&self.cwd) {

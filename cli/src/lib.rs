@@ -33,7 +33,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     };
     let result = context::Context::from_process().and_then(|ctx| commands::execute(command, &ctx));
     match result {
-        Ok(exit) => exit as i32,
+        Ok(exit) => exit.code(),
         Err(e) => {
             output::note(&format!("atlas-ports: error: {e}"));
             2

@@ -2,9 +2,13 @@
 //! up to [`crate::run`], which prints them and exits 2.
 
 mod allocate;
+mod completions;
+mod env;
 mod init;
+mod prune;
 mod query;
 mod release;
+mod run;
 
 use crate::args::Command;
 use crate::context::Context;
@@ -14,9 +18,22 @@ use atlas_ports_core::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// 0: done, or the answer is "yes".
-    Success = 0,
+    Success,
     /// 1: the answer is "no".
-    No = 1,
+    No,
+    /// A status passed through from a command that `run` started.
+    Code(i32),
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Success => 0,
+            Exit::No => 1,
+            Exit::Code(c) => c,
+        }
+    }
 }
 
 /// Runs a parsed command.
@@ -29,5 +46,9 @@ pub fn execute(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Next(a) => query::next(ctx, a),
         Command::Check(a) => query::check(ctx, a),
         Command::List(a) => query::list(ctx, a),
+        Command::Env(a) => env::run(ctx, a),
+        Command::Run(a) => run::run(ctx, a),
+        Command::Prune(a) => prune::run(ctx, a),
+        Command::Completions(a) => completions::run(a),
     }
 }

@@ -2,11 +2,13 @@
 //! Shared by the CLI and the Node addon, so that both follow exactly the same rules.
 
 mod discovery;
+mod git_worktrees;
 mod os_fs;
 mod system_host;
 mod system_probe;
 
 pub use discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
+pub use git_worktrees::GitWorktrees;
 pub use os_fs::{DEFAULT_LOCK_TIMEOUT, OsFs};
 pub use system_host::{SystemClock, SystemIdentity};
 pub use system_probe::SystemProbe;

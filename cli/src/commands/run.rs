@@ -1,0 +1,118 @@
+//! `atlas-ports run --service S -- CMD ARGS…`: ensure the worktree's ports, then become the
+//! command with the ports in its environment and arguments.
+
+use super::Exit;
+use crate::args::RunArgs;
+use crate::context::Context;
+use crate::output;
+use atlas_ports_core::env_export::variable_name;
+use atlas_ports_core::{AllocateRequest, Error, Result};
+use std::ffi::OsString;
+use std::process::Command;
+
+pub fn run(ctx: &Context, args: RunArgs) -> Result<Exit> {
+    let (worktree, path) = ctx.worktree(args.worktree.as_deref())?;
+    let ports = ctx.ports(args.registry.registry.as_deref());
+    let mut held: Vec<(&str, u16)> = Vec::new();
+    for service in &args.service {
+        if held.iter().any(|(s, _)| s == service) {
+            continue;
+        }
+        let request = AllocateRequest {
+            service,
+            worktree: &worktree,
+            description: &args.description,
+            worktree_path: path.as_deref(),
+        };
+        held.push((service, ports.ensure(&request)?.allocation.port));
+    }
+    let argv = args.command.iter().map(|a| substitute(a, &held)).collect::<Result<Vec<_>>>()?;
+
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]).env("PORT", held[0].1.to_string()).env("ATLAS_PORTS_WORKTREE", &worktree);
+    for (service, port) in &held {
+        command.env(variable_name(service), port.to_string());
+    }
+    if !args.quiet {
+        let ports: Vec<String> = held.iter().map(|(s, p)| format!("{}={p} ({s})", variable_name(s))).collect();
+        output::note(&format!("atlas-ports: worktree '{worktree}': PORT={} {}", held[0].1, ports.join(" ")));
+    }
+    Ok(launch(command, &argv[0]))
+}
+
+/// Replaces `{port}` with the first service's port and `{port:NAME}` with service NAME's.
+fn substitute(arg: &OsString, held: &[(&str, u16)]) -> Result<OsString> {
+    let Some(text) = arg.to_str() else { return Ok(arg.clone()) };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("{port") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 5..];
+        if let Some(after) = tail.strip_prefix('}') {
+            out.push_str(&held[0].1.to_string());
+            rest = after;
+        } else if let Some((name, after)) = tail.strip_prefix(':').and_then(|t| t.split_once('}')) {
+            let port =
+                held.iter().find(|(s, _)| *s == name).map(|(_, p)| *p).ok_or_else(|| Error::InvalidArgument {
+                    what: "argument",
+                    value: text.to_owned(),
+                    reason: format!(
+                        "{{port:{name}}} names a service not given with --service (given: {})",
+                        held.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
+            out.push_str(&port.to_string());
+            rest = after;
+        } else {
+            out.push_str("{port");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    Ok(out.into())
+}
+
+/// On Unix the command replaces this process, so signals reach it directly and its exit
+/// status is ours. Elsewhere it runs as a child whose status is passed through (Ctrl+C reaches
+/// the whole console group there).
+fn launch(mut command: Command, program: &OsString) -> Exit {
+    #[cfg(unix)]
+    let error = {
+        use std::os::unix::process::CommandExt;
+        command.exec()
+    };
+    #[cfg(not(unix))]
+    let error = match command.status() {
+        Ok(status) => return Exit::Code(status.code().unwrap_or(1)),
+        Err(e) => e,
+    };
+    let name = program.to_string_lossy();
+    if error.kind() == std::io::ErrorKind::NotFound {
+        output::note(&format!("atlas-ports: error: cannot run '{name}': command not found"));
+        Exit::Code(127)
+    } else {
+        output::note(&format!("atlas-ports: error: cannot run '{name}': {error}"));
+        Exit::Code(126)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_replaced() {
+        let held = [("web", 8080), ("api", 3000)];
+        let sub = |s: &str| substitute(&OsString::from(s), &held).map(|o| o.into_string().unwrap());
+        assert_eq!(sub("-p {port}").unwrap(), "-p 8080");
+        assert_eq!(sub("{port:api}/{port:web}/{port}").unwrap(), "3000/8080/8080");
+        assert_eq!(sub("{port").unwrap(), "{port");
+        assert_eq!(sub("{portal}").unwrap(), "{portal}");
+        assert_eq!(sub("{port:api").unwrap(), "{port:api");
+        let err = sub("{port:db}").unwrap_err();
+        assert!(
+            err.to_string().contains("{port:db} names a service not given with --service (given: web, api)"),
+            "{err}"
+        );
+    }
+}
