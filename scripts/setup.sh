@@ -21,10 +21,12 @@ for t in "${needed_targets[@]}"; do
   fi
 done
 
-# git for the worktree tests, python3 for the benchmark's baseline.
+# git for the worktree tests, python3 for the benchmark's baseline and the test servers, and
+# Debian's docker-compose client to check the Compose recipe (`config` needs no engine).
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if ((${#missing[@]})); then
   say "apt-get install ${missing[*]}"
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
