@@ -129,3 +129,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these cannot leave the data half-updated.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// A health probe that answers what it was told for each port, and "nothing listens" for
+/// the rest.
+#[derive(Debug, Default)]
+pub struct ScriptedHealth {
+    answers: Mutex<BTreeMap<u16, crate::health::Observation>>,
+}
+
+impl ScriptedHealth {
+    /// Scripts the observation of one port.
+    pub fn set(&self, port: u16, observation: crate::health::Observation) {
+        lock(&self.answers).insert(port, observation);
+    }
+}
+
+impl crate::health::HealthProbe for ScriptedHealth {
+    fn observe(&self, targets: &[crate::health::ProbeTarget]) -> Vec<crate::health::Observation> {
+        let answers = lock(&self.answers);
+        targets
+            .iter()
+            .map(|t| answers.get(&t.port).cloned().unwrap_or_else(crate::health::Observation::not_listening))
+            .collect()
+    }
+}

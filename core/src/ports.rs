@@ -1,10 +1,13 @@
 //! The operations of SPEC §4 over a host: validation, then the registry's pure operations inside
 //! the store's locked read–modify–write. Every front end (CLI, Node, wasm) calls these.
 
+use crate::conflicts::{self, ConflictReport};
 use crate::error::{Error, Result};
+use crate::health::HealthProbe;
 use crate::host::{Clock, FileSystem, Identity, Probe};
 use crate::prune::WorktreeFacts;
 use crate::registry::{Allocation, NewAllocation, NextPort, Registry};
+use crate::status::{self, AllocationState};
 use crate::store::RegistryStore;
 use crate::validate;
 use std::path::Path;
@@ -143,6 +146,36 @@ impl<'h> Ports<'h> {
             let changed = !gone.is_empty();
             Ok((gone, changed))
         })
+    }
+
+    /// The live state of the allocations (one worktree's, or all), probed through `health`.
+    /// Read-only: nothing is stored.
+    pub fn observe(
+        &self,
+        worktree: Option<&str>,
+        health: &dyn HealthProbe,
+    ) -> Result<(Registry, Vec<AllocationState>)> {
+        if let Some(w) = worktree {
+            validate::worktree_id(w)?;
+        }
+        let reg = self.store.load()?;
+        let chosen = reg.allocations.iter().filter(|a| worktree.is_none_or(|w| a.worktree == w)).cloned().collect();
+        let states = status::observe(&reg, chosen, health);
+        Ok((reg, states))
+    }
+
+    /// Probes the allocations (outside the lock: probes take time), then stores each one's
+    /// `health_status` and `process_id` under the lock. Returns the states.
+    pub fn health_check(&self, worktree: Option<&str>, health: &dyn HealthProbe) -> Result<Vec<AllocationState>> {
+        let (_, states) = self.observe(worktree, health)?;
+        self.store.update(&self.now(), |reg| Ok(((), status::record(reg, &states))))?;
+        Ok(states)
+    }
+
+    /// Every conflict: the registry's own, and what probing the allocated ports shows.
+    pub fn conflicts(&self, health: &dyn HealthProbe) -> Result<ConflictReport> {
+        let (reg, states) = self.observe(None, health)?;
+        Ok(conflicts::detect(&reg, &states))
     }
 
     /// Whether a port could be allocated now: not in the registry, and free on the system.

@@ -1,5 +1,4 @@
-//! The texts the seed's scripts print, byte for byte (see the seed's "Output" blocks), so that
-//! every front end prints the same words.
+//! The seed's `port_allocate.py` outputs, byte for byte (see the seed's "Output" blocks).
 
 use crate::registry::{Allocation, NextPort};
 use std::fmt::Write;

@@ -1,0 +1,10 @@
+//! The texts every front end prints: the seed's outputs byte for byte where the seed shows
+//! them, and reports in the same style where it does not.
+
+mod allocation;
+mod conflicts;
+mod status;
+
+pub use allocation::{allocated, allocation_lines, already_held, next_port, released};
+pub use conflicts::conflicts;
+pub use status::{health, status_all, status_worktree};

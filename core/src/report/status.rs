@@ -1,0 +1,115 @@
+//! The seed's `port_status.py` reports (`--all`, `--worktree`) and the health-check report.
+
+use crate::health::Ownership;
+use crate::status::{AllocationState, StatusReport, WorktreeStatus, summarize};
+use crate::time::display_time;
+use std::fmt::Write;
+
+/// `port_status.py --all`: services with their allocations, free ports and totals.
+pub fn status_all(report: &StatusReport) -> String {
+    let mut out = String::from("Port Allocation Status\n======================\n\n");
+    for r in &report.ranges {
+        match (r.start, r.end) {
+            (Some(s), Some(e)) => _ = writeln!(out, "Service: {} ({s}-{e})", r.service),
+            _ => _ = writeln!(out, "Service: {} (no range)", r.service),
+        }
+        for s in &r.allocations {
+            let a = &s.allocation;
+            let description = if a.description.is_empty() { String::new() } else { format!(" - {}", a.description) };
+            let _ = writeln!(out, "  {} → {} ({}){description}", a.port, a.worktree, a.service);
+            let _ = writeln!(
+                out,
+                "    Status: {} | PID: {} | Allocated: {}",
+                s.status.as_str(),
+                pid(s.pid),
+                display_time(&a.allocated_at)
+            );
+        }
+        if r.start.is_some() {
+            let runs: Vec<String> =
+                r.available.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+            let runs = if runs.is_empty() { "none".to_owned() } else { runs.join(", ") };
+            let _ = writeln!(out, "  Available: {runs} ({})", ports(r.available_count as usize));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Total Allocated: {}", ports(report.total_allocated));
+    let _ = writeln!(out, "Total Available: {}", ports(report.total_available as usize));
+    out
+}
+
+/// `port_status.py --worktree W`: the table of one worktree's ports.
+pub fn status_worktree(worktree: &str, states: &[AllocationState]) -> String {
+    let title = format!("Ports for Worktree: {worktree}");
+    let mut out = format!("{title}\n{}\n\n", "=".repeat(title.chars().count().max(35)));
+    let _ = writeln!(out, "{:<5} | {:<9} | {:<24} | {:<11} | PID", "Port", "Service", "Description", "Status");
+    let _ =
+        writeln!(out, "{}|{}|{}|{}|{}", "-".repeat(6), "-".repeat(11), "-".repeat(26), "-".repeat(13), "-".repeat(7));
+    for s in states {
+        let a = &s.allocation;
+        let _ = writeln!(
+            out,
+            "{:<5} | {:<9} | {:<24} | {:<11} | {}",
+            a.port,
+            a.service.as_str(),
+            a.description.as_str(),
+            s.status.as_str(),
+            pid(s.pid)
+        );
+    }
+    let _ = write!(out, "\nTotal: {} allocated\n", ports(states.len()));
+    out
+}
+
+/// `--health-check`: each worktree's ports with status, listener and what the probe saw, and
+/// a summary. `verbose` adds how ownership was decided for every listener (a foreign listener
+/// is always shown).
+pub fn health(worktrees: &[WorktreeStatus], verbose: bool) -> String {
+    let mut out = String::from("Health Check\n============\n\n");
+    if worktrees.is_empty() {
+        out.push_str("No ports allocated\n\n");
+    }
+    for w in worktrees {
+        let _ = writeln!(out, "Worktree: {}", w.worktree);
+        for s in &w.allocations {
+            let a = &s.allocation;
+            let listener = match (s.pid, &s.process) {
+                (Some(p), Some(name)) => format!("PID {p} ({name})"),
+                (Some(p), None) => format!("PID {p}"),
+                (None, _) if s.ownership.is_some() => "PID unknown".to_owned(),
+                (None, _) => "-".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<5}  {:<10} {:<12} {:<24} {}",
+                a.port,
+                a.service.as_str(),
+                s.status.as_str(),
+                listener,
+                s.detail
+            );
+            match &s.ownership {
+                Some(Ownership::Foreign(why)) => _ = writeln!(out, "         ! foreign listener: {why}"),
+                Some(Ownership::Own(why)) if verbose => _ = writeln!(out, "         own server: {why}"),
+                Some(Ownership::Unknown(why)) if verbose => _ = writeln!(out, "         owner unknown: {why}"),
+                _ => {}
+            }
+        }
+        out.push('\n');
+    }
+    let sum = summarize(worktrees.iter().flat_map(|w| &w.allocations));
+    let _ = writeln!(
+        out,
+        "Summary: {} healthy, {} not running, {} unhealthy, {} unknown",
+        sum.healthy, sum.not_running, sum.unhealthy, sum.unknown
+    );
+    out
+}
+
+fn pid(p: Option<u32>) -> String {
+    p.map_or_else(|| "-".to_owned(), |p| p.to_string())
+}
+
+fn ports(n: usize) -> String {
+    if n == 1 { "1 port".to_owned() } else { format!("{n} ports") }
+}
