@@ -21,7 +21,9 @@ The seed scripts' flag forms work too, with only the program name replaced:
   atlas-ports --service web --worktree review-GH-42 [--description D] [--quiet]
   atlas-ports --release 8080 [--worktree W]
   atlas-ports --find-next web
-(and the same flags when the program is called port_allocate).";
+  atlas-ports --all | --worktree W [--format json] | --check-conflicts
+  atlas-ports --health-check [--worktree W] [--verbose]
+(and the same flags when the program is called port_allocate or port_status).";
 
 #[derive(Debug, Parser)]
 #[command(name = "atlas-ports", version, about = ABOUT, after_help = EXIT_STATUS, disable_help_subcommand = true)]
@@ -86,6 +88,25 @@ pub enum Command {
         "Exit status: 0, or 2 on error"
     ))]
     Env(EnvArgs),
+
+    /// Show allocations with their live state; --health-check also stores it in the registry
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports status --all\n  atlas-ports status --worktree review-GH-42 --format json\n",
+        "  atlas-ports status --health-check --worktree review-GH-42 --verbose\n\n",
+        "Probes: web, api and testing get an HTTP GET of / (or the range's \"health_path\"), database\n",
+        "the PostgreSQL SSL request (a MySQL greeting counts too), cache a Redis PING, others a TCP\n",
+        "connect. A range's \"probe\" member (http, database, redis, tcp) overrides the choice.\n",
+        "Exit status: 0; with --health-check, 1 when any checked port is not healthy; 2 on error"
+    ))]
+    Status(StatusArgs),
+
+    /// Report conflicts: duplicate ports, foreign listeners, idle allocations, broken ranges
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports conflicts\n  atlas-ports conflicts --format json\n\n",
+        "Exit status: 0 no conflicts (idle allocations alone are not one), 1 conflicts or registry\n",
+        "problems found, 2 on error"
+    ))]
+    Conflicts(ConflictsArgs),
 
     /// Ensure ports for services, then run a command with PORT and PORT_<SERVICE> set
     #[command(after_help = concat!(
@@ -218,6 +239,34 @@ pub struct ListArgs {
     /// List every worktree's allocations
     #[arg(long, conflicts_with = "worktree")]
     pub all: bool,
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct StatusArgs {
+    /// Every range and allocation (the default)
+    #[arg(long, conflicts_with = "worktree")]
+    pub all: bool,
+    /// One worktree's ports, as a table
+    #[arg(long, short, value_name = "WORKTREE")]
+    pub worktree: Option<String>,
+    /// Probe every port at all levels and store health_status and process_id in the registry
+    #[arg(long)]
+    pub health_check: bool,
+    /// With --health-check: say how ownership of every listener was decided
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub registry: RegistryArg,
+    #[command(flatten)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConflictsArgs {
     #[command(flatten)]
     pub registry: RegistryArg,
     #[command(flatten)]

@@ -20,7 +20,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .unwrap_or_default();
     let first = args.get(1).and_then(|a| a.to_str());
     let parsed = if seed::is_seed_form(&program, first) {
-        seed::parse(&args)
+        seed::parse(&program, &args)
     } else {
         <args::Cli as clap::Parser>::try_parse_from(&args).map(|cli| cli.command)
     };

@@ -1,7 +1,10 @@
-//! The seed scripts' command lines (`python scripts/port_allocate.py …`), accepted with only the
-//! program name replaced, and translated into the subcommands that do the same work.
+//! The seed scripts' command lines (`python scripts/port_allocate.py …` and `port_status.py …`),
+//! accepted with only the program name replaced, and translated into the subcommands that do the
+//! same work.
 
-use crate::args::{AllocateArgs, Command, FormatArg, NextArgs, RegistryArg, ReleaseArgs, parse_port};
+use crate::args::{
+    AllocateArgs, Command, ConflictsArgs, FormatArg, NextArgs, RegistryArg, ReleaseArgs, StatusArgs, parse_port,
+};
 use clap::{ArgGroup, Parser};
 
 /// `port_allocate.py` flags.
@@ -38,6 +41,40 @@ struct SeedAllocate {
     format: FormatArg,
 }
 
+/// `port_status.py` flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "port_status",
+    version,
+    about = "Port status, conflicts and health checks (the seed's port_status.py flags)",
+    after_help = crate::args::EXIT_STATUS,
+    group(ArgGroup::new("action").required(true).multiple(true).args(["all", "worktree", "check_conflicts", "health_check"]))
+)]
+struct SeedStatus {
+    /// Status of every allocated port
+    #[arg(long, conflicts_with = "worktree")]
+    all: bool,
+    /// Status of one worktree's ports
+    #[arg(long, value_name = "WORKTREE_NAME")]
+    worktree: Option<String>,
+    /// Report conflicts
+    #[arg(long, conflicts_with_all = ["all", "health_check"])]
+    check_conflicts: bool,
+    /// Probe every port and store the results
+    #[arg(long)]
+    health_check: bool,
+    /// With --health-check: more detail
+    #[arg(long)]
+    verbose: bool,
+    #[command(flatten)]
+    registry: RegistryArg,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+/// Flags only `port_allocate.py` has: they pick its parser on `atlas-ports` itself.
+const ALLOCATE_FLAGS: &[&str] = &["--service", "--release", "--find-next", "--description", "--quiet"];
+
 /// Whether these arguments are the seed's flag form rather than a subcommand.
 pub fn is_seed_form(program: &str, first: Option<&str>) -> bool {
     is_seed_program(program)
@@ -45,11 +82,41 @@ pub fn is_seed_form(program: &str, first: Option<&str>) -> bool {
 }
 
 fn is_seed_program(program: &str) -> bool {
-    matches!(program, "port_allocate" | "port_allocate.py")
+    matches!(program, "port_allocate" | "port_allocate.py" | "port_status" | "port_status.py")
 }
 
-/// Parses the seed's flags into the equivalent subcommand.
-pub fn parse(args: &[std::ffi::OsString]) -> Result<Command, clap::Error> {
+/// Parses the seed's flags into the equivalent subcommand: `port_status` flags when the program
+/// is called so, or when no flag of `port_allocate` is present.
+pub fn parse(program: &str, args: &[std::ffi::OsString]) -> Result<Command, clap::Error> {
+    let allocate = match program {
+        "port_allocate" | "port_allocate.py" => true,
+        "port_status" | "port_status.py" => false,
+        _ => args.iter().skip(1).any(|a| {
+            let a = a.to_string_lossy();
+            ALLOCATE_FLAGS.iter().any(|f| a == *f || a.starts_with(&format!("{f}=")))
+        }),
+    };
+    if allocate { parse_allocate(args) } else { parse_status(args) }
+}
+
+fn parse_status(args: &[std::ffi::OsString]) -> Result<Command, clap::Error> {
+    let seed = SeedStatus::try_parse_from(args)?;
+    let (registry, format) = (seed.registry, seed.format);
+    Ok(if seed.check_conflicts {
+        Command::Conflicts(ConflictsArgs { registry, format })
+    } else {
+        Command::Status(StatusArgs {
+            all: seed.all,
+            worktree: seed.worktree,
+            health_check: seed.health_check,
+            verbose: seed.verbose,
+            registry,
+            format,
+        })
+    })
+}
+
+fn parse_allocate(args: &[std::ffi::OsString]) -> Result<Command, clap::Error> {
     let seed = SeedAllocate::try_parse_from(args)?;
     let (registry, format) = (seed.registry, seed.format);
     Ok(if let Some(port) = seed.release {

@@ -3,12 +3,14 @@
 
 mod allocate;
 mod completions;
+mod conflicts;
 mod env;
 mod init;
 mod prune;
 mod query;
 mod release;
 mod run;
+mod status;
 
 use crate::args::Command;
 use crate::context::Context;
@@ -47,6 +49,8 @@ pub fn execute(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Check(a) => query::check(ctx, a),
         Command::List(a) => query::list(ctx, a),
         Command::Env(a) => env::run(ctx, a),
+        Command::Status(a) => status::run(ctx, a),
+        Command::Conflicts(a) => conflicts::run(ctx, a),
         Command::Run(a) => run::run(ctx, a),
         Command::Prune(a) => prune::run(ctx, a),
         Command::Completions(a) => completions::run(a),

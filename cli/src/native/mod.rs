@@ -3,13 +3,18 @@
 
 mod discovery;
 mod git_worktrees;
+mod health_probe;
+mod listeners;
 mod os_fs;
+mod protocols;
 mod system_host;
 mod system_probe;
 
 pub use discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
 pub use git_worktrees::GitWorktrees;
+pub use health_probe::SystemHealthProbe;
 pub use os_fs::{DEFAULT_LOCK_TIMEOUT, OsFs};
+pub use protocols::Timeouts;
 pub use system_host::{SystemClock, SystemIdentity};
 pub use system_probe::SystemProbe;
 

@@ -1,0 +1,58 @@
+//! The real [`HealthProbe`]: every port is asked in parallel on a bounded pool of small
+//! threads, so 200 ports take about as long as the slowest one, not 200 timeouts.
+
+use super::listeners;
+use super::protocols::{Timeouts, ask};
+use atlas_ports_core::{HealthProbe, Listener, Observation, ProbeTarget};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Most probes in flight at once.
+const MAX_WORKERS: usize = 256;
+
+/// Probes with real sockets and, on Linux, `/proc`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemHealthProbe {
+    pub timeouts: Timeouts,
+}
+
+impl HealthProbe for SystemHealthProbe {
+    fn observe(&self, targets: &[ProbeTarget]) -> Vec<Observation> {
+        let answers: Vec<Mutex<Option<(bool, String)>>> = targets.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = targets.len().min(MAX_WORKERS);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let work = || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(t) = targets.get(i) else { break };
+                        *answers[i].lock().unwrap_or_else(|p| p.into_inner()) = ask(&t.kind, t.port, self.timeouts);
+                    }
+                };
+                // Small stacks: a probe needs a few kilobytes, and there may be hundreds.
+                let spawned = std::thread::Builder::new().stack_size(128 * 1024).spawn_scoped(scope, work);
+                if spawned.is_err() {
+                    break; // the threads already running take the rest
+                }
+            }
+        });
+        let answers: Vec<Option<(bool, String)>> =
+            answers.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner())).collect();
+        let listening: Vec<u16> =
+            targets.iter().zip(&answers).filter(|(_, a)| a.is_some()).map(|(t, _)| t.port).collect();
+        let owners = if listening.is_empty() { Default::default() } else { listeners::find(&listening) };
+        targets
+            .iter()
+            .zip(answers)
+            .map(|(t, answer)| match answer {
+                None => Observation::not_listening(),
+                Some((healthy, detail)) => Observation {
+                    listener: Some(owners.get(&t.port).cloned().unwrap_or_else(Listener::default)),
+                    healthy,
+                    detail,
+                },
+            })
+            .collect()
+    }
+}
