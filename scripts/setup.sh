@@ -21,13 +21,25 @@ for t in "${needed_targets[@]}"; do
   fi
 done
 
-# git for the worktree tests, python3 for the benchmark's baseline and the test servers, and
-# Debian's docker-compose client to check the Compose recipe (`config` needs no engine).
+# git for the worktree tests, python3 for the benchmark's baseline and the test servers,
+# Debian's docker-compose client to check the Compose recipe (`config` needs no engine), and
+# Redis and PostgreSQL servers that the health-check tests start on free ports.
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# Real servers for the health-check tests.
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if ((${#missing[@]})); then
   say "apt-get install ${missing[*]}"
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+  # Debian starts the servers it installs where an init system runs. The tests start their
+  # own on free ports and need the default ones (5432, 6379) free: stop what we just installed.
+  for svc in redis-server postgresql; do
+    if [[ " ${missing[*]} " == *" $svc "* ]]; then
+      service "$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
 fi

@@ -125,7 +125,7 @@ fn seed_flag_errors_exit_2() {
     let repo = Repo::new();
     repo.init();
     let before = repo.registry_bytes();
-    let neither = repo.run(&["--worktree", "x"]).code(2);
+    let neither = repo.run(&["--worktree", "x", "--quiet"]).code(2);
     assert!(neither.stderr.contains("--service"), "{}", neither.stderr);
     let both = repo.run(&["--service", "web", "--release", "8080"]).code(2);
     assert!(both.stderr.contains("cannot be used with"), "{}", both.stderr);

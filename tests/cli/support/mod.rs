@@ -2,6 +2,8 @@
 //! `atlas-ports` binary, and finding free ports.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
