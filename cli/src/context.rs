@@ -22,12 +22,17 @@ impl Context {
             path: PathBuf::from("the current folder"),
             source,
         })?;
-        Ok(Context {
+        Ok(Context::at(cwd))
+    }
+
+    /// The surroundings of a process working in `cwd` (the Node addon's `options.cwd`).
+    pub fn at(cwd: PathBuf) -> Context {
+        Context {
             worktree: find_worktree(&cwd),
             env_registry: std::env::var(REGISTRY_ENV).ok(),
             cwd,
             native: NativeHost::from_env(),
-        })
+        }
     }
 
     /// The registry operations, on the explicit registry or the discovered one.

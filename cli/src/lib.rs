@@ -2,7 +2,7 @@
 
 mod args;
 mod commands;
-mod context;
+pub mod context;
 pub mod native;
 mod output;
 mod seed;

@@ -1,0 +1,10 @@
+//! The Node.js addon of atlas-ports: `require('atlas-ports')`. A thin adapter: every rule lives
+//! in `atlas-ports-core`, every system call in the CLI crate's native layer.
+
+#[macro_use]
+extern crate napi_derive;
+
+mod api;
+mod error;
+mod options;
+mod types;

@@ -1,0 +1,56 @@
+//! The options objects of the exports, and how they become the CLI's context (the same
+//! registry discovery and default worktree as the `atlas-ports` program).
+
+use atlas_ports_cli::context::Context;
+use std::path::PathBuf;
+
+/// Where to work.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// Registry file. Default: `$ATLAS_PORTS_REGISTRY`, else `.atlas/worktrees/ports.json` in the
+    /// main worktree of the git repository around `cwd`.
+    pub registry: Option<String>,
+    /// Folder to resolve the registry and the default worktree from. Default: `process.cwd()`.
+    pub cwd: Option<String>,
+}
+
+/// Options of `releasePort`.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct ReleaseOptions {
+    pub registry: Option<String>,
+    pub cwd: Option<String>,
+    /// Release only this worktree's allocation of the port (resolves duplicate entries).
+    pub worktree: Option<String>,
+}
+
+/// Options of `initRegistry`.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct InitOptions {
+    pub registry: Option<String>,
+    pub cwd: Option<String>,
+    /// Replace an existing registry with the defaults (its allocations are lost).
+    pub force: Option<bool>,
+}
+
+/// The context an export runs in.
+pub struct Place {
+    pub ctx: Context,
+    pub registry: Option<PathBuf>,
+}
+
+impl Place {
+    pub fn new(registry: Option<String>, cwd: Option<String>) -> std::io::Result<Place> {
+        let cwd = match cwd {
+            Some(c) => std::env::current_dir()?.join(c),
+            None => std::env::current_dir()?,
+        };
+        Ok(Place { ctx: Context::at(cwd), registry: registry.map(PathBuf::from) })
+    }
+
+    pub fn ports(&self) -> atlas_ports_core::Ports<'_> {
+        self.ctx.ports(self.registry.as_deref())
+    }
+}

@@ -1,0 +1,284 @@
+//! The objects the exports return: the registry's field names in camelCase. Their `///` docs
+//! become the TypeScript declarations in `index.d.ts`.
+
+use atlas_ports_core as core;
+
+/// One port held by one worktree's service, as stored in the registry.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct Allocation {
+    pub port: u32,
+    pub worktree: String,
+    pub service: String,
+    /// RFC 3339 UTC time of allocation.
+    pub allocated_at: String,
+    /// `user@hostname` of whoever allocated it.
+    pub allocated_by: String,
+    pub description: String,
+    /// The PID last seen listening on the port.
+    pub process_id: Option<u32>,
+    /// `unknown`, `healthy`, `unhealthy` or `not_running`.
+    pub health_status: String,
+    /// The worktree's folder, when it was known at allocation time.
+    pub worktree_path: Option<String>,
+}
+
+impl From<&core::Allocation> for Allocation {
+    fn from(a: &core::Allocation) -> Self {
+        Allocation {
+            port: u32::from(a.port),
+            worktree: a.worktree.to_string(),
+            service: a.service.to_string(),
+            allocated_at: a.allocated_at.to_string(),
+            allocated_by: a.allocated_by.to_string(),
+            description: a.description.to_string(),
+            process_id: a.process_id,
+            health_status: a.health_status.as_str().to_owned(),
+            worktree_path: a.worktree_path.clone(),
+        }
+    }
+}
+
+/// The answer of `findNextPort`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct NextPort {
+    pub service: String,
+    /// The port `allocatePort` would return now; `null` when the range is full.
+    pub port: Option<u32>,
+    pub start: u32,
+    pub end: u32,
+    /// Ports of the range held in the registry, ascending.
+    pub allocated: Vec<u32>,
+}
+
+impl From<core::NextPort> for NextPort {
+    fn from(n: core::NextPort) -> Self {
+        NextPort {
+            service: n.service,
+            port: n.port.map(u32::from),
+            start: u32::from(n.start),
+            end: u32::from(n.end),
+            allocated: n.allocated.into_iter().map(u32::from).collect(),
+        }
+    }
+}
+
+/// Whose server listens on an allocated port, and how that was decided.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct Ownership {
+    /// `own`, `foreign` or `unknown`.
+    pub owner: String,
+    pub reason: String,
+}
+
+impl From<&core::Ownership> for Ownership {
+    fn from(o: &core::Ownership) -> Self {
+        let (owner, reason) = match o {
+            core::Ownership::Own(r) => ("own", r),
+            core::Ownership::Foreign(r) => ("foreign", r),
+            core::Ownership::Unknown(r) => ("unknown", r),
+        };
+        Ownership { owner: owner.to_owned(), reason: reason.clone() }
+    }
+}
+
+/// An allocation and what was seen on its port just now.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct AllocationState {
+    pub allocation: Allocation,
+    /// The live status: `healthy`, `unhealthy` or `not_running`.
+    pub status: String,
+    pub pid: Option<u32>,
+    pub process: Option<String>,
+    /// What the probe saw (`HTTP 200 from GET /`, `nothing listens`).
+    pub detail: String,
+    pub ownership: Option<Ownership>,
+}
+
+impl From<&core::AllocationState> for AllocationState {
+    fn from(s: &core::AllocationState) -> Self {
+        AllocationState {
+            allocation: Allocation::from(&s.allocation),
+            status: s.status.as_str().to_owned(),
+            pid: s.pid,
+            process: s.process.clone(),
+            detail: s.detail.clone(),
+            ownership: s.ownership.as_ref().map(Ownership::from),
+        }
+    }
+}
+
+/// One service range with its allocations and free ports.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct RangeStatus {
+    pub service: String,
+    /// `null` for allocations of a service that has no range.
+    pub start: Option<u32>,
+    pub end: Option<u32>,
+    pub allocations: Vec<AllocationState>,
+    /// Runs of free ports as `[first, last]` pairs.
+    pub available: Vec<Vec<u32>>,
+    pub available_count: u32,
+}
+
+/// The answer of `getStatus`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    pub ranges: Vec<RangeStatus>,
+    pub total_allocated: u32,
+    pub total_available: u32,
+}
+
+impl From<core::StatusReport> for StatusReport {
+    fn from(r: core::StatusReport) -> Self {
+        StatusReport {
+            ranges: r
+                .ranges
+                .iter()
+                .map(|g| RangeStatus {
+                    service: g.service.clone(),
+                    start: g.start.map(u32::from),
+                    end: g.end.map(u32::from),
+                    allocations: g.allocations.iter().map(AllocationState::from).collect(),
+                    available: g.available.iter().map(|&(a, b)| vec![u32::from(a), u32::from(b)]).collect(),
+                    available_count: g.available_count,
+                })
+                .collect(),
+            total_allocated: r.total_allocated as u32,
+            total_available: r.total_available,
+        }
+    }
+}
+
+/// One worktree's allocations with their live state.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct WorktreeStatus {
+    pub worktree: String,
+    pub allocations: Vec<AllocationState>,
+}
+
+/// Counts of a health check.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct HealthSummary {
+    pub healthy: u32,
+    pub not_running: u32,
+    pub unhealthy: u32,
+    pub unknown: u32,
+}
+
+/// The answer of `healthCheck`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct HealthReport {
+    pub worktrees: Vec<WorktreeStatus>,
+    pub summary: HealthSummary,
+}
+
+impl From<Vec<core::AllocationState>> for HealthReport {
+    fn from(states: Vec<core::AllocationState>) -> Self {
+        let sum = core::status::summarize(&states);
+        HealthReport {
+            summary: HealthSummary {
+                healthy: sum.healthy as u32,
+                not_running: sum.not_running as u32,
+                unhealthy: sum.unhealthy as u32,
+                unknown: sum.unknown as u32,
+            },
+            worktrees: core::status::by_worktree(states)
+                .iter()
+                .map(|w| WorktreeStatus {
+                    worktree: w.worktree.clone(),
+                    allocations: w.allocations.iter().map(AllocationState::from).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A port held by several allocations.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct RegistryConflict {
+    pub port: u32,
+    pub allocations: Vec<Allocation>,
+}
+
+/// An allocated port in use by a foreign process.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct SystemConflict {
+    pub allocation: Allocation,
+    pub pid: Option<u32>,
+    pub process: Option<String>,
+    /// How ownership was decided.
+    pub reason: String,
+}
+
+/// A structural problem of the registry.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// `outside_range`, `unknown_service` or `overlapping_ranges`.
+    pub kind: String,
+    pub message: String,
+}
+
+/// The answer of `checkConflicts`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ConflictReport {
+    pub registry_conflicts: Vec<RegistryConflict>,
+    pub system_conflicts: Vec<SystemConflict>,
+    /// Allocated ports on which nothing listens.
+    pub mismatches: Vec<Allocation>,
+    pub problems: Vec<Problem>,
+    /// Whether there are conflicts or problems (mismatches alone are not).
+    pub has_conflicts: bool,
+}
+
+impl From<core::ConflictReport> for ConflictReport {
+    fn from(r: core::ConflictReport) -> Self {
+        ConflictReport {
+            has_conflicts: r.has_conflicts(),
+            registry_conflicts: r
+                .registry
+                .iter()
+                .map(|c| RegistryConflict {
+                    port: u32::from(c.port),
+                    allocations: c.allocations.iter().map(Allocation::from).collect(),
+                })
+                .collect(),
+            system_conflicts: r
+                .system
+                .iter()
+                .map(|c| SystemConflict {
+                    allocation: Allocation::from(&c.allocation),
+                    pid: c.pid,
+                    process: c.process.clone(),
+                    reason: c.reason.clone(),
+                })
+                .collect(),
+            mismatches: r.mismatches.iter().map(Allocation::from).collect(),
+            problems: r
+                .problems
+                .iter()
+                .map(|p| Problem {
+                    kind: match p {
+                        core::conflicts::Problem::OutsideRange { .. } => "outside_range",
+                        core::conflicts::Problem::UnknownService { .. } => "unknown_service",
+                        core::conflicts::Problem::OverlappingRanges { .. } => "overlapping_ranges",
+                    }
+                    .to_owned(),
+                    message: p.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
