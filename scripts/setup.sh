@@ -32,6 +32,10 @@ command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+# Node.js and npm for the addon, the npm package and the Node tests (this machine kind ships
+# them; Debian's are the fallback).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   say "apt-get install ${missing[*]}"
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
@@ -42,4 +46,10 @@ if ((${#missing[@]})); then
       service "$svc" stop >/dev/null 2>&1 || true
     fi
   done
+fi
+
+# The npm package's build and test tools (@napi-rs/cli, typescript, get-port), as locked.
+if [[ ! -x npm/node_modules/.bin/napi || npm/package-lock.json -nt npm/node_modules/.package-lock.json ]]; then
+  say "npm ci (npm/)"
+  (cd npm && npm ci --no-audit --no-fund)
 fi

@@ -21,5 +21,17 @@ step "check: CLI and native layer for macOS and Windows"
 cargo check -p atlas-ports-cli --target x86_64-apple-darwin --locked
 cargo check -p atlas-ports-cli --target x86_64-pc-windows-msvc --locked
 
+step "build: Node addon (napi build) into npm/, and the generated loader and types are committed"
+(cd npm && npx napi build --platform --release --manifest-path ../bindings-node/Cargo.toml \
+  --package-json-path package.json --output-dir .)
+if ! git diff --quiet -- npm/index.js npm/index.d.ts; then
+  git --no-pager diff --stat -- npm/index.js npm/index.d.ts
+  echo "npm/index.js or npm/index.d.ts is stale: run the napi build above and commit them" >&2
+  exit 1
+fi
+
 step "tests: Rust (core unit and behaviour tests, CLI end-to-end tests)"
 cargo test --workspace --locked
+
+step "tests: Node (the addon's API, npm bin = CLI, mixed concurrency, npm pack + install)"
+node --test tests/node/

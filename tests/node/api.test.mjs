@@ -1,0 +1,229 @@
+// Every export of require('atlas-ports'), on the seed's examples and on bad input.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import path from 'node:path'
+import { atlas, addWorktree, codeOf, freeBlock, gitRepo, registryWith, tempDir } from './support.mjs'
+
+const seedRegistry = () => {
+  const dir = tempDir()
+  const registry = path.join(dir, '.atlas', 'worktrees', 'ports.json')
+  atlas.initRegistry({ registry })
+  return registry
+}
+
+test('the seed four functions on the seed examples', async () => {
+  // The default ranges: 8080 must be free (the Rust end-to-end tests need it too).
+  assert.equal(atlas.checkPortAvailable(8080, { registry: seedRegistry() }), true, 'port 8080 is free here')
+  const registry = seedRegistry()
+  const o = { registry }
+  assert.equal(atlas.allocatePort('web', 'review-GH-42', 'Frontend development server for PR #42', o), 8080)
+  assert.equal(atlas.allocatePort('database', 'review-GH-42', 'PostgreSQL instance for PR #42 testing', o), 5432)
+  assert.equal(atlas.allocatePort('testing', 'review-GH-42', 'Jest test server for PR #42', o), 9000)
+  assert.equal(atlas.allocatePort('web', 'feature-search', undefined, o), 8081)
+
+  const lines = atlas.listAllocatedPorts('review-GH-42', o).map((a) => `Port ${a.port} (${a.service}): ${a.description}`)
+  assert.deepEqual(lines, [
+    'Port 8080 (web): Frontend development server for PR #42',
+    'Port 5432 (database): PostgreSQL instance for PR #42 testing',
+    'Port 9000 (testing): Jest test server for PR #42',
+  ])
+  const a = atlas.listAllocatedPorts('review-GH-42', o)[0]
+  assert.deepEqual(Object.keys(a).sort(), ['allocatedAt', 'allocatedBy', 'description', 'healthStatus', 'port', 'service', 'worktree'])
+  assert.match(a.allocatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+  assert.equal(a.healthStatus, 'unknown')
+
+  assert.equal(atlas.checkPortAvailable(8080, o), false, 'allocated')
+  assert.deepEqual(atlas.findNextPort('web', o), { service: 'web', port: 8082, start: 8080, end: 8099, allocated: [8080, 8081] })
+  assert.equal(atlas.releasePort(8080, o), true)
+  assert.equal(atlas.releasePort(8080, o), false, 'was not allocated')
+  assert.equal(atlas.checkPortAvailable(8080, o), true)
+  const stored = JSON.parse(fs.readFileSync(registry, 'utf8'))
+  assert.equal(stored.metadata.total_allocations, 3)
+  assert.ok(stored.allocations.every((x) => 'allocated_at' in x), 'the file keeps the snake_case schema')
+})
+
+test('ensurePort holds one port per worktree and service', async () => {
+  const base = await freeBlock(3)
+  const o = { registry: registryWith({ api: [base, base + 2] }) }
+  const first = atlas.ensurePort('api', 'w', 'API', o)
+  const before = fs.readFileSync(o.registry)
+  assert.equal(atlas.ensurePort('api', 'w', 'API', o), first)
+  assert.deepEqual(fs.readFileSync(o.registry), before, 'no write when the port is held')
+  assert.equal(atlas.ensurePort('api', 'v', null, o), base + 1)
+})
+
+test('releasePort with a worktree resolves a duplicate; releaseWorktree releases all', async () => {
+  const base = await freeBlock(4)
+  const o = { registry: registryWith({ web: [base, base + 1], api: [base + 2, base + 3] }) }
+  atlas.allocatePort('web', 'a', null, o)
+  atlas.allocatePort('web', 'b', null, o)
+  const reg = JSON.parse(fs.readFileSync(o.registry, 'utf8'))
+  reg.allocations[1].port = base
+  fs.writeFileSync(o.registry, JSON.stringify(reg))
+  assert.equal(atlas.releasePort(base, { ...o, worktree: 'b' }), true)
+  assert.deepEqual(atlas.listAllocatedPorts('a', o).map((x) => x.port), [base])
+  atlas.allocatePort('api', 'a', null, o)
+  const released = atlas.releaseWorktree('a', o)
+  assert.deepEqual(released.map((x) => x.port).sort(), [base, base + 2])
+  assert.deepEqual(atlas.releaseWorktree('a', o), [])
+})
+
+test('initRegistry creates once, and replaces only with force', () => {
+  const dir = tempDir()
+  const registry = path.join(dir, 'deep', 'ports.json')
+  assert.equal(atlas.initRegistry({ registry }), registry)
+  const e = codeOf(() => atlas.initRegistry({ registry }))
+  assert.equal(e.code, 'ERR_REGISTRY_EXISTS')
+  assert.equal(atlas.initRegistry({ registry, force: true }), registry)
+  assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(registry, 'utf8')).ranges), ['web', 'database', 'testing', 'debug', 'api', 'cache'])
+})
+
+test('every error is an Error with a stable code, and leaves the registry as it was', async () => {
+  const base = await freeBlock(2)
+  const registry = registryWith({ tiny: [base, base + 1] })
+  const o = { registry }
+  atlas.allocatePort('tiny', 'a', null, o)
+  const before = fs.readFileSync(registry)
+  const cases = [
+    ['ERR_UNKNOWN_SERVICE', () => atlas.allocatePort('nope', 'a', null, o), /valid services: tiny/],
+    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePort('', 'a', null, o), /must not be empty/],
+    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePort('tiny', 'bad\nname', null, o), /control character/],
+    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePort('tiny', 'w'.repeat(10_000), null, o), /longer than 255/],
+    ['ERR_INVALID_PORT', () => atlas.releasePort(0, o), /'0'/],
+    ['ERR_INVALID_PORT', () => atlas.releasePort(70000, o), /70000/],
+    ['ERR_INVALID_PORT', () => atlas.releasePort(-1, o), /-1/],
+    ['ERR_INVALID_PORT', () => atlas.checkPortAvailable(8080.5, o), /8080.5/],
+    ['ERR_INVALID_PORT', () => atlas.checkPortAvailable(NaN, o), /NaN/],
+    ['ENOENT', () => atlas.listAllocatedPorts('a', { registry: path.join(tempDir(), 'none.json') }), /atlas-ports init/],
+  ]
+  for (const [code, fn, message] of cases) {
+    const e = codeOf(fn)
+    assert.equal(e.code, code, `${fn}: ${e.message}`)
+    assert.match(e.message, message)
+  }
+  atlas.allocatePort('tiny', 'b', null, o)
+  const full = fs.readFileSync(registry)
+  const exhausted = codeOf(() => atlas.allocatePort('tiny', 'c', null, o))
+  assert.equal(exhausted.code, 'ERR_RANGE_EXHAUSTED')
+  assert.deepEqual(fs.readFileSync(registry), full)
+  assert.notDeepEqual(before, full)
+
+  fs.writeFileSync(registry, full.subarray(0, full.length / 2))
+  const half = fs.readFileSync(registry)
+  const corrupt = codeOf(() => atlas.allocatePort('tiny', 'c', null, o))
+  assert.equal(corrupt.code, 'ERR_CORRUPT_REGISTRY')
+  assert.match(corrupt.message, /line \d+ column \d+/)
+  assert.deepEqual(fs.readFileSync(registry), half)
+})
+
+test('a lock held too long is ERR_LOCK_TIMEOUT', async () => {
+  const base = await freeBlock(1)
+  const registry = registryWith({ web: [base, base] })
+  const holder = spawn('flock', [`${registry}.lock`, 'sleep', '5'], { stdio: 'ignore' })
+  await new Promise((r) => setTimeout(r, 300))
+  process.env.ATLAS_PORTS_LOCK_TIMEOUT_MS = '200'
+  try {
+    const e = codeOf(() => atlas.allocatePort('web', 'w', null, { registry }))
+    assert.equal(e.code, 'ERR_LOCK_TIMEOUT')
+    assert.match(e.message, /ports\.json\.lock/)
+  } finally {
+    delete process.env.ATLAS_PORTS_LOCK_TIMEOUT_MS
+    holder.kill()
+  }
+})
+
+test('options.cwd finds the registry of the main worktree and the worktree name', async () => {
+  const main = gitRepo()
+  atlas.initRegistry({ cwd: main })
+  const wt = addWorktree(main, 'feature-x')
+  const base = await freeBlock(2)
+  const registry = path.join(main, '.atlas', 'worktrees', 'ports.json')
+  fs.writeFileSync(registry, fs.readFileSync(registryWith({ svc: [base, base + 1] })))
+  assert.equal(atlas.allocatePort('svc', undefined, undefined, { cwd: path.join(wt) }), base)
+  const [a] = atlas.listAllocatedPorts('feature-x', { cwd: main })
+  assert.equal(a.worktree, 'feature-x')
+  assert.equal(a.worktreePath, wt)
+  assert.equal(atlas.listAllocatedPorts(undefined, { cwd: wt }).length, 1, 'the default worktree is the folder name')
+  const outside = codeOf(() => atlas.allocatePort('svc', undefined, undefined, { registry, cwd: tempDir() }))
+  assert.equal(outside.code, 'ERR_INVALID_ARGUMENT')
+  assert.match(outside.message, /not inside a git worktree/)
+})
+
+test('getStatus and checkConflicts probe a real server in another process', async () => {
+  const base = await freeBlock(3)
+  const o = { registry: registryWith({ web: [base, base + 2] }) }
+  atlas.allocatePort('web', 'w', 'live', o)
+  atlas.allocatePort('web', 'w', 'dead', o)
+  // getStatus is synchronous: it blocks this event loop while probing, so the server must live
+  // in another process (see the healthCheck test for one in this process).
+  const server = spawn('python3', ['-m', 'http.server', String(base), '--bind', '127.0.0.1'], { stdio: 'ignore' })
+  try {
+    await waitListening(base)
+    const status = atlas.getStatus(undefined, o)
+    assert.equal(status.totalAllocated, 2)
+    assert.deepEqual(status.ranges[0].available, [[base + 2, base + 2]])
+    assert.equal(status.ranges[0].allocations[0].status, 'healthy')
+    assert.equal(status.ranges[0].allocations[0].detail, 'HTTP 200 from GET /')
+    assert.equal(status.ranges[0].allocations[0].pid, server.pid)
+    assert.equal(status.ranges[0].allocations[1].status, 'not_running')
+
+    const conflicts = atlas.checkConflicts(o)
+    assert.equal(conflicts.mismatches.length, 1)
+    assert.equal(conflicts.mismatches[0].port, base + 1)
+    // No folder is recorded for worktree 'w', so ownership cannot be told: not a conflict.
+    assert.equal(conflicts.systemConflicts.length, 0)
+    assert.equal(conflicts.hasConflicts, false)
+  } finally {
+    server.kill()
+  }
+})
+
+test('the async healthCheck runs off the main thread and stores what it saw', async () => {
+  const base = await freeBlock(2)
+  const o = { registry: registryWith({ web: [base, base + 1] }) }
+  atlas.allocatePort('web', 'w', 'live', o)
+  atlas.allocatePort('web', 'w', 'dead', o)
+  const server = http.createServer((req, res) => res.end('ok'))
+  await new Promise((r) => server.listen(base, '127.0.0.1', r))
+  try {
+    // The server is in this process: it can answer only because the probe does not block.
+    const pending = atlas.healthCheck('w', o)
+    assert.ok(pending instanceof Promise)
+    const report = await pending
+    assert.deepEqual(report.summary, { healthy: 1, notRunning: 1, unhealthy: 0, unknown: 0 })
+    assert.equal(report.worktrees[0].allocations[0].detail, 'HTTP 200 from GET /')
+    assert.equal(report.worktrees[0].allocations[0].pid, process.pid)
+    const stored = atlas.listAllocatedPorts('w', o)
+    assert.deepEqual(stored.map((x) => [x.healthStatus, x.processId]), [['healthy', process.pid], ['not_running', undefined]])
+  } finally {
+    server.close()
+  }
+  await assert.rejects(atlas.healthCheck(null, { registry: path.join(tempDir(), 'none.json') }), (e) => e instanceof Error && e.code === 'ENOENT')
+})
+
+async function waitListening(port) {
+  const deadline = Date.now() + 15000
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true) })
+      s.on('error', () => resolve(false))
+    })
+    if (up) return
+    if (Date.now() > deadline) throw new Error(`nothing listened on ${port}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+test('runCli is the command line, exit statuses included', async () => {
+  const base = await freeBlock(2)
+  const registry = registryWith({ web: [base, base + 1] })
+  assert.equal(atlas.runCli(['allocate', '--service', 'web', '--worktree', 'w', '--registry', registry, '--quiet']), 0)
+  assert.equal(atlas.runCli(['release', String(base + 1), '--registry', registry]), 1)
+  assert.equal(atlas.runCli(['allocate', '--service', 'nope', '--worktree', 'w', '--registry', registry]), 2)
+  assert.equal(atlas.runCli(['frobnicate']), 2)
+  assert.equal(atlas.listAllocatedPorts('w', { registry }).length, 1)
+})
