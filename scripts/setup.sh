@@ -48,6 +48,15 @@ if ((${#missing[@]})); then
   done
 fi
 
+# wasm-bindgen's CLI and test runner, at the version the core pins (its output must match the
+# crate). Not --locked: a locked dependency version is missing from the registry here. Once per
+# machine, about 2-5 minutes.
+wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen_version" ]]; then
+  say "cargo install wasm-bindgen-cli --version $wasm_bindgen_version"
+  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
+fi
+
 # The npm package's build and test tools (@napi-rs/cli, typescript, get-port), as locked.
 if [[ ! -x npm/node_modules/.bin/napi || npm/package-lock.json -nt npm/node_modules/.package-lock.json ]]; then
   say "npm ci (npm/)"

@@ -10,6 +10,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p atlas-ports-core --features wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
 step "build: native workspace"
 cargo build --workspace --locked
@@ -30,8 +31,15 @@ if ! git diff --quiet -- npm/index.js npm/index.d.ts; then
   exit 1
 fi
 
+step "build: WebAssembly packages (target/wasm/nodejs and target/wasm/web)"
+bash scripts/build-wasm.sh
+
 step "tests: Rust (core unit and behaviour tests, CLI end-to-end tests)"
 cargo test --workspace --locked
 
-step "tests: Node (the addon's API, npm bin = CLI, mixed concurrency, npm pack + install)"
+step "tests: Rust in WebAssembly (wasm-bindgen-test-runner)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p atlas-ports-core --features wasm --target wasm32-unknown-unknown --test wasm --locked
+
+step "tests: Node (addon API, npm bin = CLI, mixed concurrency, npm pack, wasm, native/wasm agreement)"
 node --test tests/node/

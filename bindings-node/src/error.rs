@@ -30,9 +30,5 @@ pub fn to_js_rejection(env: Env, e: CoreError) -> napi::Error {
 
 /// `ERR_INVALID_PORT` for a JavaScript number that is not a port.
 pub fn port(value: f64) -> JsResult<u16> {
-    if value.fract() == 0.0 && (1.0..=65535.0).contains(&value) {
-        Ok(value as u16)
-    } else {
-        Err(to_js(CoreError::InvalidPort { value: value.to_string() }))
-    }
+    atlas_ports_core::validate::port_from_number(value).map_err(to_js)
 }

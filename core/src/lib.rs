@@ -17,6 +17,8 @@ pub mod status;
 pub mod store;
 pub mod time;
 pub mod validate;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 pub use conflicts::ConflictReport;
 pub use error::{Error, Result};

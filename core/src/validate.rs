@@ -24,6 +24,15 @@ pub fn port_from_int(n: i64) -> Result<u16> {
     }
 }
 
+/// Checks a port given as a JavaScript number: an integer from 1 to 65535 (not 8080.5, not NaN).
+pub fn port_from_number(n: f64) -> Result<u16> {
+    if n.fract() == 0.0 && (1.0..=65535.0).contains(&n) {
+        Ok(n as u16)
+    } else {
+        Err(Error::InvalidPort { value: n.to_string() })
+    }
+}
+
 /// Checks a service name: non-empty, at most 255 characters, no control characters.
 pub fn service_name(value: &str) -> Result<&str> {
     name("service", value)
@@ -86,6 +95,10 @@ mod tests {
         assert_eq!(parse_port("65535").unwrap(), 65535);
         assert_eq!(port_from_int(8080).unwrap(), 8080);
         assert!(port_from_int(-8080).is_err());
+        assert_eq!(port_from_number(8080.0).unwrap(), 8080);
+        for bad in [0.0, 65536.0, -1.0, 8080.5, f64::NAN, f64::INFINITY] {
+            assert_eq!(port_from_number(bad).unwrap_err().code(), "ERR_INVALID_PORT", "{bad}");
+        }
     }
 
     #[test]

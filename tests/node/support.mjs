@@ -89,3 +89,7 @@ export function codeOf(fn) {
   }
   throw new Error('did not throw')
 }
+
+/** The WebAssembly packages built by scripts/build-wasm.sh. */
+export const wasmDir = path.join(root, 'target', 'wasm')
+export const wasm = require(path.join(wasmDir, 'nodejs', 'atlas_ports.js'))

@@ -1,0 +1,102 @@
+// The WebAssembly packages (scripts/build-wasm.sh): an in-memory registry, the host passing
+// busy ports and the time. The nodejs flavour by require(), the web flavour as an ES module.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { codeOf, wasm, wasmDir } from './support.mjs'
+
+const { PortRegistry } = wasm
+const host = { now: Date.UTC(2025, 11, 31, 10, 0, 0), allocatedBy: 'user@hostname' }
+
+test('the seed examples on an in-memory registry', () => {
+  const reg = PortRegistry.withDefaultRanges(host)
+  assert.equal(reg.allocatePort('web', 'review-GH-42', 'Frontend dev server', host), 8080)
+  assert.equal(reg.allocatePort('web', 'feature-search', undefined, host), 8081)
+  assert.deepEqual(reg.findNextPort('web'), { service: 'web', port: 8082, start: 8080, end: 8099, allocated: [8080, 8081] })
+  assert.deepEqual(reg.listAllocatedPorts('review-GH-42'), [{
+    port: 8080, worktree: 'review-GH-42', service: 'web', allocatedAt: '2025-12-31T10:00:00Z',
+    allocatedBy: 'user@hostname', description: 'Frontend dev server', healthStatus: 'unknown',
+  }])
+  assert.equal(reg.releasePort(8080), true)
+  assert.equal(reg.releasePort(8080), false)
+  const stored = JSON.parse(reg.toJson())
+  assert.equal(stored.metadata.total_allocations, 1)
+  assert.equal(stored.allocations[0].port, 8081)
+  // The seed's report texts, from the stored state.
+  assert.match(reg.statusText(), /^Port Allocation Status\n======================\n\nService: web \(8080-8099\)\n  8081 → feature-search \(web\)\n    Status: unknown \| PID: - \| Allocated: 2025-12-31 10:00:00\n  Available: 8080, 8082-8099 \(19 ports\)\n/)
+  assert.match(reg.worktreeText('feature-search'), /^Ports for Worktree: feature-search\n={35}\n\nPort  \| Service/)
+})
+
+test('an invalid registry is refused with the native code, naming where', () => {
+  for (const [text, where] of [
+    ['{"ranges": {}, "allocations": [', /EOF while parsing/],
+    ['', /empty/],
+    ['[]', /expected a port registry object/],
+    ['{"ranges": {"web": {"start": 9000, "end": 8000}}, "allocations": []}', /ranges\.web: start 9000 is greater than end 8000/],
+    ['{"ranges": {}, "allocations": [{"port": "8080", "worktree": "w", "service": "web"}]}', /allocations\[0\]\.port: invalid type: string "8080"/],
+  ]) {
+    const e = codeOf(() => new PortRegistry(text))
+    assert.equal(e.code, 'ERR_CORRUPT_REGISTRY', text)
+    assert.match(e.message, where)
+  }
+  const reg = PortRegistry.withDefaultRanges()
+  assert.equal(codeOf(() => reg.allocatePort('wbe', 'w')).code, 'ERR_UNKNOWN_SERVICE')
+  assert.equal(codeOf(() => reg.releasePort(0)).code, 'ERR_INVALID_PORT')
+  assert.equal(codeOf(() => reg.allocatePort('web', 'w', undefined, { bussy: [8080] })).code, 'ERR_INVALID_ARGUMENT', 'a typo in the host options is refused')
+  const full = new PortRegistry('{"ranges": {"one": {"start": 7000, "end": 7000}}, "allocations": [{"port": 7000, "worktree": "w", "service": "one"}]}')
+  assert.equal(codeOf(() => full.allocatePort('one', 'v')).code, 'ERR_RANGE_EXHAUSTED')
+})
+
+test('unknown fields and key order survive; untouched text comes back byte for byte', () => {
+  const text = fs.readFileSync(path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'unknown-fields.json'), 'utf8')
+  const reg = new PortRegistry(text)
+  assert.equal(reg.toJson(), text)
+  const port = reg.allocatePort('web-staging', 'b', undefined, host)
+  assert.equal(reg.releasePort(port), true)
+  const before = JSON.parse(text)
+  const after = JSON.parse(reg.toJson())
+  after.metadata.last_updated = before.metadata.last_updated
+  assert.deepEqual(after, before)
+  assert.deepEqual(Object.keys(after), Object.keys(before))
+})
+
+test('ports the host reports busy are skipped', () => {
+  const reg = PortRegistry.withDefaultRanges()
+  assert.equal(reg.allocatePort('cache', 'w', undefined, { busy: [6379, 6380] }), 6381)
+  assert.equal(reg.findNextPort('cache', { busy: [6379, 6380, 6382] }).port, 6383)
+  assert.equal(reg.findNextPort('cache').port, 6379, 'busy ports are per call: the host says what is busy now')
+  assert.equal(reg.ensurePort('cache', 'w', undefined, { busy: [6381] }), 6381, 'a held port is returned even if busy: it is the worktree\'s own server')
+})
+
+test('registry-level conflicts and their report', () => {
+  const reg = new PortRegistry(JSON.stringify({
+    ranges: { web: { start: 8080, end: 8099 }, 'web-staging': { start: 8090, end: 8110 } },
+    allocations: [
+      { port: 8080, worktree: 'a', service: 'web' },
+      { port: 8080, worktree: 'b', service: 'web' },
+      { port: 7000, worktree: 'c', service: 'web' },
+    ],
+  }))
+  const c = reg.checkConflicts()
+  assert.equal(c.registryConflicts.length, 1)
+  assert.deepEqual(c.registryConflicts[0].allocations.map((a) => a.worktree), ['a', 'b'])
+  assert.deepEqual(c.problems.map((p) => p.kind), ['outside_range', 'overlapping_ranges'])
+  assert.equal(c.hasConflicts, true)
+  assert.match(reg.conflictsText(), /REGISTRY CONFLICT:\n  Port 8080 is allocated to multiple worktrees:/)
+  assert.match(reg.conflictsText(), /Resolution: Run 'atlas-ports release 8080 --worktree b'/)
+})
+
+test('the web flavour loads as an ES module and agrees', async () => {
+  const web = await import(pathToFileURL(path.join(wasmDir, 'web', 'atlas_ports.js')).href)
+  web.initSync({ module: fs.readFileSync(path.join(wasmDir, 'web', 'atlas_ports_bg.wasm')) })
+  const reg = web.PortRegistry.withDefaultRanges(host)
+  assert.equal(reg.allocatePort('api', 'w', undefined, host), 3000)
+  assert.equal(reg.toJson(), (() => { const r = PortRegistry.withDefaultRanges(host); r.allocatePort('api', 'w', undefined, host); return r.toJson() })())
+})
+
+test('the .wasm is under 300 KB before compression', () => {
+  const size = fs.statSync(path.join(wasmDir, 'nodejs', 'atlas_ports_bg.wasm')).size
+  assert.ok(size < 300_000, `${size} bytes`)
+})
