@@ -22,10 +22,12 @@ impl fmt::Display for Timestamp {
 pub fn display_time(stored: &str) -> String {
     let b = stored.as_bytes();
     if b.len() >= 19 && b[10] == b'T' && b[4] == b'-' && b[13] == b':' {
-        format!("{} {}", &stored[..10], &stored[11..19])
-    } else {
-        stored.to_owned()
+        // A hand-edited value may hold any character: slice only on character boundaries.
+        if let (Some(date), Some(time)) = (stored.get(..10), stored.get(11..19)) {
+            return format!("{date} {time}");
+        }
     }
+    stored.to_owned()
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -58,5 +60,7 @@ mod tests {
         assert_eq!(display_time("2025-12-31T10:00:00Z"), "2025-12-31 10:00:00");
         assert_eq!(display_time("2025-12-31T10:00:00.123456+00:00"), "2025-12-31 10:00:00");
         assert_eq!(display_time("yesterday"), "yesterday");
+        // Regression: a multi-byte character across byte 19 used to panic every status report.
+        assert_eq!(display_time("2025-12-31T10:00:0é"), "2025-12-31T10:00:0é");
     }
 }
