@@ -73,23 +73,55 @@ impl FileSystem for OsFs {
             .truncate(false)
             .open(&lock_path)
             .map_err(|source| Error::Io { action: "open the lock file", path: lock_path.clone(), source })?;
-        let started = Instant::now();
-        let mut pause = Duration::from_micros(200);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Box::new(HeldLock(file))),
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(source)) => {
-                    return Err(Error::Io { action: "lock", path: lock_path, source });
-                }
-            }
-            let waited = started.elapsed();
-            if waited >= self.lock_timeout {
-                return Err(Error::LockTimeout { path: lock_path, waited_ms: waited.as_millis() as u64 });
-            }
-            std::thread::sleep(pause.min(self.lock_timeout - waited));
-            pause = (pause * 2).min(Duration::from_millis(20));
+        match file.try_lock() {
+            Ok(()) => return Ok(Box::new(HeldLock(file))),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(source)) => return Err(Error::Io { action: "lock", path: lock_path, source }),
         }
+        let started = Instant::now();
+        match wait_for_lock(file, self.lock_timeout) {
+            Ok(Some(file)) => Ok(Box::new(HeldLock(file))),
+            Ok(None) => Err(Error::LockTimeout { path: lock_path, waited_ms: started.elapsed().as_millis() as u64 }),
+            Err(source) => Err(Error::Io { action: "lock", path: lock_path, source }),
+        }
+    }
+}
+
+/// Where a blocking lock attempt stands, shared by the waiter and the thread that blocks.
+enum Attempt {
+    Waiting,
+    Acquired(File),
+    Failed(io::Error),
+    Abandoned,
+}
+
+/// Blocks in the kernel for the lock (which wakes waiters as soon as it is free: polling with
+/// sleeps starved unlucky waiters for seconds under load), on a helper thread so that the wait
+/// stays bounded. If the bound passes first, the helper gives the lock back the moment it gets
+/// it: in a long-lived process (the Node addon) a late acquisition must not hold it forever.
+fn wait_for_lock(file: File, timeout: Duration) -> io::Result<Option<File>> {
+    let shared = std::sync::Arc::new((std::sync::Mutex::new(Attempt::Waiting), std::sync::Condvar::new()));
+    let helper = std::sync::Arc::clone(&shared);
+    std::thread::Builder::new().name("atlas-ports-lock".into()).stack_size(64 * 1024).spawn(move || {
+        let outcome = file.lock().map(|()| file);
+        let (state, ready) = &*helper;
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*state, Attempt::Waiting) {
+            *state = match outcome {
+                Ok(file) => Attempt::Acquired(file),
+                Err(e) => Attempt::Failed(e),
+            };
+            ready.notify_one();
+        } // else abandoned: dropping `outcome` here closes the file and releases the lock.
+    })?;
+    let (state, ready) = &*shared;
+    let guard = state.lock().unwrap_or_else(|p| p.into_inner());
+    let (mut guard, _) =
+        ready.wait_timeout_while(guard, timeout, |s| matches!(s, Attempt::Waiting)).unwrap_or_else(|p| p.into_inner());
+    match std::mem::replace(&mut *guard, Attempt::Abandoned) {
+        Attempt::Acquired(file) => Ok(Some(file)),
+        Attempt::Failed(e) => Err(e),
+        Attempt::Waiting | Attempt::Abandoned => Ok(None),
     }
 }
 
@@ -193,5 +225,42 @@ mod tests {
         assert_eq!(err.code(), "ERR_LOCK_TIMEOUT");
         assert!(started.elapsed() >= Duration::from_millis(150));
         assert!(err.to_string().contains("ports.json.lock"), "{err}");
+    }
+
+    #[test]
+    fn a_waiter_that_gave_up_does_not_keep_the_lock_when_it_comes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ports.json");
+        let first = OsFs::default();
+        let held = first.lock(&path).unwrap();
+        assert!(OsFs::new(Duration::from_millis(100)).lock(&path).is_err(), "times out while held");
+        drop(held); // the abandoned helper now gets the lock, and must give it back at once
+        let started = Instant::now();
+        let third = OsFs::new(Duration::from_secs(5));
+        assert!(third.lock(&path).is_ok(), "the lock is free again");
+        assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_waiter_gets_the_lock_as_soon_as_it_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ports.json");
+        // Another process's lock, as a plain locked file.
+        let held = OpenOptions::new().write(true).create(true).truncate(false).open(OsFs::lock_path(&path)).unwrap();
+        held.lock().unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            let releasing = Instant::now();
+            drop(held);
+            releasing
+        });
+        let waiter = OsFs::default();
+        let got = waiter.lock(&path).map(|_| Instant::now()).unwrap();
+        let released = releaser.join().unwrap();
+        assert!(
+            got >= released && got - released < Duration::from_millis(50),
+            "woke {:?} after the release",
+            got - released
+        );
     }
 }
