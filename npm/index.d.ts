@@ -49,7 +49,7 @@ export interface AllocationState {
 export declare function checkConflicts(options?: Options | undefined | null): ConflictReport
 
 /** Whether a port is free in the registry and on the machine (bind on 127.0.0.1, 0.0.0.0, ::1, ::). */
-export declare function checkPortAvailable(portNumber: number, options?: Options | undefined | null): boolean
+export declare function checkPortAvailable(port: number | string, options?: Options | undefined | null): boolean
 
 /** The answer of `checkConflicts`. */
 export interface ConflictReport {
@@ -181,7 +181,7 @@ export interface ReleaseOptions {
  * Releases a port (only `options.worktree`'s allocation of it when given). True if something
  * was released.
  */
-export declare function releasePort(portNumber: number, options?: ReleaseOptions | undefined | null): boolean
+export declare function releasePort(port: number | string, options?: ReleaseOptions | undefined | null): boolean
 
 /** Releases every port of a worktree; returns what was released. */
 export declare function releaseWorktree(worktree: string, options?: Options | undefined | null): Array<Allocation>

@@ -1,7 +1,7 @@
 //! The exports of `require('atlas-ports')`: the seed's four functions and the rest of the
 //! operations, each a thin call into the core through the same context as the CLI.
 
-use crate::error::{Code, JsResult, port, to_js, to_js_rejection};
+use crate::error::{Code, JsResult, port_of, to_js, to_js_rejection};
 use crate::options::{InitOptions, Options, Place, ReleaseOptions};
 use crate::types::{Allocation, ConflictReport, HealthReport, NextPort, StatusReport};
 use atlas_ports_cli::native::SystemHealthProbe;
@@ -65,8 +65,8 @@ pub fn ensure_port(
 /// Releases a port (only `options.worktree`'s allocation of it when given). True if something
 /// was released.
 #[napi]
-pub fn release_port(port_number: f64, options: Option<ReleaseOptions>) -> Result<bool, Code> {
-    let port = port(port_number)?;
+pub fn release_port(port: Either<f64, String>, options: Option<ReleaseOptions>) -> Result<bool, Code> {
+    let port = port_of(port)?;
     let o = options.unwrap_or_default();
     let p = place(o.registry, o.cwd)?;
     p.ports().release(port, o.worktree.as_deref()).map(|removed| !removed.is_empty()).map_err(to_js)
@@ -81,8 +81,8 @@ pub fn release_worktree(worktree: String, options: Option<Options>) -> Result<Ve
 
 /// Whether a port is free in the registry and on the machine (bind on 127.0.0.1, 0.0.0.0, ::1, ::).
 #[napi]
-pub fn check_port_available(port_number: f64, options: Option<Options>) -> Result<bool, Code> {
-    let port = port(port_number)?;
+pub fn check_port_available(port: Either<f64, String>, options: Option<Options>) -> Result<bool, Code> {
+    let port = port_of(port)?;
     let p = place_of(options)?;
     p.ports().check_available(port).map(|a| a == Availability::Available).map_err(to_js)
 }

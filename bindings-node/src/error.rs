@@ -28,7 +28,12 @@ pub fn to_js_rejection(env: Env, e: CoreError) -> napi::Error {
     napi::Error::from(unknown)
 }
 
-/// `ERR_INVALID_PORT` for a JavaScript number that is not a port.
-pub fn port(value: f64) -> JsResult<u16> {
-    atlas_ports_core::validate::port_from_number(value).map_err(to_js)
+/// A port as JavaScript gives it: a number, or text (from an environment variable, a form).
+/// Anything that is not an integer from 1 to 65535 is `ERR_INVALID_PORT`, as in the CLI.
+pub fn port_of(value: Either<f64, String>) -> JsResult<u16> {
+    match value {
+        Either::A(n) => atlas_ports_core::validate::port_from_number(n),
+        Either::B(text) => atlas_ports_core::validate::parse_port(&text),
+    }
+    .map_err(to_js)
 }

@@ -152,6 +152,19 @@ mod tests {
     }
 
     #[test]
+    fn numbers_we_do_not_model_keep_their_exact_text() {
+        // Found by fuzzing: a number beyond f64's precision used to come back rounded.
+        let text = r#"{"ranges": {}, "allocations": [], "x": 677777777777700000000000000000001844674899, "y": 0.1000000000000000055511151231257827, "z": 1e400}"#;
+        let reg = Registry::from_json(text).unwrap();
+        let out = reg.to_json();
+        // (An exponent comes back with its sign spelled out: 1e400 as 1e+400, the same number.)
+        for exact in ["677777777777700000000000000000001844674899", "0.1000000000000000055511151231257827", "1e+400"] {
+            assert!(out.contains(exact), "{exact} changed: {out}");
+        }
+        assert_eq!(Registry::from_json(&out).unwrap(), reg);
+    }
+
+    #[test]
     fn defaults_round_trip_and_have_the_six_ranges() {
         let reg = Registry::with_default_ranges("2025-12-31T10:00:00Z");
         let names: Vec<_> = reg.ranges.keys().map(String::as_str).collect();

@@ -1,0 +1,92 @@
+// The hostile-input table through the Node API: every refusal is an Error with a stable code,
+// and the registry file is left byte for byte.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { atlas, codeOf, freeBlock, registryWith, tempDir } from './support.mjs'
+
+const valid = '{"ranges": {"web": {"start": 8080, "end": 8099}}, "allocations": [{"port": 8080, "worktree": "w", "service": "web"}]}'
+
+/** Every export that reads the registry, called on it. */
+const calls = (o) => [
+  () => atlas.allocatePort('web', 'w', null, o),
+  () => atlas.ensurePort('web', 'w', null, o),
+  () => atlas.releasePort(8080, o),
+  () => atlas.releaseWorktree('w', o),
+  () => atlas.checkPortAvailable(8080, o),
+  () => atlas.listAllocatedPorts('w', o),
+  () => atlas.findNextPort('web', o),
+  () => atlas.getStatus(null, o),
+  () => atlas.checkConflicts(o),
+]
+
+async function refusedEverywhere(contents, message) {
+  const registry = path.join(tempDir(), 'ports.json')
+  fs.writeFileSync(registry, contents)
+  for (const call of calls({ registry })) {
+    const e = codeOf(call)
+    assert.equal(e.code, 'ERR_CORRUPT_REGISTRY', `${call}: ${e.message}`)
+    assert.match(e.message, message)
+    assert.ok(e.message.includes(registry), 'the message names the file')
+  }
+  await assert.rejects(atlas.healthCheck(null, { registry }), (e) => e instanceof Error && e.code === 'ERR_CORRUPT_REGISTRY')
+  assert.deepEqual(fs.readFileSync(registry), Buffer.from(contents), 'the registry is unchanged')
+}
+
+test('corrupt and invalid registries', async () => {
+  await refusedEverywhere('', /the file is empty/)
+  await refusedEverywhere(valid.slice(0, valid.length / 2), /EOF while parsing/)
+  await refusedEverywhere('[1, 2, 3]', /expected a port registry object/)
+  await refusedEverywhere(valid.replace('8080, "worktree"', '"8080", "worktree"'), /allocations\[0\]\.port: invalid type: string "8080"/)
+  await refusedEverywhere(valid.replace('8099', '8000'), /ranges\.web: start 8080 is greater than end 8000/)
+  await refusedEverywhere(valid.replace('8080, "worktree"', '70000, "worktree"'), /allocations\[0\]\.port: invalid value: integer `70000`/)
+  await refusedEverywhere(' '.repeat(100 << 20), /the file is empty/)
+})
+
+test('bad ports, services and worktree names', async () => {
+  const b = await freeBlock(2)
+  const registry = registryWith({ web: [b, b + 1] })
+  const o = { registry }
+  const before = fs.readFileSync(registry)
+  for (const port of [0, 65536, -1, 8080.5, NaN, '80x', '', '-1', '65536']) {
+    for (const fn of [() => atlas.releasePort(port, o), () => atlas.checkPortAvailable(port, o)]) {
+      const e = codeOf(fn)
+      assert.equal(e.code, 'ERR_INVALID_PORT', `${JSON.stringify(port)}: ${e.message}`)
+      assert.match(e.message, /expected an integer from 1 to 65535/)
+    }
+  }
+  assert.equal(atlas.checkPortAvailable(String(b + 1), o), true, 'a numeric string is a port')
+  const cases = [
+    ['', 'w', 'ERR_INVALID_ARGUMENT', /must not be empty/],
+    ['nope', 'w', 'ERR_UNKNOWN_SERVICE', /valid services: web/],
+    ['we\nb', 'w', 'ERR_INVALID_ARGUMENT', /U\+000A/],
+    ['web', 'w\u0000x', 'ERR_INVALID_ARGUMENT', /control character/],
+    ['web', 'w\u001b[31m', 'ERR_INVALID_ARGUMENT', /control character/],
+    ['web', 'w'.repeat(10_000), 'ERR_INVALID_ARGUMENT', /longer than 255/],
+    ['web', '', 'ERR_INVALID_ARGUMENT', /must not be empty/],
+  ]
+  for (const [service, worktree, code, message] of cases) {
+    for (const fn of [() => atlas.allocatePort(service, worktree, null, o), () => atlas.ensurePort(service, worktree, null, o)]) {
+      const e = codeOf(fn)
+      assert.equal(e.code, code, `${JSON.stringify([service, worktree.slice(0, 20)])}: ${e.message}`)
+      assert.match(e.message, message)
+      assert.ok(e.message.length < 400, 'a huge name is shortened in the message')
+    }
+  }
+  assert.deepEqual(fs.readFileSync(registry), before)
+})
+
+test('a registry path that is a directory, or a dangling symlink', () => {
+  const dir = tempDir()
+  const asDir = path.join(dir, 'ports.json')
+  fs.mkdirSync(asDir)
+  const e = codeOf(() => atlas.listAllocatedPorts('w', { registry: asDir }))
+  assert.equal(e.code, 'ERR_IO')
+  assert.match(e.message, /Is a directory/)
+  const link = path.join(dir, 'link.json')
+  fs.symlinkSync(path.join(dir, 'gone.json'), link)
+  const missing = codeOf(() => atlas.allocatePort('web', 'w', null, { registry: link }))
+  assert.equal(missing.code, 'ENOENT')
+  assert.ok(fs.lstatSync(link).isSymbolicLink())
+})
