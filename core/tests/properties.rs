@@ -2,6 +2,8 @@
 //! no port is ever held twice, every allocation stays inside its service's range, release undoes
 //! allocate, unknown fields survive, and serialise → parse is the identity.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use atlas_ports_core::memory::{FixedClock, FixedIdentity, MemoryFs, ScriptedProbe};
 use atlas_ports_core::{AllocateRequest, Host, Ports, Registry, Timestamp};
 use proptest::prelude::*;
