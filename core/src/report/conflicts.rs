@@ -19,11 +19,7 @@ pub fn conflicts(report: &ConflictReport) -> String {
     }
     for c in &report.system {
         let a = &c.allocation;
-        let by = match (c.pid, &c.process) {
-            (Some(p), Some(name)) => format!("PID {p} ({name})"),
-            (Some(p), None) => format!("PID {p}"),
-            _ => "another process".to_owned(),
-        };
+        let by = super::listener_label(c.pid, c.process.as_deref()).unwrap_or_else(|| "another process".to_owned());
         let _ = writeln!(out, "SYSTEM CONFLICT:\n  Port {} is allocated to {} but in use by {by}", a.port, a.worktree);
         let _ = writeln!(out, "  Decided by: {}", c.reason);
         let _ = writeln!(

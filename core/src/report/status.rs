@@ -73,12 +73,8 @@ pub fn health(worktrees: &[WorktreeStatus], verbose: bool) -> String {
         let _ = writeln!(out, "Worktree: {}", w.worktree);
         for s in &w.allocations {
             let a = &s.allocation;
-            let listener = match (s.pid, &s.process) {
-                (Some(p), Some(name)) => format!("PID {p} ({name})"),
-                (Some(p), None) => format!("PID {p}"),
-                (None, _) if s.ownership.is_some() => "PID unknown".to_owned(),
-                (None, _) => "-".to_owned(),
-            };
+            let listener = super::listener_label(s.pid, s.process.as_deref())
+                .unwrap_or_else(|| if s.ownership.is_some() { "PID unknown" } else { "-" }.to_owned());
             let _ = writeln!(
                 out,
                 "  {:<5}  {:<10} {:<12} {:<24} {}",
