@@ -58,8 +58,17 @@ export interface ConflictReport {
   /** Allocated ports on which nothing listens. */
   mismatches: Array<Allocation>
   problems: Array<Problem>
+  summary: ConflictSummary
   /** Whether there are conflicts or problems (mismatches alone are not). */
   hasConflicts: boolean
+}
+
+/** The counts of a conflict report. */
+export interface ConflictSummary {
+  /** Registry and system conflicts. */
+  conflicts: number
+  mismatches: number
+  problems: number
 }
 
 /**

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly packages of the core: target/wasm/nodejs (require()) and target/wasm/web
-# (ES module for browsers), from one .wasm built with the size-optimised `wasm-release` profile.
+# Builds the WebAssembly packages (the bindings-wasm crate): target/wasm/nodejs (require()) and
+# target/wasm/web (ES module for browsers), from one .wasm built with the size-optimised
+# `wasm-release` profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo rustc -p atlas-ports-core --lib --locked --features wasm \
-  --target wasm32-unknown-unknown --profile wasm-release --crate-type cdylib
-wasm=target/wasm32-unknown-unknown/wasm-release/atlas_ports_core.wasm
+cargo rustc -p atlas-ports-wasm --lib --locked --target wasm32-unknown-unknown --profile wasm-release \
+  --crate-type cdylib
+wasm=target/wasm32-unknown-unknown/wasm-release/atlas_ports_wasm.wasm
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 for flavour in nodejs web; do

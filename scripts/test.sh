@@ -10,7 +10,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy -p atlas-ports-core --features wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+cargo clippy -p atlas-ports-core -p atlas-ports-wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
 step "build: native workspace"
 cargo build --workspace --locked
@@ -18,9 +18,15 @@ cargo build --workspace --locked
 step "build: core for wasm32-unknown-unknown (nothing platform-bound in the core)"
 cargo build -p atlas-ports-core --target wasm32-unknown-unknown --locked
 
-step "check: CLI and native layer for macOS and Windows"
-cargo check -p atlas-ports-cli --target x86_64-apple-darwin --locked
-cargo check -p atlas-ports-cli --target x86_64-pc-windows-msvc --locked
+step "check: the addon without the CLI feature pulls in no clap"
+if cargo tree -p atlas-ports-node -e normal --no-default-features --locked | grep -q '\bclap\b'; then
+  echo "atlas-ports-node depends on clap without its cli feature" >&2
+  exit 1
+fi
+
+step "check: CLI, native host and addon for macOS and Windows"
+cargo check -p atlas-ports-cli -p atlas-ports-node --target x86_64-apple-darwin --locked
+cargo check -p atlas-ports-cli -p atlas-ports-node --target x86_64-pc-windows-msvc --locked
 
 step "build: Node addon (napi build) into npm/, and the generated loader and types are committed"
 (cd npm && npx napi build --platform --release --manifest-path ../bindings-node/Cargo.toml \
@@ -39,7 +45,7 @@ cargo test --workspace --locked
 
 step "tests: Rust in WebAssembly (wasm-bindgen-test-runner)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test -p atlas-ports-core --features wasm --target wasm32-unknown-unknown --test wasm --locked
+  cargo test -p atlas-ports-wasm --target wasm32-unknown-unknown --test wasm --locked
 
 step "tests: Node (addon API, npm bin = CLI, mixed concurrency, npm pack, wasm, native/wasm agreement)"
 node --test tests/node/

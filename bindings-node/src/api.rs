@@ -4,13 +4,13 @@
 use crate::error::{Code, JsResult, port_of, to_js, to_js_rejection};
 use crate::options::{InitOptions, Options, Place, ReleaseOptions};
 use crate::types::{Allocation, ConflictReport, HealthReport, NextPort, StatusReport};
-use atlas_ports_cli::native::SystemHealthProbe;
 use atlas_ports_core::{AllocateRequest, Availability, Error as CoreError, status};
+use atlas_ports_native::SystemHealthProbe;
 use napi::bindgen_prelude::*;
 
 fn place(registry: Option<String>, cwd: Option<String>) -> JsResult<Place> {
     Place::new(registry, cwd)
-        .map_err(|source| to_js(CoreError::Io { action: "read", path: "the current folder".into(), source }))
+        .map_err(|source| to_js(CoreError::System { action: "read the folder this process works in", source }))
 }
 
 fn place_of(o: Option<Options>) -> JsResult<Place> {
@@ -143,14 +143,16 @@ impl Task for HealthTask {
         let o = self.options.clone();
         let p = match Place::new(o.registry, o.cwd) {
             Ok(p) => p,
-            Err(source) => return Ok(Err(CoreError::Io { action: "read", path: "the current folder".into(), source })),
+            Err(source) => {
+                return Ok(Err(CoreError::System { action: "read the folder this process works in", source }));
+            }
         };
         Ok(p.ports().health_check(self.worktree.as_deref(), &SystemHealthProbe::default()))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
         match output {
-            Ok(states) => Ok(HealthReport::from(states)),
+            Ok(states) => Ok(HealthReport::from(atlas_ports_core::report::HealthReport::new(states))),
             Err(e) => Err(to_js_rejection(env, e)),
         }
     }
@@ -164,6 +166,7 @@ pub fn health_check(worktree: Option<String>, options: Option<Options>) -> Async
     AsyncTask::new(HealthTask { worktree, options: options.unwrap_or_default() })
 }
 
+#[cfg(feature = "cli")]
 /// Runs the `atlas-ports` command line (`args` without the program name) in this process and
 /// returns its exit status. The npm package's `bin` is this, so `npx atlas-ports …` is the
 /// very same program.

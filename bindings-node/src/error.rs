@@ -16,9 +16,15 @@ impl AsRef<str> for Code {
 /// What every export returns: a value, or an `Error` with our `code`.
 pub type JsResult<T> = std::result::Result<T, napi::Error<Code>>;
 
-/// Converts a core error, keeping its code and message.
+/// Converts a core error, keeping its code and message, with a hint in JavaScript's words.
 pub fn to_js(e: CoreError) -> napi::Error<Code> {
-    napi::Error::new(Code(e.code()), e.to_string())
+    let hint = match e {
+        CoreError::RegistryMissing { .. } => "; create one with initRegistry()",
+        CoreError::RegistryExists { .. } => "; pass { force: true } to replace it with the defaults",
+        CoreError::NotInWorktree { .. } => "; pass the worktree's name",
+        _ => "",
+    };
+    napi::Error::new(Code(e.code()), format!("{e}{hint}"))
 }
 
 /// A rejected Promise's reason with our `code`: the task machinery only carries napi's own

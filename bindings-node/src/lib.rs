@@ -1,5 +1,5 @@
 //! The Node.js addon of atlas-ports: `require('atlas-ports')`. A thin adapter: every rule lives
-//! in `atlas-ports-core`, every system call in the CLI crate's native layer.
+//! in `atlas-ports-core`, every system call in `atlas-ports-native`.
 
 // napi-derive registers the exports only outside cfg(test), which `clippy --all-targets` also
 // checks: there every export would look unused.

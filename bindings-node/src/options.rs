@@ -1,7 +1,7 @@
-//! The options objects of the exports, and how they become the CLI's context (the same
-//! registry discovery and default worktree as the `atlas-ports` program).
+//! The options objects of the exports, and how they become a [`Workspace`] (the same registry
+//! discovery and default worktree as the `atlas-ports` program).
 
-use atlas_ports_cli::context::Context;
+use atlas_ports_native::Workspace;
 use std::path::PathBuf;
 
 /// Where to work.
@@ -37,7 +37,7 @@ pub struct InitOptions {
 
 /// The context an export runs in.
 pub struct Place {
-    pub ctx: Context,
+    pub ctx: Workspace,
     pub registry: Option<PathBuf>,
 }
 
@@ -47,7 +47,7 @@ impl Place {
             Some(c) => std::env::current_dir()?.join(c),
             None => std::env::current_dir()?,
         };
-        Ok(Place { ctx: Context::at(cwd), registry: registry.map(PathBuf::from) })
+        Ok(Place { ctx: Workspace::at(cwd), registry: registry.map(PathBuf::from) })
     }
 
     pub fn ports(&self) -> atlas_ports_core::Ports<'_> {

@@ -1,5 +1,6 @@
-//! The objects the exports return: the registry's field names in camelCase. Their `///` docs
-//! become the TypeScript declarations in `index.d.ts`.
+//! The objects the exports return: the core's output types (`atlas_ports_core::report`), field
+//! for field, in camelCase; an absent value (`null` in the CLI's JSON) is an absent property.
+//! Their `///` docs become the TypeScript declarations in `index.d.ts`.
 
 use atlas_ports_core as core;
 
@@ -181,9 +182,9 @@ pub struct HealthReport {
     pub summary: HealthSummary,
 }
 
-impl From<Vec<core::AllocationState>> for HealthReport {
-    fn from(states: Vec<core::AllocationState>) -> Self {
-        let sum = core::status::summarize(&states);
+impl From<core::report::HealthReport> for HealthReport {
+    fn from(report: core::report::HealthReport) -> Self {
+        let sum = report.summary;
         HealthReport {
             summary: HealthSummary {
                 healthy: sum.healthy as u32,
@@ -191,7 +192,8 @@ impl From<Vec<core::AllocationState>> for HealthReport {
                 unhealthy: sum.unhealthy as u32,
                 unknown: sum.unknown as u32,
             },
-            worktrees: core::status::by_worktree(states)
+            worktrees: report
+                .worktrees
                 .iter()
                 .map(|w| WorktreeStatus {
                     worktree: w.worktree.clone(),
@@ -230,6 +232,16 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The counts of a conflict report.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ConflictSummary {
+    /// Registry and system conflicts.
+    pub conflicts: u32,
+    pub mismatches: u32,
+    pub problems: u32,
+}
+
 /// The answer of `checkConflicts`.
 #[napi(object)]
 #[derive(Debug, Clone)]
@@ -239,14 +251,21 @@ pub struct ConflictReport {
     /// Allocated ports on which nothing listens.
     pub mismatches: Vec<Allocation>,
     pub problems: Vec<Problem>,
+    pub summary: ConflictSummary,
     /// Whether there are conflicts or problems (mismatches alone are not).
     pub has_conflicts: bool,
 }
 
 impl From<core::ConflictReport> for ConflictReport {
     fn from(r: core::ConflictReport) -> Self {
+        let sum = r.summary();
         ConflictReport {
             has_conflicts: r.has_conflicts(),
+            summary: ConflictSummary {
+                conflicts: sum.conflicts as u32,
+                mismatches: sum.mismatches as u32,
+                problems: sum.problems as u32,
+            },
             registry_conflicts: r
                 .registry
                 .iter()
@@ -269,15 +288,7 @@ impl From<core::ConflictReport> for ConflictReport {
             problems: r
                 .problems
                 .iter()
-                .map(|p| Problem {
-                    kind: match p {
-                        core::conflicts::Problem::OutsideRange { .. } => "outside_range",
-                        core::conflicts::Problem::UnknownService { .. } => "unknown_service",
-                        core::conflicts::Problem::OverlappingRanges { .. } => "overlapping_ranges",
-                    }
-                    .to_owned(),
-                    message: p.to_string(),
-                })
+                .map(|p| Problem { kind: p.kind().to_owned(), message: p.to_string() })
                 .collect(),
         }
     }

@@ -17,7 +17,8 @@ The registry is found from --registry, then $ATLAS_PORTS_REGISTRY, then
 .atlas/worktrees/ports.json in the main worktree of the git repository around the current
 folder. The worktree defaults to the current git worktree's folder name.
 
-The seed scripts' flag forms work too, with only the program name replaced:
+The reference design's port_allocate.py and port_status.py flags work too, with only the
+program name replaced:
   atlas-ports --service web --worktree review-GH-42 [--description D] [--quiet]
   atlas-ports --release 8080 [--worktree W]
   atlas-ports --find-next web
@@ -28,6 +29,12 @@ The seed scripts' flag forms work too, with only the program name replaced:
 #[derive(Debug, Parser)]
 #[command(name = "atlas-ports", version, about = ABOUT, after_help = EXIT_STATUS, disable_help_subcommand = true)]
 pub struct Cli {
+    /// Registry file [default: $ATLAS_PORTS_REGISTRY, else .atlas/worktrees/ports.json in the main worktree]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub registry: Option<PathBuf>,
+    /// Output format: text or json (env: dotenv, sh or json)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -139,27 +146,15 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-/// Where the registry is.
-#[derive(Debug, Args, Default, Clone)]
-pub struct RegistryArg {
-    /// Registry file [default: $ATLAS_PORTS_REGISTRY, else .atlas/worktrees/ports.json in the main worktree]
-    #[arg(long, value_name = "PATH")]
-    pub registry: Option<PathBuf>,
-}
-
-/// How data is printed.
-#[derive(Debug, Args, Clone, Copy, Default)]
-pub struct FormatArg {
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum Format {
-    #[default]
+/// How data is printed: `text` or `json`; `env` prints `dotenv` (its default), `sh` or `json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
     Text,
     Json,
+    /// `NAME=port` lines (env only)
+    Dotenv,
+    /// `export NAME='port'` lines (env only)
+    Sh,
 }
 
 #[derive(Debug, Args)]
@@ -167,10 +162,6 @@ pub struct InitArgs {
     /// Replace an existing registry with the defaults (its allocations are lost)
     #[arg(long)]
     pub force: bool,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -187,10 +178,6 @@ pub struct AllocateArgs {
     /// Print the port number alone (for `$(…)`)
     #[arg(long, short)]
     pub quiet: bool,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -204,20 +191,12 @@ pub struct ReleaseArgs {
     /// Release every port of --worktree
     #[arg(long, requires = "worktree", conflicts_with = "port")]
     pub all: bool,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct NextArgs {
     /// Service type
     pub service: String,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -225,10 +204,6 @@ pub struct CheckArgs {
     /// Port to check
     #[arg(value_parser = parse_port, allow_hyphen_values = true)]
     pub port: u16,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -239,10 +214,6 @@ pub struct ListArgs {
     /// List every worktree's allocations
     #[arg(long, conflicts_with = "worktree")]
     pub all: bool,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -259,37 +230,19 @@ pub struct StatusArgs {
     /// With --health-check: say how ownership of every listener was decided
     #[arg(long, short)]
     pub verbose: bool,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
+    /// Print the reports as the reference design's port_status.py does (its flag form sets it)
+    #[arg(skip)]
+    pub reference: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]
-pub struct ConflictsArgs {
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
-}
+pub struct ConflictsArgs {}
 
 #[derive(Debug, Args, Clone)]
 pub struct EnvArgs {
     /// Worktree id [default: the current git worktree's folder name]
     #[arg(long, short, value_name = "WORKTREE")]
     pub worktree: Option<String>,
-    /// Output format: NAME=port lines, `export NAME='port'` lines, or a JSON object
-    #[arg(long, value_enum, default_value_t = EnvFormat::Dotenv)]
-    pub format: EnvFormat,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnvFormat {
-    Dotenv,
-    Sh,
-    Json,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -306,8 +259,6 @@ pub struct RunArgs {
     /// Do not print the ports to stderr before running
     #[arg(long, short)]
     pub quiet: bool,
-    #[command(flatten)]
-    pub registry: RegistryArg,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
@@ -318,10 +269,6 @@ pub struct PruneArgs {
     /// Show what would be released, change nothing
     #[arg(long)]
     pub dry_run: bool,
-    #[command(flatten)]
-    pub registry: RegistryArg,
-    #[command(flatten)]
-    pub format: FormatArg,
 }
 
 #[derive(Debug, Args, Clone)]

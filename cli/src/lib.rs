@@ -1,11 +1,10 @@
-//! The `atlas-ports` command-line program, and the native layer it shares with the Node addon.
+//! The `atlas-ports` command-line program: argument parsing, one module per subcommand, and
+//! output. The work is done by `atlas-ports-core` over the host of `atlas-ports-native`.
 
 mod args;
 mod commands;
-pub mod context;
-pub mod native;
 mod output;
-mod seed;
+mod scripts;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -18,25 +17,35 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .and_then(|p| Path::new(p).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let first = args.get(1).and_then(|a| a.to_str());
-    let parsed = if seed::is_seed_form(&program, first) {
-        seed::parse(&program, &args)
+    let parsed = if scripts::is_script_form(&program, &args) {
+        scripts::parse(&program, &args)
     } else {
-        <args::Cli as clap::Parser>::try_parse_from(&args).map(|cli| cli.command)
+        <args::Cli as clap::Parser>::try_parse_from(&args)
     };
-    let command = match parsed {
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return e.exit_code();
         }
     };
-    let result = context::Context::from_process().and_then(|ctx| commands::execute(command, &ctx));
+    let result = atlas_ports_native::Workspace::from_process().and_then(|ws| commands::execute(cli, &ws));
     match result {
         Ok(exit) => exit.code(),
         Err(e) => {
-            output::note(&format!("atlas-ports: error: {e}"));
+            output::note(&format!("atlas-ports: error: {e}{}", hint(&e)));
             2
         }
+    }
+}
+
+/// What to do about an error, in this program's words (the core's messages name no flag).
+fn hint(e: &atlas_ports_core::Error) -> &'static str {
+    use atlas_ports_core::Error;
+    match e {
+        Error::RegistryMissing { .. } => "; create one with `atlas-ports init`",
+        Error::RegistryExists { .. } => "; pass --force to replace it with the defaults",
+        Error::NotInWorktree { .. } => "; pass --worktree NAME",
+        _ => "",
     }
 }

@@ -10,7 +10,7 @@ pub fn text(s: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::Io { action: "write to", path: "standard output".into(), source: e })
+            Err(Error::System { action: "write to standard output", source: e })
         }
         _ => Ok(()),
     }

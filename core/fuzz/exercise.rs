@@ -83,23 +83,14 @@ pub fn run(data: &[u8]) {
 
 /// Every report and export renders without panicking.
 fn reports(reg: &Registry) {
-    let states: Vec<_> = reg
-        .allocations
-        .iter()
-        .map(|a| atlas_ports_core::AllocationState {
-            allocation: a.clone(),
-            status: a.health_status,
-            pid: a.process_id,
-            process: None,
-            detail: String::new(),
-            ownership: None,
-        })
-        .collect();
+    let states: Vec<_> =
+        reg.allocations.iter().map(|a| atlas_ports_core::AllocationState::as_stored(reg, a.clone())).collect();
     let _ = report::status_all(&status::by_range(reg, states.clone()));
     if let Some(first) = reg.allocations.first() {
         let _ = report::status_worktree(&first.worktree, &states);
     }
-    let _ = report::health(&status::by_worktree(states), true);
+    let health = status::HealthReport::new(states);
+    let _ = (report::health(&health, true), report::health_block(&health, true));
     let _ = report::conflicts(&conflicts::registry_conflicts(reg));
     let (vars, _) = env_export::port_variables(&reg.allocations);
     let _ = (env_export::dotenv(&vars), env_export::shell(&vars, "w"));

@@ -1,14 +1,15 @@
-//! Conflict detection (SPEC §6): duplicate ports, foreign listeners, allocations nothing
-//! listens on, and registries that break their own ranges. Findings are data, not errors.
+//! Conflict detection: duplicate ports, foreign listeners, allocations nothing listens on, and
+//! registries that break their own ranges. Findings are data, not errors.
 
 use crate::health::Ownership;
 use crate::registry::{Allocation, Registry};
 use crate::status::AllocationState;
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use std::collections::BTreeMap;
 
-/// Everything `conflicts` reports.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Everything `conflicts` reports. As output: `registry_conflicts`, `system_conflicts`,
+/// `mismatches`, `problems` (each `{kind, message}`), `summary` and `has_conflicts`.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConflictReport {
     /// Ports held by more than one allocation.
     pub registry: Vec<RegistryConflict>,
@@ -20,13 +21,15 @@ pub struct ConflictReport {
     pub problems: Vec<Problem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A port held by more than one allocation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RegistryConflict {
     pub port: u16,
     pub allocations: Vec<Allocation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An allocated port on which a foreign process listens.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SystemConflict {
     pub allocation: Allocation,
     pub pid: Option<u32>,
@@ -35,9 +38,8 @@ pub struct SystemConflict {
     pub reason: String,
 }
 
-/// A structural problem of the registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+/// A structural problem of the registry. As output: `{kind, message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     OutsideRange {
         port: u16,
@@ -78,7 +80,58 @@ impl std::fmt::Display for Problem {
     }
 }
 
+impl Problem {
+    /// The problem's kind: `outside_range`, `unknown_service` or `overlapping_ranges`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Problem::OutsideRange { .. } => "outside_range",
+            Problem::UnknownService { .. } => "unknown_service",
+            Problem::OverlappingRanges { .. } => "overlapping_ranges",
+        }
+    }
+}
+
+impl Serialize for Problem {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_struct("Problem", 2)?;
+        out.serialize_field("kind", self.kind())?;
+        out.serialize_field("message", &self.to_string())?;
+        out.end()
+    }
+}
+
+/// The counts of a conflict report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ConflictSummary {
+    /// Registry and system conflicts.
+    pub conflicts: usize,
+    pub mismatches: usize,
+    pub problems: usize,
+}
+
+impl Serialize for ConflictReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_struct("ConflictReport", 6)?;
+        out.serialize_field("registry_conflicts", &self.registry)?;
+        out.serialize_field("system_conflicts", &self.system)?;
+        out.serialize_field("mismatches", &self.mismatches)?;
+        out.serialize_field("problems", &self.problems)?;
+        out.serialize_field("summary", &self.summary())?;
+        out.serialize_field("has_conflicts", &self.has_conflicts())?;
+        out.end()
+    }
+}
+
 impl ConflictReport {
+    /// The counts.
+    pub fn summary(&self) -> ConflictSummary {
+        ConflictSummary {
+            conflicts: self.conflict_count(),
+            mismatches: self.mismatches.len(),
+            problems: self.problems.len(),
+        }
+    }
+
     /// Registry and system conflicts.
     pub fn conflict_count(&self) -> usize {
         self.registry.len() + self.system.len()

@@ -79,14 +79,14 @@ pub fn shell_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{NewAllocation, Registry};
+    use crate::registry::{AllocateRequest, Registry};
 
     fn allocations(specs: &[(&str, &str)]) -> Vec<Allocation> {
         let mut reg = Registry::with_default_ranges("t");
         reg.ranges.insert("web-staging".into(), crate::PortRange::new(8180, 8189, ""));
         reg.ranges.insert("web_staging".into(), crate::PortRange::new(8190, 8199, ""));
         for (service, worktree) in specs {
-            let new = NewAllocation { service, worktree, description: "", worktree_path: None };
+            let new = AllocateRequest { service, worktree, description: "", worktree_path: None };
             reg.allocate(&new, "t", "", &mut |_| true).unwrap();
         }
         reg.allocations

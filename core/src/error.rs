@@ -11,11 +11,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The registry file does not exist.
-    #[error("no port registry at {path}; create one with `atlas-ports init`")]
+    #[error("no port registry at {path}")]
     RegistryMissing { path: PathBuf },
 
     /// `init` found a registry and was not told to overwrite it.
-    #[error("a port registry already exists at {path}; pass --force to replace it with the defaults")]
+    #[error("a port registry already exists at {path}")]
     RegistryExists { path: PathBuf },
 
     /// The registry file is not valid JSON or does not follow the schema.
@@ -38,6 +38,10 @@ pub enum Error {
     #[error("invalid {what} {value:?}: {reason}")]
     InvalidArgument { what: &'static str, value: String, reason: String },
 
+    /// No worktree id was given, and the folder worked in is not inside a git worktree.
+    #[error("no worktree given, and {cwd} is not inside a git worktree")]
+    NotInWorktree { cwd: PathBuf },
+
     /// Another process held the registry lock for longer than the bounded wait.
     #[error(
         "timed out after {waited_ms} ms waiting for the registry lock {path}; another atlas-ports process is holding it"
@@ -49,6 +53,15 @@ pub enum Error {
     Io {
         action: &'static str,
         path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The system refused something other than a file operation: reading the folder a process
+    /// works in, writing to its standard output.
+    #[error("cannot {action}: {source}")]
+    System {
+        action: &'static str,
         #[source]
         source: std::io::Error,
     },
@@ -65,8 +78,9 @@ impl Error {
             Error::RangeExhausted { .. } => "ERR_RANGE_EXHAUSTED",
             Error::InvalidPort { .. } => "ERR_INVALID_PORT",
             Error::InvalidArgument { .. } => "ERR_INVALID_ARGUMENT",
+            Error::NotInWorktree { .. } => "ERR_NOT_IN_WORKTREE",
             Error::LockTimeout { .. } => "ERR_LOCK_TIMEOUT",
-            Error::Io { .. } => "ERR_IO",
+            Error::Io { .. } | Error::System { .. } => "ERR_IO",
         }
     }
 

@@ -1,5 +1,6 @@
 //! Levels 2 and 3 of the probes (SPEC §5) as data: what to ask each port, what the host
-//! observed, and whose server it is. The host does the network I/O ([`HealthProbe`]); the
+//! observed, and whose server it is. The host does the network I/O
+//! ([`crate::host::HealthProbe`]); the
 //! core decides what the observations mean, so every front end judges alike.
 
 use crate::registry::{Allocation, HealthStatus, PortRange};
@@ -82,12 +83,6 @@ impl Observation {
     }
 }
 
-/// Levels 2 and 3: the host probes many ports concurrently, each with bounded timeouts, and
-/// answers one observation per target, in order.
-pub trait HealthProbe {
-    fn observe(&self, targets: &[ProbeTarget]) -> Vec<Observation>;
-}
-
 /// Whose server listens on an allocated port, and how that was decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "owner", content = "reason")]
@@ -129,11 +124,11 @@ pub fn ownership(a: &Allocation, listener: &Listener) -> Ownership {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{NewAllocation, Registry};
+    use crate::registry::{AllocateRequest, Registry};
 
     fn alloc(path: Option<&str>) -> Allocation {
         let mut reg = Registry::with_default_ranges("t");
-        let new = NewAllocation { service: "web", worktree: "w", description: "", worktree_path: path };
+        let new = AllocateRequest { service: "web", worktree: "w", description: "", worktree_path: path };
         reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
     }
 

@@ -1,7 +1,9 @@
-//! What the core needs from the platform, as traits. The native layer implements them with the
-//! real filesystem and sockets; [`crate::memory`] implements them in memory for tests and wasm.
+//! What the core needs from the platform, as traits, and [`Host`], which bundles them. The
+//! native crate implements them with the real filesystem, sockets and git; [`crate::memory`]
+//! implements them in memory for tests and WebAssembly.
 
 use crate::error::Result;
+use crate::health::{Observation, ProbeTarget};
 use crate::time::Timestamp;
 use std::io;
 use std::path::Path;
@@ -45,4 +47,35 @@ pub trait Clock {
 pub trait Identity {
     /// `user@hostname`.
     fn allocated_by(&self) -> String;
+}
+
+/// Levels 2 and 3 of the probes: which process listens on each port, and whether the service
+/// answers its protocol. The host probes many ports concurrently, each with bounded timeouts,
+/// and answers one observation per target, in order.
+pub trait HealthProbe {
+    fn observe(&self, targets: &[ProbeTarget]) -> Vec<Observation>;
+}
+
+/// What the host knows about the worktrees on this machine, for `prune`.
+pub trait WorktreeFacts {
+    /// Whether the folder exists.
+    fn folder_exists(&self, path: &str) -> bool;
+    /// Whether git still lists a live worktree with this folder, or with this name (a worktree
+    /// that was moved keeps its name).
+    fn is_listed(&self, worktree: &str, path: &str) -> bool;
+}
+
+/// The platform services an operation uses.
+#[derive(Clone, Copy)]
+pub struct Host<'h> {
+    pub fs: &'h dyn FileSystem,
+    pub probe: &'h dyn Probe,
+    pub clock: &'h dyn Clock,
+    pub identity: &'h dyn Identity,
+}
+
+impl std::fmt::Debug for Host<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Host")
+    }
 }

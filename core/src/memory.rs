@@ -144,7 +144,7 @@ impl ScriptedHealth {
     }
 }
 
-impl crate::health::HealthProbe for ScriptedHealth {
+impl crate::host::HealthProbe for ScriptedHealth {
     fn observe(&self, targets: &[crate::health::ProbeTarget]) -> Vec<crate::health::Observation> {
         let answers = lock(&self.answers);
         targets

@@ -1,44 +1,17 @@
-//! The operations of SPEC §4 over a host: validation, then the registry's pure operations inside
-//! the store's locked read–modify–write. Every front end (CLI, Node, wasm) calls these.
+//! The operations over a host: validation, then the registry's pure operations inside the
+//! store's locked read–modify–write. Every front end (CLI, Node, WebAssembly) calls these.
 
 use crate::conflicts::{self, ConflictReport};
 use crate::error::{Error, Result};
-use crate::health::HealthProbe;
-use crate::host::{Clock, FileSystem, Identity, Probe};
-use crate::prune::WorktreeFacts;
-use crate::registry::{Allocation, NewAllocation, NextPort, Registry};
+use crate::host::{HealthProbe, Host, WorktreeFacts};
+use crate::registry::{AllocateRequest, Allocation, NextPort, Registry};
 use crate::status::{self, AllocationState};
 use crate::store::RegistryStore;
 use crate::validate;
 use std::path::Path;
 
-/// The platform services an operation uses.
-#[derive(Clone, Copy)]
-pub struct Host<'h> {
-    pub fs: &'h dyn FileSystem,
-    pub probe: &'h dyn Probe,
-    pub clock: &'h dyn Clock,
-    pub identity: &'h dyn Identity,
-}
-
-impl std::fmt::Debug for Host<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Host")
-    }
-}
-
-/// What `allocate` and `ensure` are asked for.
-#[derive(Debug, Clone, Copy)]
-pub struct AllocateRequest<'a> {
-    pub service: &'a str,
-    pub worktree: &'a str,
-    pub description: &'a str,
-    /// The worktree's folder, recorded when known.
-    pub worktree_path: Option<&'a str>,
-}
-
 /// The answer of `ensure`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Ensured {
     pub allocation: Allocation,
     /// False when the worktree already held a port for the service.
@@ -215,8 +188,8 @@ impl<'h> Ports<'h> {
     }
 }
 
-fn checked<'a>(req: &AllocateRequest<'a>) -> Result<NewAllocation<'a>> {
-    Ok(NewAllocation {
+fn checked<'a>(req: &AllocateRequest<'a>) -> Result<AllocateRequest<'a>> {
+    Ok(AllocateRequest {
         service: validate::service_name(req.service)?,
         worktree: validate::worktree_id(req.worktree)?,
         description: validate::description(req.description)?,

@@ -2,17 +2,8 @@
 //! on the side of keeping: a moved worktree, an idle one, or one whose folder was never recorded
 //! keeps its ports.
 
-use crate::host::Probe;
+use crate::host::{Probe, WorktreeFacts};
 use crate::registry::Allocation;
-
-/// What the host knows about the worktrees on this machine.
-pub trait WorktreeFacts {
-    /// Whether the folder exists.
-    fn folder_exists(&self, path: &str) -> bool;
-    /// Whether git still lists a live worktree with this folder, or with this name (a worktree
-    /// that was moved keeps its name).
-    fn is_listed(&self, worktree: &str, path: &str) -> bool;
-}
 
 /// An allocation is stale only when all three hold: its worktree's folder is gone, git no
 /// longer lists the worktree, and nothing listens on the port. Without a recorded folder
@@ -28,7 +19,7 @@ pub fn is_stale(a: &Allocation, facts: &dyn WorktreeFacts, probe: &dyn Probe) ->
 mod tests {
     use super::*;
     use crate::memory::ScriptedProbe;
-    use crate::registry::{NewAllocation, Registry};
+    use crate::registry::{AllocateRequest, Registry};
 
     struct Facts {
         folders: Vec<&'static str>,
@@ -46,7 +37,7 @@ mod tests {
 
     fn alloc(worktree: &str, path: Option<&str>) -> Allocation {
         let mut reg = Registry::with_default_ranges("t");
-        let new = NewAllocation { service: "web", worktree, description: "", worktree_path: path };
+        let new = AllocateRequest { service: "web", worktree, description: "", worktree_path: path };
         reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
     }
 

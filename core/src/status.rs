@@ -1,14 +1,14 @@
 //! The live state of allocations: what `status` shows and `--health-check` stores. Built from
 //! the registry and the host's observations; no I/O here.
 
-use crate::health::{HealthProbe, Observation, Ownership, ProbeKind, ProbeTarget, ownership};
+use crate::health::{Observation, Ownership, ProbeKind, ProbeTarget, ownership};
+use crate::host::HealthProbe;
 use crate::registry::{Allocation, HealthStatus, PortSet, Registry};
 use serde::Serialize;
 
 /// One allocation and what was seen on its port just now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AllocationState {
-    #[serde(flatten)]
     pub allocation: Allocation,
     /// The live status (the stored one is `allocation.health_status`).
     pub status: HealthStatus,
@@ -18,6 +18,24 @@ pub struct AllocationState {
     pub detail: String,
     /// Whose server listens, when something does.
     pub ownership: Option<Ownership>,
+    /// How the service was asked (for the health-check text; not part of the output shape).
+    #[serde(skip)]
+    pub probe: ProbeKind,
+}
+
+impl AllocationState {
+    /// The state last stored by a health check, for hosts that probe nothing (WebAssembly).
+    pub fn as_stored(reg: &Registry, allocation: Allocation) -> AllocationState {
+        AllocationState {
+            status: allocation.health_status,
+            pid: allocation.process_id,
+            process: None,
+            detail: "as stored by the last health check".to_owned(),
+            ownership: None,
+            probe: ProbeKind::for_service(&allocation.service, reg.ranges.get(allocation.service.as_str())),
+            allocation,
+        }
+    }
 }
 
 /// One service range of the `--all` report.
@@ -48,6 +66,40 @@ pub struct WorktreeStatus {
     pub allocations: Vec<AllocationState>,
 }
 
+/// `status --worktree W`: one worktree's allocations with their live state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorktreeReport {
+    pub worktree: String,
+    pub allocations: Vec<AllocationState>,
+    pub total: usize,
+}
+
+impl WorktreeReport {
+    /// The report of one worktree's states.
+    pub fn new(worktree: &str, allocations: Vec<AllocationState>) -> WorktreeReport {
+        WorktreeReport { worktree: worktree.to_owned(), total: allocations.len(), allocations }
+    }
+}
+
+/// What a health check answers: each worktree's states, and the counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    pub worktrees: Vec<WorktreeStatus>,
+    pub summary: HealthSummary,
+}
+
+impl HealthReport {
+    /// Groups the states by worktree and counts them.
+    pub fn new(states: Vec<AllocationState>) -> HealthReport {
+        HealthReport { summary: summarize(&states), worktrees: by_worktree(states) }
+    }
+
+    /// Whether every checked port is healthy.
+    pub fn all_healthy(&self) -> bool {
+        self.summary.not_running + self.summary.unhealthy + self.summary.unknown == 0
+    }
+}
+
 /// Counts of a health check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct HealthSummary {
@@ -68,13 +120,13 @@ pub fn observe(reg: &Registry, allocations: Vec<Allocation>, health: &dyn Health
         .collect();
     let observations = health.observe(&targets);
     debug_assert_eq!(observations.len(), targets.len());
-    allocations.into_iter().zip(observations).map(|(a, o)| state(a, o)).collect()
+    allocations.into_iter().zip(targets).zip(observations).map(|((a, t), o)| state(a, t.kind, o)).collect()
 }
 
-fn state(allocation: Allocation, o: Observation) -> AllocationState {
+fn state(allocation: Allocation, probe: ProbeKind, o: Observation) -> AllocationState {
     let ownership = o.listener.as_ref().map(|l| ownership(&allocation, l));
     let (pid, process) = o.listener.as_ref().map_or((None, None), |l| (l.pid, l.process.clone()));
-    AllocationState { status: o.status(), pid, process, detail: o.detail, ownership, allocation }
+    AllocationState { status: o.status(), pid, process, detail: o.detail, ownership, probe, allocation }
 }
 
 /// Groups states by service range (registry order, then services without a range), each sorted

@@ -1,11 +1,12 @@
-//! The status, health and conflict reports over the in-memory host, against the seed's texts.
+//! The status, health and conflict reports over the in-memory host, against the reference
+//! design's documented texts.
 
 use atlas_ports_core::memory::{FixedClock, FixedIdentity, MemoryFs, ScriptedHealth, ScriptedProbe};
 use atlas_ports_core::{Host, Listener, Observation, Ports, Timestamp, report, status};
 
 const REG: &str = "/repo/.atlas/worktrees/ports.json";
 
-/// The registry behind the seed's status examples (its three services only).
+/// The registry behind the reference design's status examples (its three services only).
 const SEED_REGISTRY: &str = r#"{
   "ranges": {
     "web": {"start": 8080, "end": 8099, "description": "HTTP web servers and frontend development servers"},
@@ -136,7 +137,7 @@ fn health_check_stores_status_and_pid_and_summarizes() {
     let writes = w.fs.write_count();
     w.ports().health_check(None, &w.health).unwrap();
     assert_eq!(w.fs.write_count(), writes, "an unchanged health check writes nothing");
-    let text = report::health(&status::by_worktree(states), false);
+    let text = report::health(&status::HealthReport::new(states), false);
     assert!(
         text.contains(
             "Worktree: review-GH-42\n  8080   web        healthy      PID 12345 (node)         HTTP 200 from GET /\n"
@@ -166,14 +167,99 @@ fn conflicts_report_foreign_listeners_duplicates_and_mismatches() {
     w.fs.insert(REG, text);
     let report = w.ports().conflicts(&w.health).unwrap();
     let out = report::conflicts(&report);
-    assert!(out.starts_with("Port Conflict Detection\n=======================\n\nREGISTRY CONFLICT:\n  Port 8080 is allocated to multiple worktrees:\n    - review-GH-42 (allocated: 2025-12-31 10:00:00)\n    - feature-search (allocated: 2025-12-31 09:30:00)\n\n  Resolution: Run 'atlas-ports release 8080 --worktree feature-search'\n"), "{out}");
-    assert!(out.contains("SYSTEM CONFLICT:\n  Port 5432 is allocated to review-GH-42 but in use by PID 99999 (postgres)\n  Decided by: PID 99999 (postgres) works in /var/lib/postgresql, outside the worktree /src/review-GH-42\n"), "{out}");
-    assert!(
-        out.contains(
-            "ALLOCATION MISMATCH:\n  Port 9000 is allocated to review-GH-42 (testing) but nothing is listening\n"
-        ),
-        "{out}"
+    assert_eq!(
+        out,
+        "Port Conflict Detection
+=======================
+
+REGISTRY CONFLICT:
+  Port 8080 is allocated to multiple worktrees:
+    - review-GH-42 (allocated: 2025-12-31 10:00:00)
+    - feature-search (allocated: 2025-12-31 09:30:00)
+
+  Resolution: Run 'atlas-ports release 8080 --worktree feature-search'
+
+SYSTEM CONFLICT:
+  Port 5432 is allocated to review-GH-42 but in use by PID 99999 (postgres)
+
+  Resolution: Check if process 99999 is legitimate:
+    lsof -i :5432
+
+ALLOCATION MISMATCH:
+  Port 9000 is allocated to review-GH-42 but not in use
+
+  Action: Service may have crashed. Check logs or release port:
+    atlas-ports release 9000
+
+Summary:
+  Total conflicts: 2
+  Total mismatches: 1
+"
     );
-    assert!(out.ends_with("Summary:\n  Total conflicts: 2\n  Total mismatches: 1\n"), "{out}");
     assert!(report.has_conflicts());
+}
+
+#[test]
+fn health_block_is_the_reference_designs() {
+    let w = World::seed();
+    let states = w.ports().observe(None, &w.health).unwrap().1;
+    let states = states.into_iter().filter(|s| s.allocation.port != 9000).collect();
+    let report = status::HealthReport::new(states);
+    assert_eq!(
+        report::health_block(&report, false),
+        "Health Check Results
+====================
+
+Worktree: review-GH-42
+  Port 8080 (web):
+    Port is allocated
+    Process is listening (PID: 12345)
+    Service responds to HTTP GET /
+    Status: healthy
+
+  Port 5432 (database):
+    Port is allocated
+    Process is listening (PID: 67890)
+    PostgreSQL accepts connections
+    Status: healthy
+
+Worktree: feature-search
+  Port 8081 (web):
+    Port is allocated
+    No process listening
+    Status: not_running
+    Action: Start the service or release the port
+
+Summary:
+  Healthy: 2
+  Not running: 1
+  Unhealthy: 0
+  Unknown: 0
+"
+    );
+    // Unhealthy: what failed, and what to do; --verbose adds how ownership was decided.
+    w.health.set(
+        8081,
+        Observation {
+            listener: Some(Listener { pid: Some(4242), process: Some("node".into()), cwd: Some("/tmp".into()) }),
+            healthy: false,
+            detail: "no HTTP answer within 1000 ms".into(),
+        },
+    );
+    let states = w.ports().observe(Some("review-GH-42"), &w.health).unwrap().1;
+    let verbose = report::health_block(&status::HealthReport::new(states), true);
+    assert!(
+        verbose.contains("    Service responds to HTTP GET /\n    Own server: PID 12345 (node) works in /src/review-GH-42, inside the worktree\n    Status: healthy\n"),
+        "{verbose}"
+    );
+    let states = w.ports().observe(Some("feature-search"), &w.health).unwrap().1;
+    let unhealthy = report::health_block(&status::HealthReport::new(states), false);
+    assert!(
+        unhealthy.contains("  Port 8081 (web):\n    Port is allocated\n    Process is listening (PID: 4242)\n    No HTTP answer within 1000 ms\n    Status: unhealthy\n    Action: Check the service's logs, or restart it\n"),
+        "{unhealthy}"
+    );
+    assert!(
+        unhealthy.ends_with("Summary:\n  Healthy: 0\n  Not running: 0\n  Unhealthy: 1\n  Unknown: 0\n"),
+        "{unhealthy}"
+    );
 }

@@ -1,7 +1,7 @@
-//! The subcommands beyond the seed's forms: ensure, list, release --all, JSON output, help.
+//! The subcommands beyond the reference scripts' forms: ensure, list, release --all, JSON output,
+//! global flags, help.
 
-mod support;
-use support::*;
+use crate::support::*;
 
 fn json(run: Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
@@ -59,7 +59,7 @@ fn allocate_and_list_print_json_as_stored() {
     let next = json(repo.run(&["next", "database", "--format", "json"]).success());
     assert_eq!(
         next,
-        serde_json::json!({"service": "database", "port": 5433, "range": {"start": 5432, "end": 5439}, "allocated": [5432]})
+        serde_json::json!({"service": "database", "port": 5433, "start": 5432, "end": 5439, "allocated": [5432]})
     );
 }
 
@@ -120,4 +120,28 @@ fn a_closed_pipe_is_a_quiet_exit() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn registry_and_format_may_stand_before_the_subcommand() {
+    let repo = Repo::new();
+    let base = free_block(2);
+    let elsewhere = repo.tmp.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, registry_with_range("svc", base, base + 1)).unwrap();
+    let path = elsewhere.to_str().unwrap();
+    let allocated = repo.run(&["--registry", path, "allocate", "--service", "svc", "--worktree", "w", "-q"]).success();
+    assert_eq!(allocated.stdout, format!("{base}\n"));
+    let before = json(repo.run(&["--registry", path, "--format", "json", "list", "--all"]).success());
+    let after = json(repo.run(&["list", "--all", "--registry", path, "--format", "json"]).success());
+    assert_eq!(before, after, "the same flags after the subcommand");
+    assert_eq!(before[0]["port"], base);
+    assert!(!repo.registry().exists(), "the discovered registry was never touched");
+    // The scripts' flag forms keep working with --registry first.
+    let next = repo.run(&["--registry", path, "--find-next", "svc"]).success().stdout;
+    assert!(next.starts_with(&format!("Next available port in 'svc' range: {}\n", base + 1)), "{next}");
+    // env's formats belong to env.
+    let refused = repo.run(&["--registry", path, "--format", "sh", "list", "--all"]).code(2);
+    assert!(refused.stderr.contains("only env prints dotenv or sh"), "{}", refused.stderr);
+    let sh = repo.run(&["--registry", path, "--format", "sh", "env", "--worktree", "w"]).success().stdout;
+    assert!(sh.contains(&format!("export PORT_SVC='{base}'")), "{sh}");
 }

@@ -1,10 +1,9 @@
 //! Many real processes at once on one registry: the lock held across read–modify–write and the
 //! atomic replace must give every process its own port and lose nothing.
 
-mod support;
+use crate::support::*;
 use std::collections::BTreeSet;
 use std::process::Child;
-use support::*;
 
 const PROCESSES: u16 = 50;
 

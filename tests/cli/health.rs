@@ -2,18 +2,17 @@
 //! an HTTP server, Redis and PostgreSQL inside the worktree (its own servers), a foreign
 //! listener that does not speak HTTP, and nothing at all.
 
-mod support;
+use crate::support::servers;
+use crate::support::*;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
-use support::servers;
-use support::*;
 
 fn states_by_service(json: &serde_json::Value) -> std::collections::BTreeMap<String, serde_json::Value> {
     json["worktrees"][0]["allocations"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["service"].as_str().unwrap().to_owned(), a.clone()))
+        .map(|a| (a["allocation"]["service"].as_str().unwrap().to_owned(), a.clone()))
         .collect()
 }
 
@@ -106,17 +105,18 @@ fn health_check_and_conflicts_against_real_servers() {
     let report = repo.run(&["conflicts"]).code(1).stdout;
     assert!(report.starts_with("Port Conflict Detection\n=======================\n\nREGISTRY CONFLICT:\n"), "{report}");
     assert!(report.contains(&format!("Resolution: Run 'atlas-ports release {web} --worktree other'")), "{report}");
+    let me = std::process::id();
     assert!(
-        report.contains(&format!(
-            "SYSTEM CONFLICT:\n  Port {api} is allocated to wt but in use by PID {} (",
-            std::process::id()
-        )),
+        report.contains(&format!("SYSTEM CONFLICT:\n  Port {api} is allocated to wt but in use by PID {me} (")),
         "{report}"
     );
-    assert!(report.contains(&format!("outside the worktree {}", wt.display())), "{report}");
+    assert!(
+        report.contains(&format!(")\n\n  Resolution: Check if process {me} is legitimate:\n    lsof -i :{api}\n\n")),
+        "{report}"
+    );
     assert!(
         report.contains(&format!(
-            "ALLOCATION MISMATCH:\n  Port {testing} is allocated to wt (testing) but nothing is listening"
+            "ALLOCATION MISMATCH:\n  Port {testing} is allocated to wt but not in use\n\n  Action: Service may have crashed. Check logs or release port:\n    atlas-ports release {testing}\n\n"
         )),
         "{report}"
     );
@@ -126,12 +126,37 @@ fn health_check_and_conflicts_against_real_servers() {
     );
     assert!(!report.contains(&format!("Port {cache} is allocated to wt but in use")), "{report}");
     assert!(report.ends_with("Summary:\n  Total conflicts: 2\n  Total mismatches: 1\n"), "{report}");
-    assert_eq!(repo.run(&["--check-conflicts"]).code(1).stdout, report, "the seed's flag form prints the same");
+    assert_eq!(repo.run(&["--check-conflicts"]).code(1).stdout, report, "the script's flag form prints the same");
 
     let json: serde_json::Value =
         serde_json::from_str(&repo.run(&["conflicts", "--format", "json"]).code(1).stdout).unwrap();
     assert_eq!(json["summary"], serde_json::json!({"conflicts": 2, "mismatches": 1, "problems": 0}));
     assert_eq!(json["system_conflicts"][0]["allocation"]["port"], api);
+
+    // The script's flag form prints the reference design's block, which scripts grep.
+    let block = run_in(&wt, &["--health-check", "--worktree", "wt"]).code(1).stdout;
+    assert!(block.starts_with("Health Check Results\n====================\n\nWorktree: wt\n"), "{block}");
+    assert!(
+        block.contains(&format!(
+            "  Port {web} (web):\n    Port is allocated\n    Process is listening (PID: {})\n    Service responds to HTTP GET /\n    Status: healthy\n\n",
+            http.pid()
+        )),
+        "{block}"
+    );
+    assert!(
+        block.contains(&format!(
+            "  Port {db} (database):\n    Port is allocated\n    Process is listening (PID: {})\n    PostgreSQL accepts connections\n    Status: healthy\n\n",
+            pg.pid()
+        )),
+        "{block}"
+    );
+    assert!(
+        block.contains(&format!(
+            "  Port {testing} (testing):\n    Port is allocated\n    No process listening\n    Status: not_running\n    Action: Start the service or release the port\n\n"
+        )),
+        "{block}"
+    );
+    assert!(block.ends_with("Summary:\n  Healthy: 3\n  Not running: 1\n  Unhealthy: 1\n  Unknown: 0\n"), "{block}");
 }
 
 #[test]
@@ -163,11 +188,19 @@ fn status_reports_through_the_seed_flags() {
     assert!(table.contains(&format!("{base} | web       | Frontend dev server      | healthy     | ")), "{table}");
     assert!(table.ends_with("\nTotal: 1 port allocated\n"), "{table}");
 
-    let json: serde_json::Value =
+    // The script's flag form prints the worktree's allocations as stored, as an array: the
+    // reference design's docker_stop.sh reads it with `jq -r '.[].port'`.
+    let stored: serde_json::Value =
         serde_json::from_str(&repo.run(&["--worktree", "wt", "--format", "json"]).success().stdout).unwrap();
+    let ports: Vec<u64> = stored.as_array().unwrap().iter().map(|a| a["port"].as_u64().unwrap()).collect();
+    assert_eq!(ports, [u64::from(base)]);
+    assert_eq!(stored[0]["health_status"], "unknown", "as stored: nothing was probed into it");
+    // The subcommand's JSON is the live report.
+    let json: serde_json::Value =
+        serde_json::from_str(&repo.run(&["status", "--worktree", "wt", "--format", "json"]).success().stdout).unwrap();
     assert_eq!(json["total"], 1);
     assert_eq!(json["allocations"][0]["status"], "healthy");
-    assert_eq!(json["allocations"][0]["port"], base);
+    assert_eq!(json["allocations"][0]["allocation"]["port"], base);
     let before = repo.registry_bytes();
     repo.run(&["status"]).success();
     assert_eq!(repo.registry_bytes(), before, "status without --health-check stores nothing");

@@ -2,10 +2,9 @@
 //! names the problem, and the registry is left byte for byte. (Bad ports and names are in
 //! registry.rs; a lock held too long in concurrency.rs.)
 
-mod support;
+use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-use support::*;
 
 /// Every command that reads the registry.
 const COMMANDS: &[&[&str]] = &[

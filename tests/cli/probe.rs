@@ -1,9 +1,8 @@
 //! Level 1 of the probes through the binary: ports that real listeners hold on any local
 //! address are skipped by allocate and reported by check.
 
-mod support;
+use crate::support::*;
 use std::net::TcpListener;
-use support::*;
 
 /// A registry whose range starts at a port a listener on `addr` holds.
 fn skips_a_port_held_on(addr: &str) {

@@ -1,10 +1,9 @@
 //! `prune` against real git worktrees: removed ones lose their ports; moved, idle, listening
 //! and never-recorded ones keep them.
 
-mod support;
+use crate::support::*;
 use std::net::TcpListener;
 use std::process::Command;
-use support::*;
 
 fn git(cwd: &std::path::Path, args: &[&str]) {
     let out = Command::new("git").args(args).current_dir(cwd).output().unwrap();

@@ -1,8 +1,7 @@
 //! Where the registry is, what a hand-edited one keeps, and how bad input and bad registries are
 //! refused: exit status 2, a message naming the problem, and the file left byte for byte.
 
-mod support;
-use support::*;
+use crate::support::*;
 
 #[test]
 fn a_linked_worktree_and_the_main_worktree_share_one_registry() {
@@ -224,15 +223,6 @@ fn init_refuses_to_overwrite_unless_forced() {
     assert_eq!(repo.registry_bytes(), before);
     repo.run(&["init", "--force"]).success();
     assert_eq!(repo.registry_json()["allocations"], serde_json::json!([]));
-}
-
-fn registry_with_range(name: &str, start: u16, end: u16) -> String {
-    serde_json::to_string_pretty(&serde_json::json!({
-        "ranges": { name: {"start": start, "end": end, "description": "test range"} },
-        "allocations": [],
-        "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": 0, "schema_version": 1}
-    }))
-    .unwrap()
 }
 
 fn text_with_string_port() -> String {

@@ -2,12 +2,11 @@
 //! releasing, hundreds of times; and 100 workers mixing every kind of operation at once.
 //! Each test prints its figures (run with --nocapture to see them).
 
-mod support;
+use crate::support::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::*;
 
 /// The two tests load the machine: one at a time.
 static HEAVY: Mutex<()> = Mutex::new(());

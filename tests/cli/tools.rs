@@ -1,12 +1,11 @@
 //! Getting ports to the tools: `env` for Compose and shells, `run` for servers, completions.
 
-mod support;
+use crate::support::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
 
 /// A repo whose worktree `w` holds web, api and database ports.
 fn repo_with_three_services() -> (Repo, BTreeMap<String, u16>) {

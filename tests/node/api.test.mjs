@@ -98,7 +98,7 @@ test('every error is an Error with a stable code, and leaves the registry as it 
     ['ERR_INVALID_PORT', () => atlas.releasePort(-1, o), /-1/],
     ['ERR_INVALID_PORT', () => atlas.checkPortAvailable(8080.5, o), /8080.5/],
     ['ERR_INVALID_PORT', () => atlas.checkPortAvailable(NaN, o), /NaN/],
-    ['ENOENT', () => atlas.listAllocatedPorts('a', { registry: path.join(tempDir(), 'none.json') }), /atlas-ports init/],
+    ['ENOENT', () => atlas.listAllocatedPorts('a', { registry: path.join(tempDir(), 'none.json') }), /no port registry at .*none.json; create one with initRegistry\(\)/],
   ]
   for (const [code, fn, message] of cases) {
     const e = codeOf(fn)
@@ -149,8 +149,8 @@ test('options.cwd finds the registry of the main worktree and the worktree name'
   assert.equal(a.worktreePath, wt)
   assert.equal(atlas.listAllocatedPorts(undefined, { cwd: wt }).length, 1, 'the default worktree is the folder name')
   const outside = codeOf(() => atlas.allocatePort('svc', undefined, undefined, { registry, cwd: tempDir() }))
-  assert.equal(outside.code, 'ERR_INVALID_ARGUMENT')
-  assert.match(outside.message, /not inside a git worktree/)
+  assert.equal(outside.code, 'ERR_NOT_IN_WORKTREE')
+  assert.match(outside.message, /not inside a git worktree; pass the worktree's name/)
 })
 
 test('getStatus and checkConflicts probe a real server in another process', async () => {

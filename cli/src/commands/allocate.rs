@@ -1,30 +1,31 @@
 //! `atlas-ports allocate` and `atlas-ports ensure`.
 
-use super::Exit;
-use crate::args::{AllocateArgs, Format};
-use crate::context::Context;
+use super::{Exit, Invocation};
+use crate::args::AllocateArgs;
 use crate::output;
 use atlas_ports_core::{AllocateRequest, Allocation, Result, report};
 
-pub fn allocate(ctx: &Context, args: AllocateArgs) -> Result<Exit> {
-    let (worktree, path) = ctx.worktree(args.worktree.as_deref())?;
-    let ports = ctx.ports(args.registry.registry.as_deref());
+pub fn allocate(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
+    let json = inv.json()?;
+    let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
+    let ports = inv.ports();
     let a = ports.allocate(&request(&args, &worktree, path.as_deref()))?;
-    print(&args, &a, || report::allocated(&a, &ctx.display(ports.registry_path())))
+    print(&args, json, &a, || report::allocated(&a, &inv.ws.display(ports.registry_path())))
 }
 
-pub fn ensure(ctx: &Context, args: AllocateArgs) -> Result<Exit> {
-    let (worktree, path) = ctx.worktree(args.worktree.as_deref())?;
-    let ports = ctx.ports(args.registry.registry.as_deref());
+pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
+    let json = inv.json()?;
+    let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
+    let ports = inv.ports();
     let ensured = ports.ensure(&request(&args, &worktree, path.as_deref()))?;
-    let a = &ensured.allocation;
-    if args.format.format == Format::Json && !args.quiet {
-        output::json(&serde_json::json!({ "created": ensured.created, "allocation": a }))?;
+    if json && !args.quiet {
+        output::json(&ensured)?;
         return Ok(Exit::Success);
     }
-    print(&args, a, || {
+    let a = &ensured.allocation;
+    print(&args, json, a, || {
         if ensured.created {
-            report::allocated(a, &ctx.display(ports.registry_path()))
+            report::allocated(a, &inv.ws.display(ports.registry_path()))
         } else {
             report::already_held(a)
         }
@@ -35,10 +36,10 @@ fn request<'a>(args: &'a AllocateArgs, worktree: &'a str, path: Option<&'a str>)
     AllocateRequest { service: &args.service, worktree, description: &args.description, worktree_path: path }
 }
 
-fn print(args: &AllocateArgs, a: &Allocation, text: impl FnOnce() -> String) -> Result<Exit> {
+fn print(args: &AllocateArgs, json: bool, a: &Allocation, text: impl FnOnce() -> String) -> Result<Exit> {
     if args.quiet {
         output::text(&format!("{}\n", a.port))?;
-    } else if args.format.format == Format::Json {
+    } else if json {
         output::json(a)?;
     } else {
         output::text(&text())?;

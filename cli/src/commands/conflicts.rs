@@ -1,27 +1,17 @@
 //! `atlas-ports conflicts`: the report CI can gate on.
 
-use super::Exit;
-use crate::args::{ConflictsArgs, Format};
-use crate::context::Context;
-use crate::native::SystemHealthProbe;
+use super::{Exit, Invocation};
 use crate::output;
 use atlas_ports_core::{Result, report};
+use atlas_ports_native::SystemHealthProbe;
 
-pub fn run(ctx: &Context, args: ConflictsArgs) -> Result<Exit> {
-    let found = ctx.ports(args.registry.registry.as_deref()).conflicts(&SystemHealthProbe::default())?;
-    match args.format.format {
-        Format::Json => output::json(&serde_json::json!({
-            "registry_conflicts": found.registry,
-            "system_conflicts": found.system,
-            "mismatches": found.mismatches,
-            "problems": found.problems,
-            "summary": {
-                "conflicts": found.conflict_count(),
-                "mismatches": found.mismatches.len(),
-                "problems": found.problems.len(),
-            },
-        }))?,
-        Format::Text => output::text(&report::conflicts(&found))?,
+pub fn run(inv: &Invocation<'_>) -> Result<Exit> {
+    let json = inv.json()?;
+    let found = inv.ports().conflicts(&SystemHealthProbe::default())?;
+    if json {
+        output::json(&found)?;
+    } else {
+        output::text(&report::conflicts(&found))?;
     }
     Ok(if found.has_conflicts() { Exit::No } else { Exit::Success })
 }

@@ -1,24 +1,20 @@
 //! `atlas-ports init`.
 
-use super::Exit;
-use crate::args::{Format, InitArgs};
-use crate::context::Context;
+use super::{Exit, Invocation};
+use crate::args::InitArgs;
 use crate::output;
 use atlas_ports_core::Result;
+use atlas_ports_core::report::InitReport;
 
-pub fn run(ctx: &Context, args: InitArgs) -> Result<Exit> {
-    let ports = ctx.ports(args.registry.registry.as_deref());
+pub fn run(inv: &Invocation<'_>, args: InitArgs) -> Result<Exit> {
+    let json = inv.json()?;
+    let ports = inv.ports();
     let registry = ports.init(args.force)?;
-    let path = ctx.display(ports.registry_path());
-    match args.format.format {
-        Format::Json => output::json(&serde_json::json!({ "registry": path, "ranges": &registry.ranges }))?,
-        Format::Text => {
-            let mut s = format!("Created port registry: {path}\n");
-            for (name, r) in &registry.ranges {
-                s += &format!("  {name}: {}-{}\n", r.start, r.end);
-            }
-            output::text(&s)?;
-        }
+    let report = InitReport { registry: inv.ws.display(ports.registry_path()), ranges: registry.ranges };
+    if json {
+        output::json(&report)?
+    } else {
+        output::text(&report.text())?
     }
     Ok(Exit::Success)
 }

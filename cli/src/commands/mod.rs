@@ -12,9 +12,10 @@ mod release;
 mod run;
 mod status;
 
-use crate::args::Command;
-use crate::context::Context;
-use atlas_ports_core::Result;
+use crate::args::{Cli, Command, OutputFormat};
+use atlas_ports_core::{Error, Ports, Result};
+use atlas_ports_native::Workspace;
+use std::path::PathBuf;
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,21 +39,64 @@ impl Exit {
     }
 }
 
-/// Runs a parsed command.
-pub fn execute(command: Command, ctx: &Context) -> Result<Exit> {
-    match command {
-        Command::Init(a) => init::run(ctx, a),
-        Command::Allocate(a) => allocate::allocate(ctx, a),
-        Command::Ensure(a) => allocate::ensure(ctx, a),
-        Command::Release(a) => release::run(ctx, a),
-        Command::Next(a) => query::next(ctx, a),
-        Command::Check(a) => query::check(ctx, a),
-        Command::List(a) => query::list(ctx, a),
-        Command::Env(a) => env::run(ctx, a),
-        Command::Status(a) => status::run(ctx, a),
-        Command::Conflicts(a) => conflicts::run(ctx, a),
-        Command::Run(a) => run::run(ctx, a),
-        Command::Prune(a) => prune::run(ctx, a),
+/// What every command may use: the workspace and the global flags.
+#[derive(Debug)]
+pub struct Invocation<'w> {
+    pub ws: &'w Workspace,
+    registry: Option<PathBuf>,
+    format: Option<OutputFormat>,
+}
+
+impl Invocation<'_> {
+    /// The registry operations on `--registry`, else the discovered registry.
+    pub fn ports(&self) -> Ports<'_> {
+        self.ws.ports(self.registry.as_deref())
+    }
+
+    /// Whether `--format json` was asked for (`text` is the default); `dotenv` and `sh` belong
+    /// to `env` alone.
+    pub fn json(&self) -> Result<bool> {
+        match self.format {
+            None | Some(OutputFormat::Text) => Ok(false),
+            Some(OutputFormat::Json) => Ok(true),
+            Some(other) => Err(Error::InvalidArgument {
+                what: "--format",
+                value: format!("{other:?}").to_lowercase(),
+                reason: "only env prints dotenv or sh; this command prints text or json".to_owned(),
+            }),
+        }
+    }
+
+    /// The format `env` prints: `dotenv` unless another was asked for.
+    pub fn env_format(&self) -> Result<OutputFormat> {
+        match self.format {
+            None => Ok(OutputFormat::Dotenv),
+            Some(OutputFormat::Text) => Err(Error::InvalidArgument {
+                what: "--format",
+                value: "text".to_owned(),
+                reason: "env prints dotenv, sh or json".to_owned(),
+            }),
+            Some(f) => Ok(f),
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn execute(cli: Cli, ws: &Workspace) -> Result<Exit> {
+    let inv = Invocation { ws, registry: cli.registry, format: cli.format };
+    match cli.command {
+        Command::Init(a) => init::run(&inv, a),
+        Command::Allocate(a) => allocate::allocate(&inv, a),
+        Command::Ensure(a) => allocate::ensure(&inv, a),
+        Command::Release(a) => release::run(&inv, a),
+        Command::Next(a) => query::next(&inv, a),
+        Command::Check(a) => query::check(&inv, a),
+        Command::List(a) => query::list(&inv, a),
+        Command::Env(a) => env::run(&inv, a),
+        Command::Status(a) => status::run(&inv, a),
+        Command::Conflicts(_) => conflicts::run(&inv),
+        Command::Run(a) => run::run(&inv, a),
+        Command::Prune(a) => prune::run(&inv, a),
         Command::Completions(a) => completions::run(a),
     }
 }

@@ -1,18 +1,17 @@
 //! `atlas-ports run --service S -- CMD ARGS…`: ensure the worktree's ports, then become the
 //! command with the ports in its environment and arguments.
 
-use super::Exit;
+use super::{Exit, Invocation};
 use crate::args::RunArgs;
-use crate::context::Context;
 use crate::output;
 use atlas_ports_core::env_export::variable_name;
 use atlas_ports_core::{AllocateRequest, Error, Result};
 use std::ffi::OsString;
 use std::process::Command;
 
-pub fn run(ctx: &Context, args: RunArgs) -> Result<Exit> {
-    let (worktree, path) = ctx.worktree(args.worktree.as_deref())?;
-    let ports = ctx.ports(args.registry.registry.as_deref());
+pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
+    let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
+    let ports = inv.ports();
     let mut held: Vec<(&str, u16)> = Vec::new();
     for service in &args.service {
         if held.iter().any(|(s, _)| s == service) {
@@ -72,18 +71,11 @@ fn substitute(arg: &OsString, held: &[(&str, u16)]) -> Result<OsString> {
     Ok(out.into())
 }
 
-/// On Unix the command replaces this process, so signals reach it directly and its exit
-/// status is ours. Elsewhere it runs as a child whose status is passed through (Ctrl+C reaches
-/// the whole console group there).
-fn launch(mut command: Command, program: &OsString) -> Exit {
-    #[cfg(unix)]
-    let error = {
-        use std::os::unix::process::CommandExt;
-        command.exec()
-    };
-    #[cfg(not(unix))]
-    let error = match command.status() {
-        Ok(status) => return Exit::Code(status.code().unwrap_or(1)),
+/// Runs the command in this process's place (exec on Unix, so signals reach it directly and
+/// its exit status is ours; a waited-for child on Windows).
+fn launch(command: Command, program: &OsString) -> Exit {
+    let error = match atlas_ports_native::platform::run_in_place(command) {
+        Ok(code) => return Exit::Code(code),
         Err(e) => e,
     };
     let name = program.to_string_lossy();

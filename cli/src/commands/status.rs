@@ -1,36 +1,37 @@
-//! `atlas-ports status [--all | --worktree W] [--health-check [--verbose]]`.
+//! `atlas-ports status [--all | --worktree W] [--health-check [--verbose]]`, and the reports of
+//! `port_status.py`'s flag form.
 
-use super::Exit;
-use crate::args::{Format, StatusArgs};
-use crate::context::Context;
-use crate::native::SystemHealthProbe;
+use super::{Exit, Invocation};
+use crate::args::StatusArgs;
 use crate::output;
-use atlas_ports_core::{HealthStatus, Result, report, status};
+use atlas_ports_core::report::{HealthReport, WorktreeReport};
+use atlas_ports_core::{Result, report, status};
+use atlas_ports_native::SystemHealthProbe;
 
-pub fn run(ctx: &Context, args: StatusArgs) -> Result<Exit> {
-    let ports = ctx.ports(args.registry.registry.as_deref());
+pub fn run(inv: &Invocation<'_>, args: StatusArgs) -> Result<Exit> {
+    let json = inv.json()?;
+    let ports = inv.ports();
     let probe = SystemHealthProbe::default();
-    let json = args.format.format == Format::Json;
     if args.health_check {
-        let states = ports.health_check(args.worktree.as_deref(), &probe)?;
-        let all_healthy = states.iter().all(|s| s.status == HealthStatus::Healthy);
-        let summary = status::summarize(&states);
-        let worktrees = status::by_worktree(states);
-        if json {
-            output::json(&serde_json::json!({ "worktrees": worktrees, "summary": summary }))?;
-        } else {
-            output::text(&report::health(&worktrees, args.verbose))?;
+        let health = HealthReport::new(ports.health_check(args.worktree.as_deref(), &probe)?);
+        match (json, args.reference) {
+            (true, _) => output::json(&health)?,
+            (false, true) => output::text(&report::health_block(&health, args.verbose))?,
+            (false, false) => output::text(&report::health(&health, args.verbose))?,
         }
-        return Ok(if all_healthy { Exit::Success } else { Exit::No });
+        return Ok(if health.all_healthy() { Exit::Success } else { Exit::No });
     }
-    let (registry, states) = ports.observe(args.worktree.as_deref(), &probe)?;
     match (&args.worktree, json) {
-        (Some(w), false) => output::text(&report::status_worktree(w, &states))?,
-        (Some(w), true) => {
-            output::json(&serde_json::json!({ "worktree": w, "allocations": states, "total": states.len() }))?
+        // The reference design's scripts read this as an array of the allocations as stored
+        // (`jq -r '.[].port'`): nothing is probed.
+        (Some(w), true) if args.reference => output::json(&ports.list(Some(w))?)?,
+        (Some(w), false) => output::text(&report::status_worktree(w, &ports.observe(Some(w), &probe)?.1))?,
+        (Some(w), true) => output::json(&WorktreeReport::new(w, ports.observe(Some(w), &probe)?.1))?,
+        (None, _) => {
+            let (registry, states) = ports.observe(None, &probe)?;
+            let report = status::by_range(&registry, states);
+            if json { output::json(&report)? } else { output::text(&report::status_all(&report))? }
         }
-        (None, false) => output::text(&report::status_all(&status::by_range(&registry, states)))?,
-        (None, true) => output::json(&status::by_range(&registry, states))?,
     }
     Ok(Exit::Success)
 }

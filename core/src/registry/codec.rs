@@ -9,20 +9,39 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt;
 
-const REGISTRY_FIELDS: &[&str] = &["ranges", "allocations", "metadata"];
-const RANGE_FIELDS: &[&str] = &["start", "end", "description"];
-const ALLOCATION_FIELDS: &[&str] = &[
-    "port",
-    "worktree",
-    "service",
-    "allocated_at",
-    "allocated_by",
-    "description",
-    "process_id",
-    "health_status",
-    "worktree_path",
-];
-const METADATA_FIELDS: &[&str] = &["version", "last_updated", "total_allocations", "schema_version"];
+/// Declares an object's known members once: an enum of them, their JSON names (`NAMES`, in
+/// canonical order) and the variants in the same order (`ALL`). Reading and writing match on
+/// the enum, so the compiler checks that both handle every member.
+macro_rules! fields {
+    ($name:ident { $($variant:ident = $key:literal),+ $(,)? }) => {
+        #[derive(Clone, Copy)]
+        enum $name { $($variant),+ }
+        impl $name {
+            const NAMES: &'static [&'static str] = &[$($key),+];
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+        }
+    };
+}
+
+fields!(RegistryField { Ranges = "ranges", Allocations = "allocations", Metadata = "metadata" });
+fields!(RangeField { Start = "start", End = "end", Description = "description" });
+fields!(AllocationField {
+    Port = "port",
+    Worktree = "worktree",
+    Service = "service",
+    AllocatedAt = "allocated_at",
+    AllocatedBy = "allocated_by",
+    Description = "description",
+    ProcessId = "process_id",
+    HealthStatus = "health_status",
+    WorktreePath = "worktree_path",
+});
+fields!(MetadataField {
+    Version = "version",
+    LastUpdated = "last_updated",
+    TotalAllocations = "total_allocations",
+    SchemaVersion = "schema_version",
+});
 
 /// A port number as stored: an integer from 1 to 65535, with a message that says so.
 struct PortNumber(u16);
@@ -78,11 +97,11 @@ object_visitor!(Registry, "a port registry object with \"ranges\" and \"allocati
     let mut ranges: Option<IndexMap<String, PortRange>> = None;
     let mut allocations: Option<Vec<Allocation>> = None;
     let mut metadata: Option<Metadata> = None;
-    let members = Members::read(&mut map, REGISTRY_FIELDS, |i, map| {
-        match i {
-            0 => ranges = Some(map.next_value()?),
-            1 => allocations = Some(map.next_value()?),
-            _ => metadata = Some(map.next_value()?),
+    let members = Members::read(&mut map, RegistryField::NAMES, |i, map| {
+        match RegistryField::ALL[i] {
+            RegistryField::Ranges => ranges = Some(map.next_value()?),
+            RegistryField::Allocations => allocations = Some(map.next_value()?),
+            RegistryField::Metadata => metadata = Some(map.next_value()?),
         }
         Ok(())
     })?;
@@ -96,11 +115,11 @@ object_visitor!(Registry, "a port registry object with \"ranges\" and \"allocati
 
 object_visitor!(PortRange, "a port range object {\"start\": …, \"end\": …}", |map| {
     let (mut start, mut end, mut description) = (None, None, None);
-    let members = Members::read(&mut map, RANGE_FIELDS, |i, map| {
-        match i {
-            0 => start = Some(map.next_value::<PortNumber>()?.0),
-            1 => end = Some(map.next_value::<PortNumber>()?.0),
-            _ => description = Some(map.next_value()?),
+    let members = Members::read(&mut map, RangeField::NAMES, |i, map| {
+        match RangeField::ALL[i] {
+            RangeField::Start => start = Some(map.next_value::<PortNumber>()?.0),
+            RangeField::End => end = Some(map.next_value::<PortNumber>()?.0),
+            RangeField::Description => description = Some(map.next_value()?),
         }
         Ok(())
     })?;
@@ -116,17 +135,17 @@ object_visitor!(Allocation, "an allocation object", |map| {
     let (mut port, mut worktree, mut service) = (None, None, None);
     let (mut allocated_at, mut allocated_by, mut description) = (None, None, None);
     let (mut process_id, mut health_status, mut worktree_path) = (None, None, None);
-    let members = Members::read(&mut map, ALLOCATION_FIELDS, |i, map| {
-        match i {
-            0 => port = Some(map.next_value::<PortNumber>()?.0),
-            1 => worktree = Some(map.next_value()?),
-            2 => service = Some(map.next_value()?),
-            3 => allocated_at = Some(map.next_value()?),
-            4 => allocated_by = Some(map.next_value()?),
-            5 => description = Some(map.next_value()?),
-            6 => process_id = map.next_value()?,
-            7 => health_status = Some(map.next_value()?),
-            _ => worktree_path = map.next_value()?,
+    let members = Members::read(&mut map, AllocationField::NAMES, |i, map| {
+        match AllocationField::ALL[i] {
+            AllocationField::Port => port = Some(map.next_value::<PortNumber>()?.0),
+            AllocationField::Worktree => worktree = Some(map.next_value()?),
+            AllocationField::Service => service = Some(map.next_value()?),
+            AllocationField::AllocatedAt => allocated_at = Some(map.next_value()?),
+            AllocationField::AllocatedBy => allocated_by = Some(map.next_value()?),
+            AllocationField::Description => description = Some(map.next_value()?),
+            AllocationField::ProcessId => process_id = map.next_value()?,
+            AllocationField::HealthStatus => health_status = Some(map.next_value()?),
+            AllocationField::WorktreePath => worktree_path = map.next_value()?,
         }
         Ok(())
     })?;
@@ -146,12 +165,12 @@ object_visitor!(Allocation, "an allocation object", |map| {
 
 object_visitor!(Metadata, "a metadata object", |map| {
     let mut m = Metadata::empty();
-    m.members = Members::read(&mut map, METADATA_FIELDS, |i, map| {
-        match i {
-            0 => m.version = map.next_value()?,
-            1 => m.last_updated = map.next_value()?,
-            2 => m.total_allocations = map.next_value()?,
-            _ => m.schema_version = map.next_value()?,
+    m.members = Members::read(&mut map, MetadataField::NAMES, |i, map| {
+        match MetadataField::ALL[i] {
+            MetadataField::Version => m.version = map.next_value()?,
+            MetadataField::LastUpdated => m.last_updated = map.next_value()?,
+            MetadataField::TotalAllocations => m.total_allocations = map.next_value()?,
+            MetadataField::SchemaVersion => m.schema_version = map.next_value()?,
         }
         Ok(())
     })?;
@@ -161,10 +180,13 @@ object_visitor!(Metadata, "a metadata object", |map| {
 impl Serialize for Registry {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members.write(&mut map, REGISTRY_FIELDS.len(), |i, map| match i {
-            0 => map.serialize_entry("ranges", &self.ranges),
-            1 => map.serialize_entry("allocations", &self.allocations),
-            _ => map.serialize_entry("metadata", &self.metadata),
+        self.members.write(&mut map, RegistryField::NAMES.len(), |i, map| {
+            let name = RegistryField::NAMES[i];
+            match RegistryField::ALL[i] {
+                RegistryField::Ranges => map.serialize_entry(name, &self.ranges),
+                RegistryField::Allocations => map.serialize_entry(name, &self.allocations),
+                RegistryField::Metadata => map.serialize_entry(name, &self.metadata),
+            }
         })?;
         map.end()
     }
@@ -173,10 +195,13 @@ impl Serialize for Registry {
 impl Serialize for PortRange {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members.write(&mut map, RANGE_FIELDS.len(), |i, map| match i {
-            0 => map.serialize_entry("start", &self.start),
-            1 => map.serialize_entry("end", &self.end),
-            _ => map.serialize_entry("description", &self.description),
+        self.members.write(&mut map, RangeField::NAMES.len(), |i, map| {
+            let name = RangeField::NAMES[i];
+            match RangeField::ALL[i] {
+                RangeField::Start => map.serialize_entry(name, &self.start),
+                RangeField::End => map.serialize_entry(name, &self.end),
+                RangeField::Description => map.serialize_entry(name, &self.description),
+            }
         })?;
         map.end()
     }
@@ -185,19 +210,22 @@ impl Serialize for PortRange {
 impl Serialize for Allocation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members.write(&mut map, ALLOCATION_FIELDS.len(), |i, map| match i {
-            0 => map.serialize_entry("port", &self.port),
-            1 => map.serialize_entry("worktree", &self.worktree),
-            2 => map.serialize_entry("service", &self.service),
-            3 => map.serialize_entry("allocated_at", &self.allocated_at),
-            4 => map.serialize_entry("allocated_by", &self.allocated_by),
-            5 => map.serialize_entry("description", &self.description),
-            6 => map.serialize_entry("process_id", &self.process_id),
-            7 => map.serialize_entry("health_status", &self.health_status),
-            _ => match &self.worktree_path {
-                Some(p) => map.serialize_entry("worktree_path", p),
-                None => Ok(()),
-            },
+        self.members.write(&mut map, AllocationField::NAMES.len(), |i, map| {
+            let name = AllocationField::NAMES[i];
+            match AllocationField::ALL[i] {
+                AllocationField::Port => map.serialize_entry(name, &self.port),
+                AllocationField::Worktree => map.serialize_entry(name, &self.worktree),
+                AllocationField::Service => map.serialize_entry(name, &self.service),
+                AllocationField::AllocatedAt => map.serialize_entry(name, &self.allocated_at),
+                AllocationField::AllocatedBy => map.serialize_entry(name, &self.allocated_by),
+                AllocationField::Description => map.serialize_entry(name, &self.description),
+                AllocationField::ProcessId => map.serialize_entry(name, &self.process_id),
+                AllocationField::HealthStatus => map.serialize_entry(name, &self.health_status),
+                AllocationField::WorktreePath => match &self.worktree_path {
+                    Some(p) => map.serialize_entry(name, p),
+                    None => Ok(()),
+                },
+            }
         })?;
         map.end()
     }
@@ -206,11 +234,14 @@ impl Serialize for Allocation {
 impl Serialize for Metadata {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        self.members.write(&mut map, METADATA_FIELDS.len(), |i, map| match i {
-            0 => map.serialize_entry("version", &self.version),
-            1 => map.serialize_entry("last_updated", &self.last_updated),
-            2 => map.serialize_entry("total_allocations", &self.total_allocations),
-            _ => map.serialize_entry("schema_version", &self.schema_version),
+        self.members.write(&mut map, MetadataField::NAMES.len(), |i, map| {
+            let name = MetadataField::NAMES[i];
+            match MetadataField::ALL[i] {
+                MetadataField::Version => map.serialize_entry(name, &self.version),
+                MetadataField::LastUpdated => map.serialize_entry(name, &self.last_updated),
+                MetadataField::TotalAllocations => map.serialize_entry(name, &self.total_allocations),
+                MetadataField::SchemaVersion => map.serialize_entry(name, &self.schema_version),
+            }
         })?;
         map.end()
     }

@@ -6,9 +6,10 @@ use super::model::{Allocation, HealthStatus, PortRange, Registry};
 use super::port_set::PortSet;
 use crate::error::{Error, Result};
 
-/// What to record for a new allocation (validated by the caller).
+/// What `allocate` and `ensure` are asked for. [`crate::Ports`] validates it; the pure
+/// operations here take it as given.
 #[derive(Debug, Clone, Copy)]
-pub struct NewAllocation<'a> {
+pub struct AllocateRequest<'a> {
     pub service: &'a str,
     pub worktree: &'a str,
     pub description: &'a str,
@@ -17,7 +18,7 @@ pub struct NewAllocation<'a> {
 }
 
 /// The answer of `find_next`: the port `allocate` would hand out now, and its context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NextPort {
     pub service: String,
     /// `None` when every port of the range is allocated or busy.
@@ -61,7 +62,7 @@ impl Registry {
     /// Records a new allocation on the first free port of the service's range.
     pub fn allocate(
         &mut self,
-        new: &NewAllocation<'_>,
+        new: &AllocateRequest<'_>,
         allocated_at: &str,
         allocated_by: &str,
         is_free: &mut dyn FnMut(u16) -> bool,
@@ -132,8 +133,8 @@ mod tests {
 
     const NOW: &str = "2025-12-31T10:00:00Z";
 
-    fn req<'a>(service: &'a str, worktree: &'a str) -> NewAllocation<'a> {
-        NewAllocation { service, worktree, description: "", worktree_path: None }
+    fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
+        AllocateRequest { service, worktree, description: "", worktree_path: None }
     }
 
     fn all_free(_: u16) -> bool {

@@ -1,9 +1,128 @@
-//! The seed's `port_allocate.py` outputs, byte for byte (see the seed's "Output" blocks).
+//! What `allocate`, `ensure`, `release`, `next`, `check`, `list`, `init` and `prune` answer: their
+//! output types and texts. Where the `port_allocate.py` script of the reference design prints
+//! something, the text is its output byte for byte.
 
-use crate::registry::{Allocation, NextPort};
+use crate::ports::Availability;
+use crate::registry::{Allocation, NextPort, PortRange};
+use indexmap::IndexMap;
+use serde::Serialize;
 use std::fmt::Write;
 
-/// `port_allocate.py --service …`: the four lines and the two start hints.
+/// What `release` answers: the allocations it removed (none when the port was not allocated).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleaseReport {
+    pub released: Vec<Allocation>,
+}
+
+/// What `init` answers: the registry it wrote and its ranges.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InitReport {
+    /// The registry's path, as shown to the user.
+    pub registry: String,
+    pub ranges: IndexMap<String, PortRange>,
+}
+
+/// What `prune` answers: the allocations it released (or, on a dry run, would release).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PruneReport {
+    pub dry_run: bool,
+    pub released: Vec<Allocation>,
+}
+
+/// Why a port is not available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unavailable {
+    /// Held in the registry.
+    Allocated,
+    /// Not in the registry, but busy on the system.
+    InUse,
+}
+
+/// What `check` answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub port: u16,
+    pub available: bool,
+    /// Why not, when not available.
+    pub reason: Option<Unavailable>,
+    /// The allocations holding the port.
+    pub allocations: Vec<Allocation>,
+}
+
+impl CheckReport {
+    /// The report of `check_available(port)`.
+    pub fn new(port: u16, answer: Availability) -> CheckReport {
+        let (reason, allocations) = match answer {
+            Availability::Available => (None, Vec::new()),
+            Availability::Allocated(holders) => (Some(Unavailable::Allocated), holders),
+            Availability::InUse => (Some(Unavailable::InUse), Vec::new()),
+        };
+        CheckReport { port, available: reason.is_none(), reason, allocations }
+    }
+
+    /// One line: available, in use, or one line per allocation holding it.
+    pub fn text(&self) -> String {
+        let port = self.port;
+        match self.reason {
+            None => format!("Port {port} is available\n"),
+            Some(Unavailable::InUse) => format!("Port {port} is not allocated but is in use on this system\n"),
+            Some(Unavailable::Allocated) => self
+                .allocations
+                .iter()
+                .map(|a| format!("Port {port} is allocated to worktree '{}' ({})\n", a.worktree, a.service))
+                .collect(),
+        }
+    }
+}
+
+impl InitReport {
+    /// `Created port registry: PATH` and one line per range.
+    pub fn text(&self) -> String {
+        let mut s = format!("Created port registry: {}\n", self.registry);
+        for (name, r) in &self.ranges {
+            let _ = writeln!(s, "  {name}: {}-{}", r.start, r.end);
+        }
+        s
+    }
+}
+
+impl PruneReport {
+    /// What was (or would be) released and why; `registry` is shown when the file changed.
+    pub fn text(&self, registry: &str) -> String {
+        let mut text = String::from("Pruning allocations of worktrees that are gone\n");
+        for a in &self.released {
+            let path = a.worktree_path.as_deref().unwrap_or_default();
+            let _ = writeln!(text, "  {} → {} ({}): {path} is gone", a.port, a.worktree, a.service);
+        }
+        let n = self.released.len();
+        let ports_word = if n == 1 { "port" } else { "ports" };
+        if n == 0 {
+            text.push_str("Nothing to prune\n");
+        } else if self.dry_run {
+            let _ = writeln!(text, "Would release {n} {ports_word} (dry run: the registry is unchanged)");
+        } else {
+            let _ = writeln!(text, "Released {n} {ports_word}\nRegistry updated: {registry}");
+        }
+        text
+    }
+}
+
+/// `release --worktree W --all`: what was released, or that nothing was.
+pub fn worktree_released(worktree: &str, released: &[Allocation], registry: &str) -> String {
+    if released.is_empty() {
+        return format!("Releasing all ports of worktree '{worktree}'\nNo ports were allocated to '{worktree}'\n");
+    }
+    let list: Vec<String> = released.iter().map(|a| format!("{} ({})", a.port, a.service)).collect();
+    format!(
+        "Releasing all ports of worktree '{worktree}'\nReleased {} port{}: {}\nRegistry updated: {registry}\n",
+        released.len(),
+        if released.len() == 1 { "" } else { "s" },
+        list.join(", ")
+    )
+}
+
+/// `allocate` (`port_allocate.py --service …`): the four lines and the two start hints.
 pub fn allocated(a: &Allocation, registry: &str) -> String {
     format!(
         "Allocating port for service '{service}' in worktree '{worktree}'\n\
@@ -31,7 +150,8 @@ pub fn already_held(a: &Allocation) -> String {
     )
 }
 
-/// `port_allocate.py --release PORT`: three lines, or two when nothing was allocated.
+/// `release PORT` (`port_allocate.py --release PORT`): three lines, or two when nothing was
+/// allocated.
 pub fn released(port: u16, released: bool, registry: &str) -> String {
     if released {
         format!("Releasing port {port}\nPort {port} released successfully\nRegistry updated: {registry}\n")
@@ -40,7 +160,7 @@ pub fn released(port: u16, released: bool, registry: &str) -> String {
     }
 }
 
-/// `port_allocate.py --find-next SERVICE`: three lines.
+/// `next` (`port_allocate.py --find-next SERVICE`): three lines.
 pub fn next_port(n: &NextPort) -> String {
     let port = n.port.map_or_else(|| "none (every port is allocated or in use)".to_owned(), |p| p.to_string());
     let allocated = if n.allocated.is_empty() {
@@ -54,7 +174,7 @@ pub fn next_port(n: &NextPort) -> String {
     )
 }
 
-/// `list_allocated_ports`: one line an allocation, as the seed's example prints them.
+/// `list`: one line an allocation, as the reference design's `list_allocated_ports` prints them.
 pub fn allocation_lines(allocations: &[Allocation]) -> String {
     let mut out = String::new();
     for a in allocations {
@@ -66,11 +186,11 @@ pub fn allocation_lines(allocations: &[Allocation]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{NewAllocation, Registry};
+    use crate::registry::{AllocateRequest, Registry};
 
     fn web_8080() -> Allocation {
         let mut reg = Registry::with_default_ranges("t");
-        let new = NewAllocation {
+        let new = AllocateRequest {
             service: "web",
             worktree: "review-GH-42",
             description: "Frontend dev server",
@@ -80,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn allocate_text_is_the_seeds() {
+    fn allocate_text_is_the_reference_scripts() {
         assert_eq!(
             allocated(&web_8080(), ".atlas/worktrees/ports.json"),
             "Allocating port for service 'web' in worktree 'review-GH-42'
@@ -96,7 +216,7 @@ You can start your service with:
     }
 
     #[test]
-    fn release_and_find_next_texts_are_the_seeds() {
+    fn release_and_find_next_texts_are_the_reference_scripts() {
         assert_eq!(
             released(8080, true, ".atlas/worktrees/ports.json"),
             "Releasing port 8080\nPort 8080 released successfully\nRegistry updated: .atlas/worktrees/ports.json\n"

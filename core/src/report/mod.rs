@@ -1,13 +1,27 @@
-//! The texts every front end prints: the seed's outputs byte for byte where the seed shows
-//! them, and reports in the same style where it does not.
+//! What every front end answers: the named output types and their texts. An output type's
+//! `Serialize` is the JSON the CLI prints (snake_case, as the registry file); the Node and
+//! WebAssembly bindings mirror the same fields in camelCase, and a test holds the three
+//! against each other. Where the reference design's `port_allocate.py` and `port_status.py`
+//! print something, the text here is their output byte for byte.
 
 mod allocation;
 mod conflicts;
+mod health;
 mod status;
 
-pub use allocation::{allocated, allocation_lines, already_held, next_port, released};
+pub use crate::conflicts::{ConflictReport, ConflictSummary, Problem, RegistryConflict, SystemConflict};
+pub use crate::ports::Ensured;
+pub use crate::registry::{Allocation, NextPort};
+pub use crate::status::{
+    AllocationState, HealthReport, HealthSummary, RangeStatus, StatusReport, WorktreeReport, WorktreeStatus,
+};
+pub use allocation::{
+    CheckReport, InitReport, PruneReport, ReleaseReport, Unavailable, allocated, allocation_lines, already_held,
+    next_port, released, worktree_released,
+};
 pub use conflicts::conflicts;
-pub use status::{health, status_all, status_worktree};
+pub use health::{health, health_block};
+pub use status::{status_all, status_worktree};
 
 /// How a report names a listener: `PID 123 (node)`, `PID 123`, or `None` without a PID.
 fn listener_label(pid: Option<u32>, process: Option<&str>) -> Option<String> {

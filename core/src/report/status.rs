@@ -1,11 +1,11 @@
-//! The seed's `port_status.py` reports (`--all`, `--worktree`) and the health-check report.
+//! The status reports, as the reference design's `port_status.py` prints them (`--all`,
+//! `--worktree W`).
 
-use crate::health::Ownership;
-use crate::status::{AllocationState, StatusReport, WorktreeStatus, summarize};
+use crate::status::{AllocationState, StatusReport};
 use crate::time::display_time;
 use std::fmt::Write;
 
-/// `port_status.py --all`: services with their allocations, free ports and totals.
+/// `status --all` (`port_status.py --all`): services with their allocations, free ports and totals.
 pub fn status_all(report: &StatusReport) -> String {
     let mut out = String::from("Port Allocation Status\n======================\n\n");
     for r in &report.ranges {
@@ -38,7 +38,7 @@ pub fn status_all(report: &StatusReport) -> String {
     out
 }
 
-/// `port_status.py --worktree W`: the table of one worktree's ports.
+/// `status --worktree W` (`port_status.py --worktree W`): the table of one worktree's ports.
 pub fn status_worktree(worktree: &str, states: &[AllocationState]) -> String {
     let title = format!("Ports for Worktree: {worktree}");
     let mut out = format!("{title}\n{}\n\n", "=".repeat(title.chars().count().max(35)));
@@ -58,47 +58,6 @@ pub fn status_worktree(worktree: &str, states: &[AllocationState]) -> String {
         );
     }
     let _ = write!(out, "\nTotal: {} allocated\n", ports(states.len()));
-    out
-}
-
-/// `--health-check`: each worktree's ports with status, listener and what the probe saw, and
-/// a summary. `verbose` adds how ownership was decided for every listener (a foreign listener
-/// is always shown).
-pub fn health(worktrees: &[WorktreeStatus], verbose: bool) -> String {
-    let mut out = String::from("Health Check\n============\n\n");
-    if worktrees.is_empty() {
-        out.push_str("No ports allocated\n\n");
-    }
-    for w in worktrees {
-        let _ = writeln!(out, "Worktree: {}", w.worktree);
-        for s in &w.allocations {
-            let a = &s.allocation;
-            let listener = super::listener_label(s.pid, s.process.as_deref())
-                .unwrap_or_else(|| if s.ownership.is_some() { "PID unknown" } else { "-" }.to_owned());
-            let _ = writeln!(
-                out,
-                "  {:<5}  {:<10} {:<12} {:<24} {}",
-                a.port,
-                a.service.as_str(),
-                s.status.as_str(),
-                listener,
-                s.detail
-            );
-            match &s.ownership {
-                Some(Ownership::Foreign(why)) => _ = writeln!(out, "         ! foreign listener: {why}"),
-                Some(Ownership::Own(why)) if verbose => _ = writeln!(out, "         own server: {why}"),
-                Some(Ownership::Unknown(why)) if verbose => _ = writeln!(out, "         owner unknown: {why}"),
-                _ => {}
-            }
-        }
-        out.push('\n');
-    }
-    let sum = summarize(worktrees.iter().flat_map(|w| &w.allocations));
-    let _ = writeln!(
-        out,
-        "Summary: {} healthy, {} not running, {} unhealthy, {} unknown",
-        sum.healthy, sum.not_running, sum.unhealthy, sum.unknown
-    );
     out
 }
 

@@ -1,6 +1,5 @@
 //! Shared helpers of the end-to-end tests: temporary git repositories, running the real
 //! `atlas-ports` binary, and finding free ports.
-#![allow(dead_code)]
 
 pub mod servers;
 
@@ -123,7 +122,7 @@ pub fn default_ranges() -> MutexGuard<'static, ()> {
     let guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     for port in [8080, 8081, 8082, 8083, 5432] {
         assert!(
-            atlas_ports_core::Probe::is_free(&atlas_ports_cli::native::SystemProbe, port),
+            atlas_ports_core::Probe::is_free(&atlas_ports_native::SystemProbe, port),
             "port {port} is busy on this machine; the seed examples need 8080-8083 and 5432 free"
         );
     }
@@ -135,7 +134,7 @@ pub fn default_ranges() -> MutexGuard<'static, ()> {
 pub fn free_block(n: u16) -> u16 {
     static NEXT: Mutex<u16> = Mutex::new(20_000);
     let mut next = NEXT.lock().unwrap();
-    let probe = atlas_ports_cli::native::SystemProbe;
+    let probe = atlas_ports_native::SystemProbe;
     'search: while *next < 32_000 {
         let start = *next;
         for p in start..start + n {
@@ -148,4 +147,14 @@ pub fn free_block(n: u16) -> u16 {
         return start;
     }
     panic!("no block of {n} free ports between 20000 and 32000");
+}
+
+/// Registry text with one range and no allocations.
+pub fn registry_with_range(name: &str, start: u16, end: u16) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "ranges": { name: {"start": start, "end": end, "description": "test range"} },
+        "allocations": [],
+        "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": 0, "schema_version": 1}
+    }))
+    .unwrap()
 }

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 /// A server process, stopped (SIGINT, then SIGKILL) when dropped.
 pub struct Server {
     child: Child,
-    pub port: u16,
 }
 
 impl Server {
@@ -44,7 +43,7 @@ pub fn wait_listening(port: u16, what: &str) {
 
 fn start(mut cmd: Command, port: u16, what: &str) -> Server {
     let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
-    let server = Server { child, port };
+    let server = Server { child };
     wait_listening(port, what);
     server
 }

@@ -2,7 +2,7 @@
 //! `scripts/test.sh` runs these with `cargo test --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
-use atlas_ports_core::wasm::PortRegistry;
+use atlas_ports_wasm::PortRegistry;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -1,4 +1,4 @@
-//! Level 1 of the probes (SPEC §5): a port is free only if a TCP bind succeeds on every local
+//! Level 1 of the probes: a port is free only if a TCP bind succeeds on every local
 //! address a server might use. Checking 127.0.0.1 alone misses servers on `0.0.0.0` (on macOS
 //! and BSD a specific bind can succeed beside a wildcard one) and on `::1`.
 
@@ -61,16 +61,9 @@ fn bind_answer(addr: SocketAddr) -> Bind {
     }
 }
 
-/// EAFNOSUPPORT / WSAEAFNOSUPPORT: the host has no such address family (IPv6 disabled).
+/// The host has no such address family (IPv6 disabled).
 fn is_no_family(e: &std::io::Error) -> bool {
-    let code = e.raw_os_error();
-    if cfg!(windows) {
-        code == Some(10047)
-    } else if cfg!(any(target_os = "macos", target_os = "ios", target_os = "freebsd")) {
-        code == Some(47)
-    } else {
-        code == Some(97)
-    }
+    e.raw_os_error() == Some(crate::platform::NO_ADDRESS_FAMILY)
 }
 
 #[cfg(test)]

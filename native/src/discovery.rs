@@ -1,6 +1,6 @@
-//! Where the registry is and which worktree we are in (SPEC §3): explicit path, then
-//! `ATLAS_PORTS_REGISTRY`, then the main worktree's root of the git repository around the current
-//! folder, then a walk up to an existing registry, then the current folder.
+//! Where the registry is and which worktree we are in: an explicit path, then
+//! `ATLAS_PORTS_REGISTRY`, then the main worktree's root of the git repository around the folder
+//! worked in, then a walk up to an existing registry, then that folder itself.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -53,15 +53,16 @@ pub fn find_worktree(start: &Path) -> Option<Worktree> {
     None
 }
 
-/// The registry to use, by the order of SPEC §3.
-pub fn registry_path(explicit: Option<&Path>, env: Option<&str>, cwd: &Path) -> PathBuf {
+/// The registry to use, in the order above. `worktree` is the git worktree around `cwd`
+/// ([`find_worktree`]), found once by the caller.
+pub fn registry_path(explicit: Option<&Path>, env: Option<&str>, cwd: &Path, worktree: Option<&Worktree>) -> PathBuf {
     if let Some(p) = explicit {
         return cwd.join(p);
     }
     if let Some(p) = env.filter(|p| !p.is_empty()) {
         return cwd.join(p);
     }
-    if let Some(wt) = find_worktree(cwd) {
+    if let Some(wt) = worktree {
         return wt.main_root.join(REGISTRY_RELATIVE);
     }
     cwd.ancestors()
@@ -118,8 +119,9 @@ mod tests {
         let wt = find_worktree(&linked.join("src")).unwrap();
         assert_eq!(wt, Worktree { root: linked.clone(), main_root: main.clone() });
         assert_eq!(wt.name(), "feature-x");
-        assert_eq!(registry_path(None, None, &linked.join("src")), main.join(REGISTRY_RELATIVE));
-        assert_eq!(registry_path(None, None, &main), main.join(REGISTRY_RELATIVE));
+        assert_eq!(registry_path(None, None, &linked.join("src"), Some(&wt)), main.join(REGISTRY_RELATIVE));
+        let main_wt = find_worktree(&main).unwrap();
+        assert_eq!(registry_path(None, None, &main, Some(&main_wt)), main.join(REGISTRY_RELATIVE));
     }
 
     #[test]
@@ -127,15 +129,15 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cwd = tmp.path().join("a/b");
         fs::create_dir_all(&cwd).unwrap();
-        assert_eq!(registry_path(Some(Path::new("x.json")), Some("/e.json"), &cwd), cwd.join("x.json"));
-        assert_eq!(registry_path(None, Some("/e.json"), &cwd), PathBuf::from("/e.json"));
-        // Outside git, no registry anywhere: the current folder.
-        assert_eq!(registry_path(None, None, &cwd), cwd.join(REGISTRY_RELATIVE));
+        assert_eq!(registry_path(Some(Path::new("x.json")), Some("/e.json"), &cwd, None), cwd.join("x.json"));
+        assert_eq!(registry_path(None, Some("/e.json"), &cwd, None), PathBuf::from("/e.json"));
+        // Outside git, no registry anywhere: the folder worked in.
+        assert_eq!(registry_path(None, None, &cwd, None), cwd.join(REGISTRY_RELATIVE));
         // Outside git, a registry further up is found.
         let up = tmp.path().join("a").join(REGISTRY_RELATIVE);
         fs::create_dir_all(up.parent().unwrap()).unwrap();
         fs::write(&up, "{}").unwrap();
-        assert_eq!(registry_path(None, None, &cwd), up);
+        assert_eq!(registry_path(None, None, &cwd, None), up);
     }
 
     #[test]

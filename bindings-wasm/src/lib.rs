@@ -1,72 +1,21 @@
 //! The registry for JavaScript hosts that cannot load a native addon (browsers, WebContainers,
 //! editor extensions), through wasm-bindgen. The host holds the registry as JSON text and
 //! passes in what only it can know: the ports busy on its machine and the time. Every
-//! operation runs the same code as native (`Ports` over the in-memory filesystem), so the
-//! validation, the allocation rules and the error codes are the same.
-
-// wasm-bindgen's generated glue is `unsafe`; nothing else in this module is.
-#![allow(unsafe_code)]
+//! operation runs the same code as native (`Ports` over the core's in-memory filesystem), so
+//! the validation, the allocation rules and the error codes are the same.
 
 mod objects;
 
-use crate::error::Error;
-use crate::memory::{FixedClock, FixedIdentity, MemoryFs, ScriptedProbe};
-use crate::registry::Registry;
-use crate::{AllocateRequest, Host, Ports, Timestamp, conflicts, report, status, validate};
-use objects::{HostInput, JsAllocation, JsConflictReport, JsNextPort, JsStatusReport};
+use atlas_ports_core::memory::{FixedClock, FixedIdentity, MemoryFs, ScriptedProbe};
+use atlas_ports_core::{
+    AllocateRequest, AllocationState, Error, Host, Ports, Registry, Timestamp, conflicts, report, status, validate,
+};
+use objects::{Allocations, ConflictReport, HostOptions, NextPort, StatusReport};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// Where the registry lives in the in-memory filesystem (shown in error messages).
 const PATH: &str = "ports.json";
-
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = r#"
-/** What the host knows and WebAssembly cannot find out. */
-export interface HostOptions {
-  /** Ports in use on the host's machine: allocation skips them. */
-  busy?: number[]
-  /** Now, in milliseconds since the epoch. Default: `Date.now()`. */
-  now?: number
-  /** `allocated_by` of new allocations. Default: `"wasm"`. */
-  allocatedBy?: string
-}
-/** One port held by one worktree's service (the registry's fields in camelCase). */
-export interface Allocation {
-  port: number
-  worktree: string
-  service: string
-  allocatedAt: string
-  allocatedBy: string
-  description: string
-  processId?: number
-  /** `unknown`, `healthy`, `unhealthy` or `not_running`. */
-  healthStatus: string
-  worktreePath?: string
-}
-/** The port `allocatePort` would return now (absent when the range is full), and its range. */
-export interface NextPort { service: string; port?: number; start: number; end: number; allocated: number[] }
-export interface RegistryConflict { port: number; allocations: Allocation[] }
-export interface Problem { kind: 'outside_range' | 'unknown_service' | 'overlapping_ranges'; message: string }
-/** Registry-level conflicts: nothing is probed in WebAssembly, so the last two lists stay empty. */
-export interface ConflictReport {
-  registryConflicts: RegistryConflict[]
-  systemConflicts: never[]
-  mismatches: never[]
-  problems: Problem[]
-  hasConflicts: boolean
-}
-export interface AllocationState { allocation: Allocation; status: string; pid?: number; detail: string }
-export interface RangeStatus {
-  service: string
-  start?: number
-  end?: number
-  allocations: AllocationState[]
-  available: [number, number][]
-  availableCount: number
-}
-export interface StatusReport { ranges: RangeStatus[]; totalAllocated: number; totalAvailable: number }
-"#;
 
 /// A port registry held in memory as JSON text.
 #[wasm_bindgen]
@@ -82,27 +31,26 @@ fn js_error(e: Error) -> JsValue {
     err.into()
 }
 
+/// A returned object, as the generated TypeScript type of the export says.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value.serialize(&serde_wasm_bindgen::Serializer::new()).map_err(JsValue::from)
 }
 
-/// The members `HostOptions` may have: anything else is a typo worth reporting.
-const HOST_OPTIONS: [&str; 3] = ["busy", "now", "allocatedBy"];
-
-fn host_input(host: JsValue) -> Result<HostInput, JsValue> {
+/// Reads the host options; an unknown member is a typo worth reporting.
+fn host_options(host: JsValue) -> Result<HostOptions, JsValue> {
     if host.is_undefined() || host.is_null() {
-        return Ok(HostInput::default());
+        return Ok(HostOptions::default());
     }
     let invalid =
         |reason: String| js_error(Error::InvalidArgument { what: "host options", value: String::new(), reason });
     if !host.is_object() {
         return Err(invalid("expected an object { busy?, now?, allocatedBy? }".to_owned()));
     }
-    // serde-wasm-bindgen reads only the named members, so unknown ones are checked here.
+    // serde-wasm-bindgen reads only the members it knows, so a typo would pass unseen.
     let object: &js_sys::Object = host.unchecked_ref();
     for key in js_sys::Object::keys(object).iter().filter_map(|k| k.as_string()) {
-        if !HOST_OPTIONS.contains(&key.as_str()) {
-            return Err(invalid(format!("unknown member '{key}' (expected {})", HOST_OPTIONS.join(", "))));
+        if !HostOptions::MEMBERS.contains(&key.as_str()) {
+            return Err(invalid(format!("unknown member '{key}' (expected {})", HostOptions::MEMBERS.join(", "))));
         }
     }
     serde_wasm_bindgen::from_value(host).map_err(|e| invalid(e.to_string()))
@@ -117,17 +65,16 @@ impl PortRegistry {
         let fs = MemoryFs::new();
         fs.insert(PATH, json);
         let registry = PortRegistry { fs };
-        registry.with(HostInput::default(), |ports| ports.load()).map_err(js_error)?;
+        registry.with(HostOptions::default(), |ports| ports.load()).map_err(js_error)?;
         Ok(registry)
     }
 
     /// A new registry with the six default ranges (what `atlas-ports init` writes).
     #[wasm_bindgen(js_name = withDefaultRanges)]
     pub fn with_default_ranges(
-        #[wasm_bindgen(unchecked_param_type = "HostOptions")] host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
     ) -> Result<PortRegistry, JsValue> {
-        let input = host_input(host)?;
-        let now = timestamp(&input).to_string();
+        let now = timestamp(&host_options(host)?).to_string();
         let fs = MemoryFs::new();
         fs.insert(PATH, Registry::with_default_ranges(&now).to_json());
         Ok(PortRegistry { fs })
@@ -141,10 +88,10 @@ impl PortRegistry {
         service: &str,
         worktree: &str,
         description: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "HostOptions")] host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
     ) -> Result<u16, JsValue> {
         let req = request(service, worktree, &description);
-        self.with(host_input(host)?, |p| p.allocate(&req)).map(|a| a.port).map_err(js_error)
+        self.with(host_options(host)?, |p| p.allocate(&req)).map(|a| a.port).map_err(js_error)
     }
 
     /// Returns the port the worktree already holds for the service, or allocates one.
@@ -154,26 +101,26 @@ impl PortRegistry {
         service: &str,
         worktree: &str,
         description: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "HostOptions")] host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
     ) -> Result<u16, JsValue> {
         let req = request(service, worktree, &description);
-        self.with(host_input(host)?, |p| p.ensure(&req)).map(|e| e.allocation.port).map_err(js_error)
+        self.with(host_options(host)?, |p| p.ensure(&req)).map(|e| e.allocation.port).map_err(js_error)
     }
 
     /// Releases a port (only `worktree`'s allocation of it when given); true if released.
     #[wasm_bindgen(js_name = releasePort)]
     pub fn release_port(&mut self, port: f64, worktree: Option<String>) -> Result<bool, JsValue> {
         let port = validate::port_from_number(port).map_err(js_error)?;
-        self.with(HostInput::default(), |p| p.release(port, worktree.as_deref()))
+        self.with(HostOptions::default(), |p| p.release(port, worktree.as_deref()))
             .map(|removed| !removed.is_empty())
             .map_err(js_error)
     }
 
     /// Releases every port of a worktree; returns what was released.
-    #[wasm_bindgen(js_name = releaseWorktree, unchecked_return_type = "Allocation[]")]
+    #[wasm_bindgen(js_name = releaseWorktree, unchecked_return_type = "Allocations")]
     pub fn release_worktree(&mut self, worktree: &str) -> Result<JsValue, JsValue> {
-        let removed = self.with(HostInput::default(), |p| p.release_worktree(worktree)).map_err(js_error)?;
-        to_js(&removed.iter().map(JsAllocation::from).collect::<Vec<_>>())
+        let removed = self.with(HostOptions::default(), |p| p.release_worktree(worktree)).map_err(js_error)?;
+        to_js(&Allocations::from(&removed[..]))
     }
 
     /// The port `allocatePort` would return now, without allocating.
@@ -181,24 +128,24 @@ impl PortRegistry {
     pub fn find_next_port(
         &self,
         service: &str,
-        #[wasm_bindgen(unchecked_param_type = "HostOptions")] host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let next = self.with(host_input(host)?, |p| p.find_next(service)).map_err(js_error)?;
-        to_js(&JsNextPort::from(&next))
+        let next = self.with(host_options(host)?, |p| p.find_next(service)).map_err(js_error)?;
+        to_js(&NextPort::from(&next))
     }
 
     /// A worktree's allocations, as stored.
-    #[wasm_bindgen(js_name = listAllocatedPorts, unchecked_return_type = "Allocation[]")]
+    #[wasm_bindgen(js_name = listAllocatedPorts, unchecked_return_type = "Allocations")]
     pub fn list_allocated_ports(&self, worktree: &str) -> Result<JsValue, JsValue> {
-        let list = self.with(HostInput::default(), |p| p.list(Some(worktree))).map_err(js_error)?;
-        to_js(&list.iter().map(JsAllocation::from).collect::<Vec<_>>())
+        let list = self.with(HostOptions::default(), |p| p.list(Some(worktree))).map_err(js_error)?;
+        to_js(&Allocations::from(&list[..]))
     }
 
     /// Duplicate ports and structural problems (port outside its range, service without a
     /// range, overlapping ranges).
     #[wasm_bindgen(js_name = checkConflicts, unchecked_return_type = "ConflictReport")]
     pub fn check_conflicts(&self) -> Result<JsValue, JsValue> {
-        to_js(&JsConflictReport::from(&conflicts::registry_conflicts(&self.registry()?)))
+        to_js(&ConflictReport::from(&conflicts::registry_conflicts(&self.registry()?)))
     }
 
     /// The conflict report as text (the CLI's `conflicts` without probing).
@@ -210,20 +157,25 @@ impl PortRegistry {
     /// Every range with its allocations (their stored health) and free ports.
     #[wasm_bindgen(unchecked_return_type = "StatusReport")]
     pub fn status(&self) -> Result<JsValue, JsValue> {
-        to_js(&JsStatusReport::from(&self.stored_status()?))
+        to_js(&StatusReport::from(&self.stored_status()?))
     }
 
-    /// `status()` as the seed's `port_status.py --all` text.
+    /// `status()` as the text of `atlas-ports status --all`.
     #[wasm_bindgen(js_name = statusText)]
     pub fn status_text(&self) -> Result<String, JsValue> {
         Ok(report::status_all(&self.stored_status()?))
     }
 
-    /// One worktree's allocations as the seed's `port_status.py --worktree` table.
+    /// One worktree's allocations as the table of `atlas-ports status --worktree`.
     #[wasm_bindgen(js_name = worktreeText)]
     pub fn worktree_text(&self, worktree: &str) -> Result<String, JsValue> {
         let reg = self.registry()?;
-        let states = stored_states(reg.allocations.into_iter().filter(|a| a.worktree == worktree).collect());
+        let states: Vec<AllocationState> = reg
+            .allocations
+            .iter()
+            .filter(|a| a.worktree == worktree)
+            .map(|a| AllocationState::as_stored(&reg, a.clone()))
+            .collect();
         Ok(report::status_worktree(worktree, &states))
     }
 
@@ -237,7 +189,11 @@ impl PortRegistry {
 
 impl PortRegistry {
     /// Runs an operation of the native code path over the in-memory registry.
-    fn with<T>(&self, input: HostInput, op: impl FnOnce(&Ports<'_>) -> crate::Result<T>) -> crate::Result<T> {
+    fn with<T>(
+        &self,
+        input: HostOptions,
+        op: impl FnOnce(&Ports<'_>) -> atlas_ports_core::Result<T>,
+    ) -> atlas_ports_core::Result<T> {
         let probe = ScriptedProbe::with_busy(input.busy.iter().copied());
         let clock = FixedClock(timestamp(&input));
         let who = FixedIdentity(input.allocated_by.clone().unwrap_or_else(|| "wasm".to_owned()));
@@ -246,36 +202,21 @@ impl PortRegistry {
     }
 
     fn registry(&self) -> Result<Registry, JsValue> {
-        self.with(HostInput::default(), |p| p.load()).map_err(js_error)
+        self.with(HostOptions::default(), |p| p.load()).map_err(js_error)
     }
 
     fn stored_status(&self) -> Result<status::StatusReport, JsValue> {
         let reg = self.registry()?;
-        let states = stored_states(reg.allocations.clone());
+        let states = reg.allocations.iter().map(|a| AllocationState::as_stored(&reg, a.clone())).collect();
         Ok(status::by_range(&reg, states))
     }
-}
-
-/// The states as last stored by a health check (WebAssembly probes nothing).
-fn stored_states(allocations: Vec<crate::Allocation>) -> Vec<crate::AllocationState> {
-    allocations
-        .into_iter()
-        .map(|a| crate::AllocationState {
-            status: a.health_status,
-            pid: a.process_id,
-            process: None,
-            detail: "as stored by the last health check".to_owned(),
-            ownership: None,
-            allocation: a,
-        })
-        .collect()
 }
 
 fn request<'a>(service: &'a str, worktree: &'a str, description: &'a Option<String>) -> AllocateRequest<'a> {
     AllocateRequest { service, worktree, description: description.as_deref().unwrap_or(""), worktree_path: None }
 }
 
-fn timestamp(input: &HostInput) -> Timestamp {
+fn timestamp(input: &HostOptions) -> Timestamp {
     let ms = input.now.unwrap_or_else(js_sys::Date::now);
     Timestamp((ms / 1000.0).max(0.0) as u64)
 }

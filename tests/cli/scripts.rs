@@ -1,8 +1,7 @@
 //! The seed's documented examples, run through the real binary with only the program name
 //! replaced: the texts of its "Output" blocks must match byte for byte.
 
-mod support;
-use support::*;
+use crate::support::*;
 
 const ALLOCATED_8080: &str = "Allocating port for service 'web' in worktree 'review-GH-42'
 Found available port: 8080

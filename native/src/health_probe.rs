@@ -1,8 +1,8 @@
 //! The real [`HealthProbe`]: every port is asked in parallel on a bounded pool of small
 //! threads, so 200 ports take about as long as the slowest one, not 200 timeouts.
 
-use super::listeners;
-use super::protocols::{Timeouts, ask};
+use crate::platform::find_listeners;
+use crate::protocols::{Timeouts, ask};
 use atlas_ports_core::{HealthProbe, Listener, Observation, ProbeTarget};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Most probes in flight at once.
 const MAX_WORKERS: usize = 256;
 
-/// Probes with real sockets and, on Linux, `/proc`.
+/// Probes with real sockets, and names listeners through [`crate::platform`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemHealthProbe {
     pub timeouts: Timeouts,
@@ -41,7 +41,7 @@ impl HealthProbe for SystemHealthProbe {
             answers.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner())).collect();
         let listening: Vec<u16> =
             targets.iter().zip(&answers).filter(|(_, a)| a.is_some()).map(|(t, _)| t.port).collect();
-        let owners = if listening.is_empty() { Default::default() } else { listeners::find(&listening) };
+        let owners = if listening.is_empty() { Default::default() } else { find_listeners(&listening) };
         targets
             .iter()
             .zip(answers)

@@ -1,0 +1,29 @@
+//! The native host of atlas-ports: the real implementations of the core's host traits (the
+//! filesystem with its cross-process lock, the bind probe, the health probes with listening
+//! processes, the clock and identity, git's view of worktrees) and the [`Workspace`] that finds
+//! the registry and the current worktree. The CLI and the Node addon both stand on it, so they
+//! follow exactly the same rules.
+//!
+//! Code that differs by operating system lives in [`platform`], one file per system.
+
+mod discovery;
+mod git_worktrees;
+mod health_probe;
+mod os_fs;
+pub mod platform;
+mod protocols;
+mod system_host;
+mod system_probe;
+mod workspace;
+
+pub use discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
+pub use git_worktrees::GitWorktrees;
+pub use health_probe::SystemHealthProbe;
+pub use os_fs::{DEFAULT_LOCK_TIMEOUT, OsFs};
+pub use protocols::Timeouts;
+pub use system_host::{SystemClock, SystemIdentity};
+pub use system_probe::SystemProbe;
+pub use workspace::{NativeHost, Workspace};
+
+/// Environment variable bounding the lock wait, in milliseconds.
+pub const LOCK_TIMEOUT_ENV: &str = "ATLAS_PORTS_LOCK_TIMEOUT_MS";

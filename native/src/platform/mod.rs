@@ -1,0 +1,32 @@
+//! Everything that differs by operating system, one file per system. Each exports the same
+//! items, so the rest of the crate has no `cfg`:
+//! - `find_listeners(ports)`: the process listening on each port (Level 2 of the probes); a
+//!   listener without a PID where the system's tables can't be read (ownership is then
+//!   "unknown", never a false conflict);
+//! - `user_of_this_process()`: the user name when `$USER` is unset (services, cron, CI);
+//! - `NO_ADDRESS_FAMILY`: the error code of a bind to an address family the host lacks;
+//! - `run_in_place(command)`: runs a command as this process (exec where the system has it),
+//!   so that signals reach it directly and its exit status is ours.
+
+#[cfg(unix)]
+mod unix;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::*;
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::*;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+mod other;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+pub use other::*;
