@@ -11,7 +11,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 2
 fi
 
-# Targets: wasm32 for the core, macOS and Windows for the portability checks (SPEC §11).
+# Targets: wasm32 for the core, macOS and Windows for the portability checks (the platforms users have).
 needed_targets=(wasm32-unknown-unknown x86_64-apple-darwin x86_64-pc-windows-msvc)
 installed_targets=$(rustup target list --installed 2>/dev/null || true)
 for t in "${needed_targets[@]}"; do

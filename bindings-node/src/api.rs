@@ -1,4 +1,4 @@
-//! The exports of `require('atlas-ports')`: the seed's four functions and the rest of the
+//! The exports of `require('atlas-ports')`: the reference design's four functions and the rest of the
 //! operations, each a thin call into the core through the same context as the CLI.
 
 use crate::error::{Code, JsResult, port_of, to_js, to_js_rejection};

@@ -17,7 +17,7 @@ fn code(err: &JsValue) -> String {
 const NOW: &str = r#"{"now": 1767175200000, "allocatedBy": "user@hostname"}"#;
 
 #[wasm_bindgen_test]
-fn the_seed_examples_on_an_in_memory_registry() {
+fn the_reference_examples_on_an_in_memory_registry() {
     let mut reg = PortRegistry::with_default_ranges(host(NOW)).unwrap();
     assert_eq!(reg.allocate_port("web", "review-GH-42", Some("Frontend dev server".into()), host(NOW)).unwrap(), 8080);
     assert_eq!(reg.allocate_port("web", "feature-search", None, host(NOW)).unwrap(), 8081);

@@ -1,4 +1,4 @@
-//! Levels 2 and 3 of the probes (SPEC §5) as data: what to ask each port, what the host
+//! Levels 2 and 3 of the probes as data: what to ask each port, what the host
 //! observed, and whose server it is. The host does the network I/O
 //! ([`crate::host::HealthProbe`]); the
 //! core decides what the observations mean, so every front end judges alike.

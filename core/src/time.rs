@@ -17,7 +17,7 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// Turns a stored `allocated_at` into the seed's display form `2025-12-31 10:00:00`.
+/// Turns a stored `allocated_at` into the reference scripts' display form `2025-12-31 10:00:00`.
 /// Text that is not an RFC 3339 timestamp is shown as it is.
 pub fn display_time(stored: &str) -> String {
     let b = stored.as_bytes();

@@ -37,7 +37,7 @@ struct World {
 }
 
 impl World {
-    fn seed() -> World {
+    fn reference() -> World {
         let w = World {
             fs: MemoryFs::new(),
             probe: ScriptedProbe::default(),
@@ -65,10 +65,10 @@ impl World {
 }
 
 #[test]
-fn status_worktree_is_the_seeds_table() {
-    let w = World::seed();
+fn status_worktree_is_the_reference_table() {
+    let w = World::reference();
     let (_, states) = w.ports().observe(Some("review-GH-42"), &w.health).unwrap();
-    // The seed lists 8080, 5432, 9000: registry order.
+    // The reference design lists 8080, 5432, 9000: registry order.
     assert_eq!(
         report::status_worktree("review-GH-42", &states),
         "Ports for Worktree: review-GH-42
@@ -86,12 +86,12 @@ Total: 3 ports allocated
 }
 
 #[test]
-fn status_all_is_the_seeds_report() {
-    let w = World::seed();
+fn status_all_is_the_reference_report() {
+    let w = World::reference();
     let (reg, mut states) = w.ports().observe(None, &w.health).unwrap();
-    states.retain(|s| s.allocation.port != 9000); // the seed's --all example has three allocations
+    states.retain(|s| s.allocation.port != 9000); // the reference design's --all example has three allocations
     let text = report::status_all(&status::by_range(&reg, states));
-    // The seed's block, except "Total Available": it says 143, but its own lines add up to
+    // The reference design's block, except "Total Available": it says 143, but its own lines add up to
     // 18 + 7 + 100 = 125. We print the true sum.
     assert_eq!(
         text,
@@ -121,7 +121,7 @@ Total Available: 124 ports
 
 #[test]
 fn health_check_stores_status_and_pid_and_summarizes() {
-    let w = World::seed();
+    let w = World::reference();
     let states = w.ports().health_check(None, &w.health).unwrap();
     let reg = w.ports().load().unwrap();
     let stored: Vec<_> = reg.allocations.iter().map(|a| (a.port, a.health_status.as_str(), a.process_id)).collect();
@@ -149,7 +149,7 @@ fn health_check_stores_status_and_pid_and_summarizes() {
 
 #[test]
 fn conflicts_report_foreign_listeners_duplicates_and_mismatches() {
-    let w = World::seed();
+    let w = World::reference();
     // A foreign process on 5432, and a duplicate 8080.
     w.health.set(
         5432,
@@ -201,7 +201,7 @@ Summary:
 
 #[test]
 fn health_block_is_the_reference_designs() {
-    let w = World::seed();
+    let w = World::reference();
     let states = w.ports().observe(None, &w.health).unwrap().1;
     let states = states.into_iter().filter(|s| s.allocation.port != 9000).collect();
     let report = status::HealthReport::new(states);

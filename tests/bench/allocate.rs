@@ -1,7 +1,7 @@
 //! `cargo bench -p atlas-ports-cli --bench allocate`: median wall time of one
 //! `atlas-ports allocate` end to end (process start, lock, read, probe, write, flushed rename)
-//! on registries of 100 and 50,000 allocations, against the seed's algorithm in Python
-//! (`seed_allocate.py`) run in the same loop, interleaved, so that machine noise hits both.
+//! on registries of 100 and 50,000 allocations, against the reference design's algorithm in Python
+//! (`reference_allocate.py`) run in the same loop, interleaved, so that machine noise hits both.
 //! Set `BENCH_RUNS` to change the number of runs per case.
 
 use std::path::Path;
@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
     let bin = env!("CARGO_BIN_EXE_atlas-ports");
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/bench/seed_allocate.py");
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/bench/reference_allocate.py");
     let tmp = tempfile::tempdir().unwrap();
     let registry = tmp.path().join("ports.json");
     let reg = registry.to_str().unwrap();
 
     println!("atlas-ports allocate, end to end; median of {runs} runs (wall time)\n");
-    println!("{:>12}  {:>10}  {:>12}  {:>12}  {:>8}", "allocations", "file", "atlas-ports", "python seed", "ratio");
+    println!("{:>12}  {:>10}  {:>12}  {:>12}  {:>8}", "allocations", "file", "atlas-ports", "python", "ratio");
     let floor = median((0..runs).map(|_| time(Command::new(bin).arg("--version"))).collect());
     for count in [100usize, 50_000] {
         let template = registry_text(count);

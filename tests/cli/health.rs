@@ -160,7 +160,7 @@ fn health_check_and_conflicts_against_real_servers() {
 }
 
 #[test]
-fn status_reports_through_the_seed_flags() {
+fn status_reports_through_the_script_flags() {
     let repo = Repo::new();
     let base = free_block(4);
     repo.write_registry(&[("web", base, base + 3)]);

@@ -1,4 +1,4 @@
-//! The seed's documented examples, run through the real binary with only the program name
+//! The reference design's documented examples, run through the real binary with only the program name
 //! replaced: the texts of its "Output" blocks must match byte for byte.
 
 use crate::support::*;
@@ -14,7 +14,7 @@ You can start your service with:
 ";
 
 #[test]
-fn allocate_web_for_review_gh_42_prints_the_seed_output() {
+fn allocate_web_for_review_gh_42_prints_the_reference_output() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
@@ -41,7 +41,7 @@ fn the_allocate_subcommand_prints_the_same_text() {
 }
 
 #[test]
-fn find_next_after_two_allocations_prints_the_seed_output() {
+fn find_next_after_two_allocations_prints_the_reference_output() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
@@ -58,7 +58,7 @@ fn find_next_after_two_allocations_prints_the_seed_output() {
 }
 
 #[test]
-fn release_prints_the_seed_output_and_a_second_release_says_no() {
+fn release_prints_the_reference_output_and_a_second_release_says_no() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
@@ -87,7 +87,7 @@ fn quiet_prints_the_port_alone() {
 }
 
 #[test]
-fn the_program_answers_to_the_seed_script_name() {
+fn the_program_answers_to_the_reference_script_name() {
     let _ports = default_ranges();
     let repo = Repo::new();
     repo.init();
@@ -120,7 +120,7 @@ fn release_with_worktree_removes_only_that_worktrees_duplicate() {
 }
 
 #[test]
-fn seed_flag_errors_exit_2() {
+fn script_flag_errors_exit_2() {
     let repo = Repo::new();
     repo.init();
     let before = repo.registry_bytes();

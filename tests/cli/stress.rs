@@ -1,4 +1,4 @@
-//! Trying hard to break SPEC §10 with real processes: SIGKILL in the middle of allocating and
+//! Trying hard to break the reliability guarantees with real processes: SIGKILL in the middle of allocating and
 //! releasing, hundreds of times; and 100 workers mixing every kind of operation at once.
 //! Each test prints its figures (run with --nocapture to see them).
 

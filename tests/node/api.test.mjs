@@ -1,4 +1,4 @@
-// Every export of require('atlas-ports'), on the seed's examples and on bad input.
+// Every export of require('atlas-ports'), on the reference design's examples and on bad input.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
@@ -8,17 +8,17 @@ import net from 'node:net'
 import path from 'node:path'
 import { atlas, addWorktree, codeOf, freeBlock, gitRepo, registryWith, tempDir } from './support.mjs'
 
-const seedRegistry = () => {
+const referenceRegistry = () => {
   const dir = tempDir()
   const registry = path.join(dir, '.atlas', 'worktrees', 'ports.json')
   atlas.initRegistry({ registry })
   return registry
 }
 
-test('the seed four functions on the seed examples', async () => {
+test('the four functions of the reference design on the reference design's examples', async () => {
   // The default ranges: 8080 must be free (the Rust end-to-end tests need it too).
-  assert.equal(atlas.checkPortAvailable(8080, { registry: seedRegistry() }), true, 'port 8080 is free here')
-  const registry = seedRegistry()
+  assert.equal(atlas.checkPortAvailable(8080, { registry: referenceRegistry() }), true, 'port 8080 is free here')
+  const registry = referenceRegistry()
   const o = { registry }
   assert.equal(atlas.allocatePort('web', 'review-GH-42', 'Frontend development server for PR #42', o), 8080)
   assert.equal(atlas.allocatePort('database', 'review-GH-42', 'PostgreSQL instance for PR #42 testing', o), 5432)

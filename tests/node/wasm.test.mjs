@@ -10,7 +10,7 @@ import { codeOf, wasm, wasmDir } from './support.mjs'
 const { PortRegistry } = wasm
 const host = { now: Date.UTC(2025, 11, 31, 10, 0, 0), allocatedBy: 'user@hostname' }
 
-test('the seed examples on an in-memory registry', () => {
+test('the reference design's examples on an in-memory registry', () => {
   const reg = PortRegistry.withDefaultRanges(host)
   assert.equal(reg.allocatePort('web', 'review-GH-42', 'Frontend dev server', host), 8080)
   assert.equal(reg.allocatePort('web', 'feature-search', undefined, host), 8081)
@@ -24,7 +24,7 @@ test('the seed examples on an in-memory registry', () => {
   const stored = JSON.parse(reg.toJson())
   assert.equal(stored.metadata.total_allocations, 1)
   assert.equal(stored.allocations[0].port, 8081)
-  // The seed's report texts, from the stored state.
+  // The reference scripts' report texts, from the stored state.
   assert.match(reg.statusText(), /^Port Allocation Status\n======================\n\nService: web \(8080-8099\)\n  8081 → feature-search \(web\)\n    Status: unknown \| PID: - \| Allocated: 2025-12-31 10:00:00\n  Available: 8080, 8082-8099 \(19 ports\)\n/)
   assert.match(reg.worktreeText('feature-search'), /^Ports for Worktree: feature-search\n={35}\n\nPort  \| Service/)
 })

@@ -1,4 +1,4 @@
-//! The registry's data model (SPEC §3): service ranges, allocations and metadata. Each object
+//! The registry's data model: service ranges, allocations and metadata. Each object
 //! also carries the members we do not know, so nothing another tool wrote is lost.
 
 use super::members::Members;

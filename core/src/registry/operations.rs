@@ -1,4 +1,4 @@
-//! The seed's algorithms as pure functions on a [`Registry`] held in memory. Whether a port is
+//! The reference design's algorithms as pure functions on a [`Registry`] held in memory. Whether a port is
 //! busy on the system is asked through a callback, so the same code serves the native layer
 //! (real sockets) and WebAssembly (busy ports passed in by the host).
 

@@ -123,7 +123,7 @@ pub fn default_ranges() -> MutexGuard<'static, ()> {
     for port in [8080, 8081, 8082, 8083, 5432] {
         assert!(
             atlas_ports_core::Probe::is_free(&atlas_ports_native::SystemProbe, port),
-            "port {port} is busy on this machine; the seed examples need 8080-8083 and 5432 free"
+            "port {port} is busy on this machine; the reference design's examples need 8080-8083 and 5432 free"
         );
     }
     guard

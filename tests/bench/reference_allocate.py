@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The seed's documented allocate_port() algorithm (Part 2, steps 1-10), as the reference scripts
+"""The reference design's documented allocate_port() algorithm (steps 1-10), as the reference scripts
 do it: no lock, in-place rewrite. Used only as the benchmark's baseline."""
 import json
 import sys
