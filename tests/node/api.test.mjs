@@ -15,7 +15,7 @@ const referenceRegistry = () => {
   return registry
 }
 
-test('the four functions of the reference design on the reference design's examples', async () => {
+test('the four functions of the reference design, on its examples', async () => {
   // The default ranges: 8080 must be free (the Rust end-to-end tests need it too).
   assert.equal(atlas.checkPortAvailable(8080, { registry: referenceRegistry() }), true, 'port 8080 is free here')
   const registry = referenceRegistry()

@@ -10,7 +10,7 @@ import { codeOf, wasm, wasmDir } from './support.mjs'
 const { PortRegistry } = wasm
 const host = { now: Date.UTC(2025, 11, 31, 10, 0, 0), allocatedBy: 'user@hostname' }
 
-test('the reference design's examples on an in-memory registry', () => {
+test('the reference examples on an in-memory registry', () => {
   const reg = PortRegistry.withDefaultRanges(host)
   assert.equal(reg.allocatePort('web', 'review-GH-42', 'Frontend dev server', host), 8080)
   assert.equal(reg.allocatePort('web', 'feature-search', undefined, host), 8081)
