@@ -9,9 +9,25 @@ mod scripts;
 use std::ffi::OsString;
 use std::path::Path;
 
+/// How `run` starts its command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// The command replaces this process (exec where the system has it): for the program
+    /// itself, and for the npm package's bin, whose process exists only to run it.
+    ReplaceProcess,
+    /// The command runs as a child and this process goes on: for a host that called the CLI
+    /// as a function (`runCli` from a Node script).
+    Child,
+}
+
 /// Runs the program on `args` (the first being the program name) and returns its exit status:
 /// 0 success, 1 the answer is "no", 2 error.
 pub fn run(args: Vec<OsString>) -> i32 {
+    run_with(args, Launch::ReplaceProcess)
+}
+
+/// [`run`], with the way `run` starts its command chosen by the caller.
+pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
     let program = args
         .first()
         .and_then(|p| Path::new(p).file_name())
@@ -29,7 +45,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return e.exit_code();
         }
     };
-    let result = atlas_ports_native::Workspace::from_process().and_then(|ws| commands::execute(cli, &ws));
+    let result = atlas_ports_native::Workspace::from_process().and_then(|ws| commands::execute(cli, &ws, launch));
     match result {
         Ok(exit) => exit.code(),
         Err(e) => {

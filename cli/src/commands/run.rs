@@ -24,6 +24,7 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
             worktree_path: path.as_deref(),
         };
         held.push((service, ports.ensure(&request)?.allocation.port));
+        super::note_created(inv, &ports);
     }
     let argv = args.command.iter().map(|a| substitute(a, &held)).collect::<Result<Vec<_>>>()?;
 
@@ -36,7 +37,7 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
         let ports: Vec<String> = held.iter().map(|(s, p)| format!("{}={p} ({s})", variable_name(s))).collect();
         output::note(&format!("atlas-ports: worktree '{worktree}': PORT={} {}", held[0].1, ports.join(" ")));
     }
-    Ok(launch(command, &argv[0]))
+    Ok(launch(command, &argv[0], inv.launch))
 }
 
 /// Replaces `{port}` with the first service's port and `{port:NAME}` with service NAME's.
@@ -72,9 +73,14 @@ fn substitute(arg: &OsString, held: &[(&str, u16)]) -> Result<OsString> {
 }
 
 /// Runs the command in this process's place (exec on Unix, so signals reach it directly and
-/// its exit status is ours; a waited-for child on Windows).
-fn launch(command: Command, program: &OsString) -> Exit {
-    let error = match atlas_ports_native::platform::run_in_place(command) {
+/// its exit status is ours; a waited-for child on Windows), or as a child when the caller
+/// must go on.
+fn launch(command: Command, program: &OsString, how: crate::Launch) -> Exit {
+    let started = match how {
+        crate::Launch::ReplaceProcess => atlas_ports_native::platform::run_in_place(command),
+        crate::Launch::Child => atlas_ports_native::platform::run_child(command),
+    };
+    let error = match started {
         Ok(code) => return Exit::Code(code),
         Err(e) => e,
     };

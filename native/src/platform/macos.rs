@@ -1,7 +1,7 @@
 //! macOS. Listening processes are not identified yet: ports that something listens on are
 //! reported without a PID, so ownership is "unknown" and no false conflict is reported.
 
-pub use super::unix::{run_in_place, user_of_this_process};
+pub use super::unix::{run_child, run_in_place, user_of_this_process};
 use atlas_ports_core::Listener;
 use std::collections::HashMap;
 

@@ -6,7 +6,9 @@
 //! - `user_of_this_process()`: the user name when `$USER` is unset (services, cron, CI);
 //! - `NO_ADDRESS_FAMILY`: the error code of a bind to an address family the host lacks;
 //! - `run_in_place(command)`: runs a command as this process (exec where the system has it),
-//!   so that signals reach it directly and its exit status is ours.
+//!   so that signals reach it directly and its exit status is ours;
+//! - `run_child(command)`: runs a command as a child with this process's standard streams and
+//!   answers its exit status (for a host process that must go on, such as Node).
 
 #[cfg(unix)]
 mod unix;

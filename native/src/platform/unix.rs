@@ -1,6 +1,9 @@
-//! What every Unix shares: the user database and `exec`.
+//! What every Unix shares: the user database, `exec`, and handing the standard streams to a
+//! command.
 
-use std::process::Command;
+use std::io;
+use std::os::fd::AsFd;
+use std::process::{Command, Stdio};
 
 /// The name of this process's user from `/etc/passwd`, or `uid<N>` when it has no entry.
 pub fn user_of_this_process() -> Option<String> {
@@ -21,9 +24,35 @@ pub fn user_of_this_process() -> Option<String> {
 
 /// Replaces this process with `command`: it receives every signal directly and its exit status
 /// is the one its caller sees. Returns only when the command could not be started.
-pub fn run_in_place(mut command: Command) -> std::io::Result<i32> {
+pub fn run_in_place(mut command: Command) -> io::Result<i32> {
     use std::os::unix::process::CommandExt;
+    hand_over_stdio(&mut command);
     Err(command.exec())
+}
+
+/// Runs `command` as a child with this process's standard streams, waits for it and answers
+/// its exit status (128 + the signal's number when a signal ended it, as shells do).
+pub fn run_child(mut command: Command) -> io::Result<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    hand_over_stdio(&mut command);
+    let status = command.status()?;
+    Ok(status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1))
+}
+
+/// Gives the command this process's stdin, stdout and stderr explicitly. A host process may have
+/// marked them close-on-exec (Node does), and an inherited descriptor with that flag is closed
+/// when the command starts: it would run with no standard streams at all. A duplicate handed
+/// over is installed on 0–2 by `dup2`, which clears the flag.
+fn hand_over_stdio(command: &mut Command) {
+    if let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() {
+        command.stdin(Stdio::from(fd));
+    }
+    if let Ok(fd) = io::stdout().as_fd().try_clone_to_owned() {
+        command.stdout(Stdio::from(fd));
+    }
+    if let Ok(fd) = io::stderr().as_fd().try_clone_to_owned() {
+        command.stderr(Stdio::from(fd));
+    }
 }
 
 #[cfg(test)]

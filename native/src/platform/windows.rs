@@ -20,6 +20,11 @@ pub fn user_of_this_process() -> Option<String> {
 
 /// Windows has no `exec`: the command runs as a child and its exit status is passed through
 /// (Ctrl+C reaches the whole console group, so the child gets it too).
-pub fn run_in_place(mut command: Command) -> std::io::Result<i32> {
+pub fn run_in_place(command: Command) -> std::io::Result<i32> {
+    run_child(command)
+}
+
+/// Runs `command` as a child, waits for it and answers its exit status.
+pub fn run_child(mut command: Command) -> std::io::Result<i32> {
     command.status().map(|s| s.code().unwrap_or(1))
 }
