@@ -13,7 +13,13 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * Allocates the next free port of the service's range to the worktree (default: the current
  * git worktree's folder name) and returns it. Ports busy on the machine are skipped.
  */
-export declare function allocatePort(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): number
+export declare function allocatePort(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): Promise<number>
+
+/**
+ * Allocates the next free port of the service's range to the worktree (default: the current
+ * git worktree's folder name) and returns it. Ports busy on the machine are skipped.
+ */
+export declare function allocatePortSync(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): number
 
 /** One port held by one worktree's service, as stored in the registry. */
 export interface Allocation {
@@ -27,8 +33,8 @@ export interface Allocation {
   description: string
   /** The PID last seen listening on the port. */
   processId?: number
-  /** `unknown`, `healthy`, `unhealthy` or `not_running`. */
-  healthStatus: string
+  /** The result of the last health check (`unknown`: never checked). */
+  healthStatus: 'unknown' | 'healthy' | 'unhealthy' | 'not_running'
   /** The worktree's folder, when it was known at allocation time. */
   worktreePath?: string
 }
@@ -36,8 +42,8 @@ export interface Allocation {
 /** An allocation and what was seen on its port just now. */
 export interface AllocationState {
   allocation: Allocation
-  /** The live status: `healthy`, `unhealthy` or `not_running`. */
-  status: string
+  /** The live status. */
+  status: 'healthy' | 'unhealthy' | 'not_running'
   pid?: number
   process?: string
   /** What the probe saw (`HTTP 200 from GET /`, `nothing listens`). */
@@ -45,11 +51,33 @@ export interface AllocationState {
   ownership?: Ownership
 }
 
-/** Duplicate ports, foreign listeners, allocations nothing listens on, and broken ranges. */
-export declare function checkConflicts(options?: Options | undefined | null): ConflictReport
+/**
+ * What every function throws (Sync) or rejects with (Promise): an `Error` with a stable `code`.
+ * `catch (e) { if ((e as AtlasPortsError).code === 'ERR_UNKNOWN_SERVICE') … }`
+ * (Declared for TypeScript; the errors themselves are made in `error.rs`.)
+ */
+export interface AtlasPortsError {
+  code: 'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING'
+  message: string
+}
 
-/** Whether a port is free in the registry and on the machine (bind on 127.0.0.1, 0.0.0.0, ::1, ::). */
-export declare function checkPortAvailable(port: number | string, options?: Options | undefined | null): boolean
+/** Duplicate ports, foreign listeners, allocations nothing listens on, and broken ranges. */
+export declare function checkConflicts(options?: Options | undefined | null): Promise<ConflictReport>
+
+/** Duplicate ports, foreign listeners, allocations nothing listens on, and broken ranges. */
+export declare function checkConflictsSync(options?: Options | undefined | null): ConflictReport
+
+/**
+ * Whether a port is free in the registry and on the machine (a bind succeeds on 127.0.0.1,
+ * 0.0.0.0, ::1 and ::).
+ */
+export declare function checkPortAvailable(port: number, options?: Options | undefined | null): Promise<boolean>
+
+/**
+ * Whether a port is free in the registry and on the machine (a bind succeeds on 127.0.0.1,
+ * 0.0.0.0, ::1 and ::).
+ */
+export declare function checkPortAvailableSync(port: number, options?: Options | undefined | null): boolean
 
 /** The answer of `checkConflicts`. */
 export interface ConflictReport {
@@ -75,23 +103,45 @@ export interface ConflictSummary {
  * Returns the port the worktree already holds for the service, allocating one only if it has
  * none: call it every time a server starts.
  */
-export declare function ensurePort(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): number
+export declare function ensurePort(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): Promise<number>
+
+/**
+ * Returns the port the worktree already holds for the service, allocating one only if it has
+ * none: call it every time a server starts.
+ */
+export declare function ensurePortSync(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): number
 
 /** The port `allocatePort` would return now, with the range and its allocated ports. */
-export declare function findNextPort(service: string, options?: Options | undefined | null): NextPort
+export declare function findNextPort(service: string, options?: Options | undefined | null): Promise<NextPort>
+
+/** The port `allocatePort` would return now, with the range and its allocated ports. */
+export declare function findNextPortSync(service: string, options?: Options | undefined | null): NextPort
 
 /**
  * Every range with its allocations (only `worktree`'s when given), their live state and the
  * free ports. Probes the ports; stores nothing.
  */
-export declare function getStatus(worktree?: string | undefined | null, options?: Options | undefined | null): StatusReport
+export declare function getStatus(worktree?: string | undefined | null, options?: Options | undefined | null): Promise<StatusReport>
+
+/**
+ * Every range with its allocations (only `worktree`'s when given), their live state and the
+ * free ports. Probes the ports; stores nothing.
+ */
+export declare function getStatusSync(worktree?: string | undefined | null, options?: Options | undefined | null): StatusReport
 
 /**
  * Probes every allocation (only `worktree`'s when given) at all levels — listening, which
  * process, does the service answer — and stores `healthStatus` and `processId` in the
- * registry. Resolves with the report; rejects with a coded `Error`.
+ * registry.
  */
 export declare function healthCheck(worktree?: string | undefined | null, options?: Options | undefined | null): Promise<HealthReport>
+
+/**
+ * Probes every allocation (only `worktree`'s when given) at all levels — listening, which
+ * process, does the service answer — and stores `healthStatus` and `processId` in the
+ * registry.
+ */
+export declare function healthCheckSync(worktree?: string | undefined | null, options?: Options | undefined | null): HealthReport
 
 /** The answer of `healthCheck`. */
 export interface HealthReport {
@@ -119,16 +169,25 @@ export interface InitOptions {
  * Creates the registry with the default ranges; returns its path. Refuses to replace an
  * existing one unless `options.force`.
  */
-export declare function initRegistry(options?: InitOptions | undefined | null): string
+export declare function initRegistry(options?: InitOptions | undefined | null): Promise<string>
+
+/**
+ * Creates the registry with the default ranges; returns its path. Refuses to replace an
+ * existing one unless `options.force`.
+ */
+export declare function initRegistrySync(options?: InitOptions | undefined | null): string
 
 /** The allocations of a worktree (default: the current one), as stored. */
-export declare function listAllocatedPorts(worktree?: string | undefined | null, options?: Options | undefined | null): Array<Allocation>
+export declare function listAllocatedPorts(worktree?: string | undefined | null, options?: Options | undefined | null): Promise<Array<Allocation>>
+
+/** The allocations of a worktree (default: the current one), as stored. */
+export declare function listAllocatedPortsSync(worktree?: string | undefined | null, options?: Options | undefined | null): Array<Allocation>
 
 /** The answer of `findNextPort`. */
 export interface NextPort {
   service: string
   /** The port `allocatePort` would return now; `null` when the range is full. */
-  port?: number
+  port: number | null
   start: number
   end: number
   /** Ports of the range held in the registry, ascending. */
@@ -148,15 +207,14 @@ export interface Options {
 
 /** Whose server listens on an allocated port, and how that was decided. */
 export interface Ownership {
-  /** `own`, `foreign` or `unknown`. */
-  owner: string
+  /** The worktree's own server, another process (a system conflict), or could not be told. */
+  owner: 'own' | 'foreign' | 'unknown'
   reason: string
 }
 
 /** A structural problem of the registry. */
 export interface Problem {
-  /** `outside_range`, `unknown_service` or `overlapping_ranges`. */
-  kind: string
+  kind: 'outside_range' | 'unknown_service' | 'overlapping_ranges'
   message: string
 }
 
@@ -190,17 +248,35 @@ export interface ReleaseOptions {
  * Releases a port (only `options.worktree`'s allocation of it when given). True if something
  * was released.
  */
-export declare function releasePort(port: number | string, options?: ReleaseOptions | undefined | null): boolean
+export declare function releasePort(port: number, options?: ReleaseOptions | undefined | null): Promise<boolean>
+
+/**
+ * Releases a port (only `options.worktree`'s allocation of it when given). True if something
+ * was released.
+ */
+export declare function releasePortSync(port: number, options?: ReleaseOptions | undefined | null): boolean
 
 /** Releases every port of a worktree; returns what was released. */
-export declare function releaseWorktree(worktree: string, options?: Options | undefined | null): Array<Allocation>
+export declare function releaseWorktree(worktree: string, options?: Options | undefined | null): Promise<Array<Allocation>>
+
+/** Releases every port of a worktree; returns what was released. */
+export declare function releaseWorktreeSync(worktree: string, options?: Options | undefined | null): Array<Allocation>
 
 /**
  * Runs the `atlas-ports` command line (`args` without the program name) in this process and
  * returns its exit status. The npm package's `bin` is this, so `npx atlas-ports …` is the
  * very same program.
  */
-export declare function runCli(args: Array<string>): number
+export declare function runCli(args: Array<string>, options?: RunCliOptions | undefined | null): number
+
+/** Options of `runCli`. */
+export interface RunCliOptions {
+  /**
+   * Let `atlas-ports run` replace this process with its command (exec), as the npm package's
+   * `bin` does. Default `false`: the command runs as a child and this process goes on.
+   */
+  replaceProcess?: boolean
+}
 
 /** The answer of `getStatus`. */
 export interface StatusReport {

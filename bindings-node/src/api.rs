@@ -1,21 +1,50 @@
-//! The exports of `require('atlas-ports')`: the reference design's four functions and the rest of the
-//! operations, each a thin call into the core through the same context as the CLI.
+//! The exports of `require('atlas-ports')`: every operation as a Promise function and its `Sync`
+//! twin, both over one `*_impl` function that calls the core through the same workspace as the
+//! CLI.
 
-use crate::error::{Code, JsResult, port_of, to_js, to_js_rejection};
+use crate::error::{Code, to_js};
 use crate::options::{InitOptions, Options, Place, ReleaseOptions};
+use crate::task::Job;
 use crate::types::{Allocation, ConflictReport, HealthReport, NextPort, StatusReport};
-use atlas_ports_core::{AllocateRequest, Availability, Error as CoreError, status};
+use atlas_ports_core::{AllocateRequest, Availability, Error as CoreError, report, status, validate};
 use atlas_ports_native::SystemHealthProbe;
 use napi::bindgen_prelude::*;
 
-fn place(registry: Option<String>, cwd: Option<String>) -> JsResult<Place> {
-    Place::new(registry, cwd)
-        .map_err(|source| to_js(CoreError::System { action: "read the folder this process works in", source }))
+type CoreResult<T> = std::result::Result<T, CoreError>;
+
+/// Declares an operation's two exports: `name` returns a Promise (the work runs off the main
+/// thread) and `sync` returns the value; both come from the same body and the same docs. (The
+/// docs are written `#[doc = "…"]`: napi-derive would keep the `r"` of a `///` passed through a
+/// macro.)
+macro_rules! export {
+    ($(#[$doc:meta])* $name:ident, $sync:ident, $ty:ty, $ts:literal, ($($arg:ident: $argty:ty),*) $body:block) => {
+        $(#[$doc])*
+        #[napi(ts_return_type = $ts)]
+        pub fn $name($($arg: $argty),*) -> AsyncTask<Job<$ty>> {
+            AsyncTask::new(Job::new(move || $body))
+        }
+
+        $(#[$doc])*
+        #[napi]
+        pub fn $sync($($arg: $argty),*) -> std::result::Result<$ty, napi::Error<Code>> {
+            let run = move || -> CoreResult<$ty> { $body };
+            run().map_err(to_js)
+        }
+    };
 }
 
-fn place_of(o: Option<Options>) -> JsResult<Place> {
+fn place(registry: Option<String>, cwd: Option<String>) -> CoreResult<Place> {
+    Place::new(registry, cwd)
+        .map_err(|source| CoreError::System { action: "read the folder this process works in", source })
+}
+
+fn place_of(o: Option<Options>) -> CoreResult<Place> {
     let o = o.unwrap_or_default();
     place(o.registry, o.cwd)
+}
+
+fn checked_port(n: f64) -> CoreResult<u16> {
+    validate::port_from_number(n)
 }
 
 fn request_port(
@@ -24,9 +53,9 @@ fn request_port(
     worktree: Option<String>,
     description: Option<String>,
     o: Option<Options>,
-) -> JsResult<u32> {
+) -> CoreResult<u32> {
     let p = place_of(o)?;
-    let (worktree, path) = p.ctx.worktree(worktree.as_deref()).map_err(to_js)?;
+    let (worktree, path) = p.ctx.worktree(worktree.as_deref())?;
     let req = AllocateRequest {
         service: &service,
         worktree: &worktree,
@@ -35,143 +64,141 @@ fn request_port(
     };
     let ports = p.ports();
     let allocation = if ensure { ports.ensure(&req).map(|e| e.allocation) } else { ports.allocate(&req) };
-    allocation.map(|a| u32::from(a.port)).map_err(to_js)
+    allocation.map(|a| u32::from(a.port))
 }
 
-/// Allocates the next free port of the service's range to the worktree (default: the current
-/// git worktree's folder name) and returns it. Ports busy on the machine are skipped.
-#[napi]
-pub fn allocate_port(
-    service: String,
-    worktree: Option<String>,
-    description: Option<String>,
-    options: Option<Options>,
-) -> Result<u32, Code> {
-    request_port(false, service, worktree, description, options)
-}
-
-/// Returns the port the worktree already holds for the service, allocating one only if it has
-/// none: call it every time a server starts.
-#[napi]
-pub fn ensure_port(
-    service: String,
-    worktree: Option<String>,
-    description: Option<String>,
-    options: Option<Options>,
-) -> Result<u32, Code> {
-    request_port(true, service, worktree, description, options)
-}
-
-/// Releases a port (only `options.worktree`'s allocation of it when given). True if something
-/// was released.
-#[napi]
-pub fn release_port(port: Either<f64, String>, options: Option<ReleaseOptions>) -> Result<bool, Code> {
-    let port = port_of(port)?;
-    let o = options.unwrap_or_default();
-    let p = place(o.registry, o.cwd)?;
-    p.ports().release(port, o.worktree.as_deref()).map(|removed| !removed.is_empty()).map_err(to_js)
-}
-
-/// Releases every port of a worktree; returns what was released.
-#[napi]
-pub fn release_worktree(worktree: String, options: Option<Options>) -> Result<Vec<Allocation>, Code> {
-    let p = place_of(options)?;
-    p.ports().release_worktree(&worktree).map(|v| v.iter().map(Allocation::from).collect()).map_err(to_js)
-}
-
-/// Whether a port is free in the registry and on the machine (bind on 127.0.0.1, 0.0.0.0, ::1, ::).
-#[napi]
-pub fn check_port_available(port: Either<f64, String>, options: Option<Options>) -> Result<bool, Code> {
-    let port = port_of(port)?;
-    let p = place_of(options)?;
-    p.ports().check_available(port).map(|a| a == Availability::Available).map_err(to_js)
-}
-
-/// The allocations of a worktree (default: the current one), as stored.
-#[napi]
-pub fn list_allocated_ports(worktree: Option<String>, options: Option<Options>) -> Result<Vec<Allocation>, Code> {
-    let p = place_of(options)?;
-    let (worktree, _) = p.ctx.worktree(worktree.as_deref()).map_err(to_js)?;
-    p.ports().list(Some(&worktree)).map(|v| v.iter().map(Allocation::from).collect()).map_err(to_js)
-}
-
-/// The port `allocatePort` would return now, with the range and its allocated ports.
-#[napi]
-pub fn find_next_port(service: String, options: Option<Options>) -> Result<NextPort, Code> {
-    let p = place_of(options)?;
-    p.ports().find_next(&service).map(NextPort::from).map_err(to_js)
-}
-
-/// Creates the registry with the default ranges; returns its path. Refuses to replace an
-/// existing one unless `options.force`.
-#[napi]
-pub fn init_registry(options: Option<InitOptions>) -> Result<String, Code> {
-    let o = options.unwrap_or_default();
-    let p = place(o.registry, o.cwd)?;
-    let ports = p.ports();
-    ports.init(o.force.unwrap_or(false)).map_err(to_js)?;
-    Ok(ports.registry_path().display().to_string())
-}
-
-/// Every range with its allocations (only `worktree`'s when given), their live state and the
-/// free ports. Probes the ports; stores nothing.
-#[napi]
-pub fn get_status(worktree: Option<String>, options: Option<Options>) -> Result<StatusReport, Code> {
-    let p = place_of(options)?;
-    let (reg, states) = p.ports().observe(worktree.as_deref(), &SystemHealthProbe::default()).map_err(to_js)?;
-    Ok(StatusReport::from(status::by_range(&reg, states)))
-}
-
-/// Duplicate ports, foreign listeners, allocations nothing listens on, and broken ranges.
-#[napi]
-pub fn check_conflicts(options: Option<Options>) -> Result<ConflictReport, Code> {
-    let p = place_of(options)?;
-    p.ports().conflicts(&SystemHealthProbe::default()).map(ConflictReport::from).map_err(to_js)
-}
-
-/// The health check, run off the main thread.
-pub struct HealthTask {
-    worktree: Option<String>,
-    options: Options,
-}
-
-impl Task for HealthTask {
-    type Output = std::result::Result<Vec<atlas_ports_core::AllocationState>, CoreError>;
-    type JsValue = HealthReport;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let o = self.options.clone();
-        let p = match Place::new(o.registry, o.cwd) {
-            Ok(p) => p,
-            Err(source) => {
-                return Ok(Err(CoreError::System { action: "read the folder this process works in", source }));
-            }
-        };
-        Ok(p.ports().health_check(self.worktree.as_deref(), &SystemHealthProbe::default()))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        match output {
-            Ok(states) => Ok(HealthReport::from(atlas_ports_core::report::HealthReport::new(states))),
-            Err(e) => Err(to_js_rejection(env, e)),
-        }
+export! {
+    #[doc = " Allocates the next free port of the service's range to the worktree (default: the current"]
+    #[doc = " git worktree's folder name) and returns it. Ports busy on the machine are skipped."]
+    allocate_port, allocate_port_sync, u32, "Promise<number>",
+    (service: String, worktree: Option<String>, description: Option<String>, options: Option<Options>) {
+        request_port(false, service, worktree, description, options)
     }
 }
 
-/// Probes every allocation (only `worktree`'s when given) at all levels — listening, which
-/// process, does the service answer — and stores `healthStatus` and `processId` in the
-/// registry. Resolves with the report; rejects with a coded `Error`.
-#[napi(ts_return_type = "Promise<HealthReport>")]
-pub fn health_check(worktree: Option<String>, options: Option<Options>) -> AsyncTask<HealthTask> {
-    AsyncTask::new(HealthTask { worktree, options: options.unwrap_or_default() })
+export! {
+    #[doc = " Returns the port the worktree already holds for the service, allocating one only if it has"]
+    #[doc = " none: call it every time a server starts."]
+    ensure_port, ensure_port_sync, u32, "Promise<number>",
+    (service: String, worktree: Option<String>, description: Option<String>, options: Option<Options>) {
+        request_port(true, service, worktree, description, options)
+    }
 }
 
+export! {
+    #[doc = " Releases a port (only `options.worktree`'s allocation of it when given). True if something"]
+    #[doc = " was released."]
+    release_port, release_port_sync, bool, "Promise<boolean>",
+    (port: f64, options: Option<ReleaseOptions>) {
+        let port = checked_port(port)?;
+        let o = options.unwrap_or_default();
+        let removed = place(o.registry, o.cwd)?.ports().release(port, o.worktree.as_deref())?;
+        Ok(!removed.is_empty())
+    }
+}
+
+export! {
+    #[doc = " Releases every port of a worktree; returns what was released."]
+    release_worktree, release_worktree_sync, Vec<Allocation>, "Promise<Array<Allocation>>",
+    (worktree: String, options: Option<Options>) {
+        let removed = place_of(options)?.ports().release_worktree(&worktree)?;
+        Ok(removed.iter().map(Allocation::from).collect())
+    }
+}
+
+export! {
+    #[doc = " Whether a port is free in the registry and on the machine (a bind succeeds on 127.0.0.1,"]
+    #[doc = " 0.0.0.0, ::1 and ::)."]
+    check_port_available, check_port_available_sync, bool, "Promise<boolean>",
+    (port: f64, options: Option<Options>) {
+        let port = checked_port(port)?;
+        Ok(place_of(options)?.ports().check_available(port)? == Availability::Available)
+    }
+}
+
+export! {
+    #[doc = " The allocations of a worktree (default: the current one), as stored."]
+    list_allocated_ports, list_allocated_ports_sync, Vec<Allocation>, "Promise<Array<Allocation>>",
+    (worktree: Option<String>, options: Option<Options>) {
+        let p = place_of(options)?;
+        let (worktree, _) = p.ctx.worktree(worktree.as_deref())?;
+        Ok(p.ports().list(Some(&worktree))?.iter().map(Allocation::from).collect())
+    }
+}
+
+export! {
+    #[doc = " The port `allocatePort` would return now, with the range and its allocated ports."]
+    find_next_port, find_next_port_sync, NextPort, "Promise<NextPort>",
+    (service: String, options: Option<Options>) {
+        Ok(NextPort::from(place_of(options)?.ports().find_next(&service)?))
+    }
+}
+
+export! {
+    #[doc = " Creates the registry with the default ranges; returns its path. Refuses to replace an"]
+    #[doc = " existing one unless `options.force`."]
+    init_registry, init_registry_sync, String, "Promise<string>",
+    (options: Option<InitOptions>) {
+        let o = options.unwrap_or_default();
+        let p = place(o.registry, o.cwd)?;
+        let ports = p.ports();
+        ports.init(o.force.unwrap_or(false))?;
+        Ok(ports.registry_path().display().to_string())
+    }
+}
+
+export! {
+    #[doc = " Every range with its allocations (only `worktree`'s when given), their live state and the"]
+    #[doc = " free ports. Probes the ports; stores nothing."]
+    get_status, get_status_sync, StatusReport, "Promise<StatusReport>",
+    (worktree: Option<String>, options: Option<Options>) {
+        let p = place_of(options)?;
+        let (reg, states) = p.ports().observe(worktree.as_deref(), &SystemHealthProbe::default())?;
+        Ok(StatusReport::from(status::by_range(&reg, states)))
+    }
+}
+
+export! {
+    #[doc = " Duplicate ports, foreign listeners, allocations nothing listens on, and broken ranges."]
+    check_conflicts, check_conflicts_sync, ConflictReport, "Promise<ConflictReport>",
+    (options: Option<Options>) {
+        Ok(ConflictReport::from(place_of(options)?.ports().conflicts(&SystemHealthProbe::default())?))
+    }
+}
+
+export! {
+    #[doc = " Probes every allocation (only `worktree`'s when given) at all levels — listening, which"]
+    #[doc = " process, does the service answer — and stores `healthStatus` and `processId` in the"]
+    #[doc = " registry."]
+    health_check, health_check_sync, HealthReport, "Promise<HealthReport>",
+    (worktree: Option<String>, options: Option<Options>) {
+        let p = place_of(options)?;
+        let states = p.ports().health_check(worktree.as_deref(), &SystemHealthProbe::default())?;
+        Ok(HealthReport::from(report::HealthReport::new(states)))
+    }
+}
+
+/// Options of `runCli`.
 #[cfg(feature = "cli")]
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct RunCliOptions {
+    /// Let `atlas-ports run` replace this process with its command (exec), as the npm package's
+    /// `bin` does. Default `false`: the command runs as a child and this process goes on.
+    pub replace_process: Option<bool>,
+}
+
 /// Runs the `atlas-ports` command line (`args` without the program name) in this process and
 /// returns its exit status. The npm package's `bin` is this, so `npx atlas-ports …` is the
 /// very same program.
+#[cfg(feature = "cli")]
 #[napi]
-pub fn run_cli(args: Vec<String>) -> i32 {
+pub fn run_cli(args: Vec<String>, options: Option<RunCliOptions>) -> i32 {
+    let launch = if options.and_then(|o| o.replace_process).unwrap_or(false) {
+        atlas_ports_cli::Launch::ReplaceProcess
+    } else {
+        atlas_ports_cli::Launch::Child
+    };
     let argv = std::iter::once("atlas-ports".to_owned()).chain(args).map(Into::into).collect();
-    atlas_ports_cli::run(argv)
+    atlas_ports_cli::run_with(argv, launch)
 }

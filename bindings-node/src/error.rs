@@ -13,9 +13,6 @@ impl AsRef<str> for Code {
     }
 }
 
-/// What every export returns: a value, or an `Error` with our `code`.
-pub type JsResult<T> = std::result::Result<T, napi::Error<Code>>;
-
 /// Converts a core error, keeping its code and message, with a hint in JavaScript's words.
 pub fn to_js(e: CoreError) -> napi::Error<Code> {
     let hint = match e {
@@ -32,14 +29,4 @@ pub fn to_js(e: CoreError) -> napi::Error<Code> {
 pub fn to_js_rejection(env: Env, e: CoreError) -> napi::Error {
     let unknown = JsError::from(to_js(e)).into_unknown(env);
     napi::Error::from(unknown)
-}
-
-/// A port as JavaScript gives it: a number, or text (from an environment variable, a form).
-/// Anything that is not an integer from 1 to 65535 is `ERR_INVALID_PORT`, as in the CLI.
-pub fn port_of(value: Either<f64, String>) -> JsResult<u16> {
-    match value {
-        Either::A(n) => atlas_ports_core::validate::port_from_number(n),
-        Either::B(text) => atlas_ports_core::validate::parse_port(&text),
-    }
-    .map_err(to_js)
 }

@@ -11,4 +11,5 @@ extern crate napi_derive;
 mod api;
 mod error;
 mod options;
+mod task;
 mod types;

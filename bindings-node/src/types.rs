@@ -18,7 +18,8 @@ pub struct Allocation {
     pub description: String,
     /// The PID last seen listening on the port.
     pub process_id: Option<u32>,
-    /// `unknown`, `healthy`, `unhealthy` or `not_running`.
+    /// The result of the last health check (`unknown`: never checked).
+    #[napi(ts_type = "'unknown' | 'healthy' | 'unhealthy' | 'not_running'")]
     pub health_status: String,
     /// The worktree's folder, when it was known at allocation time.
     pub worktree_path: Option<String>,
@@ -46,7 +47,7 @@ impl From<&core::Allocation> for Allocation {
 pub struct NextPort {
     pub service: String,
     /// The port `allocatePort` would return now; `null` when the range is full.
-    pub port: Option<u32>,
+    pub port: napi::Either<u32, napi::bindgen_prelude::Null>,
     pub start: u32,
     pub end: u32,
     /// Ports of the range held in the registry, ascending.
@@ -57,7 +58,7 @@ impl From<core::NextPort> for NextPort {
     fn from(n: core::NextPort) -> Self {
         NextPort {
             service: n.service,
-            port: n.port.map(u32::from),
+            port: n.port.map_or(napi::Either::B(napi::bindgen_prelude::Null), |p| napi::Either::A(u32::from(p))),
             start: u32::from(n.start),
             end: u32::from(n.end),
             allocated: n.allocated.into_iter().map(u32::from).collect(),
@@ -69,7 +70,8 @@ impl From<core::NextPort> for NextPort {
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct Ownership {
-    /// `own`, `foreign` or `unknown`.
+    /// The worktree's own server, another process (a system conflict), or could not be told.
+    #[napi(ts_type = "'own' | 'foreign' | 'unknown'")]
     pub owner: String,
     pub reason: String,
 }
@@ -90,7 +92,8 @@ impl From<&core::Ownership> for Ownership {
 #[derive(Debug, Clone)]
 pub struct AllocationState {
     pub allocation: Allocation,
-    /// The live status: `healthy`, `unhealthy` or `not_running`.
+    /// The live status.
+    #[napi(ts_type = "'healthy' | 'unhealthy' | 'not_running'")]
     pub status: String,
     pub pid: Option<u32>,
     pub process: Option<String>,
@@ -227,7 +230,7 @@ pub struct SystemConflict {
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct Problem {
-    /// `outside_range`, `unknown_service` or `overlapping_ranges`.
+    #[napi(ts_type = "'outside_range' | 'unknown_service' | 'overlapping_ranges'")]
     pub kind: String,
     pub message: String,
 }
@@ -292,4 +295,18 @@ impl From<core::ConflictReport> for ConflictReport {
                 .collect(),
         }
     }
+}
+
+/// What every function throws (Sync) or rejects with (Promise): an `Error` with a stable `code`.
+/// `catch (e) { if ((e as AtlasPortsError).code === 'ERR_UNKNOWN_SERVICE') … }`
+/// (Declared for TypeScript; the errors themselves are made in `error.rs`.)
+#[napi(object)]
+#[derive(Debug, Clone)]
+#[allow(dead_code)]
+pub struct AtlasPortsError {
+    #[napi(
+        ts_type = "'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING'"
+    )]
+    pub code: String,
+    pub message: String,
 }

@@ -42,9 +42,20 @@ impl<'h> Ports<'h> {
         Ports { host, store: RegistryStore::new(host.fs, registry) }
     }
 
+    /// Operations on a registry at a discovered location: while it does not exist, reads see
+    /// the default registry with no allocations, and the first allocation creates it.
+    pub fn creating(host: Host<'h>, registry: impl Into<std::path::PathBuf>) -> Self {
+        Ports { host, store: RegistryStore::new(host.fs, registry).default_when_missing() }
+    }
+
     /// The registry file's path.
     pub fn registry_path(&self) -> &Path {
         self.store.path()
+    }
+
+    /// Whether an operation of this `Ports` created the registry file.
+    pub fn created_registry(&self) -> bool {
+        self.store.created()
     }
 
     /// Reads the registry as it is.

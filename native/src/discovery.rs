@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// The registry's path under a root folder.
 pub const REGISTRY_RELATIVE: &str = ".atlas/worktrees/ports.json";
+/// Where the reference design keeps it: used when it exists and ours does not.
+pub const REFERENCE_REGISTRY_RELATIVE: &str = "design/worktrees/ports.json";
 /// The environment variable that points every repository at one registry.
 pub const REGISTRY_ENV: &str = "ATLAS_PORTS_REGISTRY";
 
@@ -63,7 +65,9 @@ pub fn registry_path(explicit: Option<&Path>, env: Option<&str>, cwd: &Path, wor
         return cwd.join(p);
     }
     if let Some(wt) = worktree {
-        return wt.main_root.join(REGISTRY_RELATIVE);
+        let ours = wt.main_root.join(REGISTRY_RELATIVE);
+        let reference = wt.main_root.join(REFERENCE_REGISTRY_RELATIVE);
+        return if !ours.exists() && reference.is_file() { reference } else { ours };
     }
     cwd.ancestors()
         .map(|d| d.join(REGISTRY_RELATIVE))
@@ -122,6 +126,21 @@ mod tests {
         assert_eq!(registry_path(None, None, &linked.join("src"), Some(&wt)), main.join(REGISTRY_RELATIVE));
         let main_wt = find_worktree(&main).unwrap();
         assert_eq!(registry_path(None, None, &main, Some(&main_wt)), main.join(REGISTRY_RELATIVE));
+    }
+
+    #[test]
+    fn the_reference_designs_registry_is_used_when_ours_does_not_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let main = tmp.path().join("repo");
+        fs::create_dir_all(main.join(".git")).unwrap();
+        fs::create_dir_all(main.join("design/worktrees")).unwrap();
+        let wt = find_worktree(&main).unwrap();
+        assert_eq!(registry_path(None, None, &main, Some(&wt)), main.join(REGISTRY_RELATIVE), "no file: ours");
+        fs::write(main.join(REFERENCE_REGISTRY_RELATIVE), "{}").unwrap();
+        assert_eq!(registry_path(None, None, &main, Some(&wt)), main.join(REFERENCE_REGISTRY_RELATIVE));
+        fs::create_dir_all(main.join(".atlas/worktrees")).unwrap();
+        fs::write(main.join(REGISTRY_RELATIVE), "{}").unwrap();
+        assert_eq!(registry_path(None, None, &main, Some(&wt)), main.join(REGISTRY_RELATIVE), "ours wins");
     }
 
     #[test]

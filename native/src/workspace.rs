@@ -59,10 +59,18 @@ impl Workspace {
         }
     }
 
-    /// The registry operations, on the explicit registry or the discovered one.
+    /// The registry operations, on the explicit registry or the discovered one. A registry
+    /// named explicitly (`explicit`, `ATLAS_PORTS_REGISTRY`) must exist; the one discovered in
+    /// a git repository is created by the first allocation (reads see no allocations until
+    /// then), so a repository needs no setup.
     pub fn ports(&self, explicit: Option<&Path>) -> Ports<'_> {
-        let path = registry_path(explicit, self.env_registry.as_deref(), &self.cwd, self.worktree.as_ref());
-        Ports::new(self.native.host(), path)
+        let env = self.env_registry.as_deref().filter(|p| !p.is_empty());
+        let path = registry_path(explicit, env, &self.cwd, self.worktree.as_ref());
+        if explicit.is_none() && env.is_none() && self.worktree.is_some() {
+            Ports::creating(self.native.host(), path)
+        } else {
+            Ports::new(self.native.host(), path)
+        }
     }
 
     /// The git worktree around the folder worked in, if any.
@@ -88,7 +96,7 @@ impl Workspace {
     /// The repository whose worktrees the registry serves: the root above
     /// `.atlas/worktrees/ports.json`, else the current repository's main worktree.
     pub fn repository_root(&self, registry: &Path) -> Option<PathBuf> {
-        if registry.ends_with(REGISTRY_RELATIVE) {
+        if registry.ends_with(REGISTRY_RELATIVE) || registry.ends_with(crate::discovery::REFERENCE_REGISTRY_RELATIVE) {
             return registry.ancestors().nth(3).map(Path::to_path_buf);
         }
         self.worktree.as_ref().map(|w| w.main_root.clone())

@@ -1,10 +1,13 @@
-// node tests/bench/node.mjs — per-call wall time through the addon, against get-port (the npm
-// ecosystem's way to find a free port) measured in the same run. Medians of batches.
+// node tests/bench/node.mjs — per-call wall time through the addon (Promise and Sync forms),
+// against get-port (the npm ecosystem's way to find a free port) measured in the same run
+// (medians of batches); then the longest event-loop stall of each Promise function while it
+// works, against its Sync twin.
 import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import net from 'node:net'
 
 const npmDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'npm')
 const require = createRequire(path.join(npmDir, 'package.json'))
@@ -40,9 +43,12 @@ async function perCall(fn) {
 
 const opts = { registry }
 const results = {
-  'allocatePort (locked read-modify-write, flushed)': await perCall((i, r) => atlas.allocatePort('bulk', `b-${r}-${i}`, '', opts)),
-  'ensurePort (port already held: read only)': await perCall(() => atlas.ensurePort('bulk', 'wt-5', '', opts)),
-  'checkPortAvailable (registry + 4 binds)': await perCall(() => atlas.checkPortAvailable(45000, opts)),
+  'allocatePortSync (locked read-modify-write, flushed)': await perCall((i, r) => atlas.allocatePortSync('bulk', `b-${r}-${i}`, '', opts)),
+  'await allocatePort': await perCall((i, r) => atlas.allocatePort('bulk', `p-${r}-${i}`, '', opts)),
+  'ensurePortSync (port already held: read only)': await perCall(() => atlas.ensurePortSync('bulk', 'wt-5', '', opts)),
+  'await ensurePort': await perCall(() => atlas.ensurePort('bulk', 'wt-5', '', opts)),
+  'checkPortAvailableSync (registry + 4 binds)': await perCall(() => atlas.checkPortAvailableSync(45000, opts)),
+  'await checkPortAvailable': await perCall(() => atlas.checkPortAvailable(45000, opts)),
   'get-port: await getPort() (baseline)': await perCall(() => getPort()),
   'get-port: await getPort({port: 45000})': await perCall(() => getPort({ port: 45000 })),
 }
@@ -51,4 +57,51 @@ const base = results['get-port: await getPort() (baseline)']
 for (const [name, us] of Object.entries(results)) {
   console.log(`  ${name.padEnd(52)} ${us.toFixed(1).padStart(8)} µs   ${(us / base).toFixed(2)}× get-port`)
 }
+
+// Event-loop stalls: 50 allocations, half of them on listeners that accept and never answer
+// (each HTTP probe waits out its timeout), the listeners in this process.
+fresh()
+const base50 = 46000
+const reg = JSON.parse(fs.readFileSync(registry, 'utf8'))
+reg.ranges.web = { start: base50, end: base50 + 49, description: 'stall' }
+reg.allocations.push(...Array.from({ length: 50 }, (_, i) => ({ port: base50 + i, worktree: `s-${i}`, service: 'web' })))
+fs.writeFileSync(registry, JSON.stringify(reg))
+const silent = await Promise.all(Array.from({ length: 25 }, (_, i) => new Promise((resolve) => {
+  const server = net.createServer(() => {})
+  server.listen(base50 + i, '127.0.0.1', () => resolve(server))
+})))
+/** The longest gap between ticks of a 1 ms timer while `fn` works (a blocked loop cannot tick). */
+async function stall(fn) {
+  let last = performance.now()
+  let longest = 0
+  const ticker = setInterval(() => {
+    const now = performance.now()
+    longest = Math.max(longest, now - last)
+    last = now
+  }, 1)
+  await new Promise((r) => setTimeout(r, 10))
+  longest = 0
+  last = performance.now()
+  await fn()
+  await new Promise((r) => setTimeout(r, 10))
+  clearInterval(ticker)
+  return longest
+}
+const calls = {
+  getStatus: [() => atlas.getStatus(undefined, opts), () => atlas.getStatusSync(undefined, opts)],
+  checkConflicts: [() => atlas.checkConflicts(opts), () => atlas.checkConflictsSync(opts)],
+  healthCheck: [() => atlas.healthCheck('s-0', opts), () => atlas.healthCheckSync('s-0', opts)],
+  allocatePort: [() => atlas.allocatePort('bulk', 'stall-a', '', opts), () => atlas.allocatePortSync('bulk', 'stall-b', '', opts)],
+  ensurePort: [() => atlas.ensurePort('bulk', 'wt-5', '', opts), () => atlas.ensurePortSync('bulk', 'wt-5', '', opts)],
+  listAllocatedPorts: [() => atlas.listAllocatedPorts('wt-5', opts), () => atlas.listAllocatedPortsSync('wt-5', opts)],
+  checkPortAvailable: [() => atlas.checkPortAvailable(45000, opts), () => atlas.checkPortAvailableSync(45000, opts)],
+  findNextPort: [() => atlas.findNextPort('bulk', opts), () => atlas.findNextPortSync('bulk', opts)],
+}
+console.log('\nlongest event-loop stall while the call works (registry of 150, 25 silent listeners in this process;\na 1 ms timer ticks late by about a millisecond even on an idle loop)\n')
+for (const [name, [promised, sync]] of Object.entries(calls)) {
+  const p = await stall(promised)
+  const s = await stall(sync)
+  console.log(`  ${name.padEnd(20)} Promise ${p.toFixed(1).padStart(8)} ms   Sync ${s.toFixed(1).padStart(8)} ms`)
+}
+for (const s of silent) s.close()
 fs.rmSync(dir, { recursive: true, force: true })

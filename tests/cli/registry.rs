@@ -2,6 +2,7 @@
 //! refused: exit status 2, a message naming the problem, and the file left byte for byte.
 
 use crate::support::*;
+use std::process::Command;
 
 #[test]
 fn a_linked_worktree_and_the_main_worktree_share_one_registry() {
@@ -136,8 +137,10 @@ fn an_exhausted_range_fails_cleanly() {
 }
 
 #[test]
-fn a_missing_registry_says_how_to_create_one_and_creates_nothing() {
+fn a_registry_named_explicitly_must_exist_and_nothing_is_created() {
     let repo = Repo::new();
+    let named = repo.tmp.path().join("typo.json");
+    let named = named.to_str().unwrap();
     for args in [
         &["allocate", "--service", "web", "--worktree", "w"][..],
         &["--release", "8080"],
@@ -145,14 +148,71 @@ fn a_missing_registry_says_how_to_create_one_and_creates_nothing() {
         &["check", "8080"],
         &["next", "web"],
     ] {
-        let run = repo.run(args).code(2);
+        let mut with_flag = args.to_vec();
+        with_flag.extend(["--registry", named]);
+        let run = repo.run(&with_flag).code(2);
         assert!(
             run.stderr.contains("no port registry at") && run.stderr.contains("atlas-ports init"),
             "{args:?}: {}",
             run.stderr
         );
+        let out =
+            Command::new(bin()).args(args).current_dir(&repo.main).env("ATLAS_PORTS_REGISTRY", named).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?} with ATLAS_PORTS_REGISTRY");
     }
-    assert!(!repo.main.join(".atlas").exists(), "nothing is created by a failed command");
+    assert!(!std::path::Path::new(named).exists(), "a typo never creates a stray registry");
+    assert!(!repo.main.join(".atlas").exists(), "nor the discovered one");
+}
+
+#[test]
+fn a_repository_needs_no_setup() {
+    let repo = Repo::new();
+    let wt = repo.add_worktree("feature-x");
+    // Reads see no allocations, and create nothing.
+    let list = run_in(&wt, &["list", "--all"]).success();
+    assert_eq!(list.stderr, "No ports allocated\n");
+    let release = run_in(&wt, &["--release", "8080"]).code(1);
+    assert_eq!(release.stdout, "Releasing port 8080\nPort 8080 was not allocated\n");
+    let next = json_of(&run_in(&wt, &["next", "api", "--format", "json"]));
+    assert_eq!((next["start"].as_u64(), next["end"].as_u64()), (Some(3000), Some(3099)), "the default ranges");
+    assert!(!repo.main.join(".atlas").exists(), "reads create nothing");
+    // The first allocation creates the default registry in the main worktree, and says so once.
+    let first = run_in(&wt, &["ensure", "--service", "api", "--quiet"]).success();
+    assert_eq!(
+        first.stderr,
+        format!(
+            "atlas-ports: created the port registry {} with the default ranges (edit it to change them)\n",
+            repo.registry().display()
+        )
+    );
+    let port = first.stdout.trim().to_owned();
+    let reg = repo.registry_json();
+    assert_eq!(reg["ranges"].as_object().unwrap().len(), 6);
+    assert_eq!(reg["allocations"][0]["worktree"], "feature-x");
+    let second = run_in(&wt, &["ensure", "--service", "api", "--quiet"]).success();
+    assert_eq!((second.stdout.trim(), second.stderr.as_str()), (port.as_str(), ""), "said once");
+    // `init` is still there for custom ranges: the registry exists now.
+    assert!(repo.run(&["init"]).code(2).stderr.contains("already exists"));
+}
+
+#[test]
+fn the_reference_designs_registry_location_is_used_when_it_exists() {
+    let repo = Repo::new();
+    let base = free_block(2);
+    let reference = repo.main.join("design/worktrees/ports.json");
+    std::fs::create_dir_all(reference.parent().unwrap()).unwrap();
+    std::fs::write(&reference, registry_with_range("svc", base, base + 1)).unwrap();
+    let wt = repo.add_worktree("wt");
+    let out = run_in(&wt, &["allocate", "--service", "svc", "--quiet"]).success();
+    assert_eq!(out.stdout, format!("{base}\n"));
+    assert_eq!(out.stderr, "", "an existing registry: nothing created");
+    assert!(!repo.registry().exists(), "no second registry");
+    let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&reference).unwrap()).unwrap();
+    assert_eq!(stored["allocations"][0]["port"], base);
+}
+
+fn json_of(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
 }
 
 #[test]

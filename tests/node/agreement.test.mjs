@@ -31,13 +31,13 @@ const implementations = {
     fs.writeFileSync(registry, text)
     const o = { registry }
     return {
-      allocatePort: (s, w, d, busy = []) => whileBusy(busy, () => atlas.allocatePort(s, w, d, o)),
-      ensurePort: (s, w, d, busy = []) => whileBusy(busy, () => atlas.ensurePort(s, w, d, o)),
-      findNextPort: (s, busy = []) => whileBusy(busy, () => atlas.findNextPort(s, o)),
-      releasePort: (p, w) => atlas.releasePort(p, { ...o, worktree: w }),
-      releaseWorktree: (w) => atlas.releaseWorktree(w, o),
-      listAllocatedPorts: (w) => atlas.listAllocatedPorts(w, o),
-      checkConflicts: () => atlas.checkConflicts(o),
+      allocatePort: (s, w, d, busy = []) => whileBusy(busy, () => atlas.allocatePortSync(s, w, d, o)),
+      ensurePort: (s, w, d, busy = []) => whileBusy(busy, () => atlas.ensurePortSync(s, w, d, o)),
+      findNextPort: (s, busy = []) => whileBusy(busy, () => atlas.findNextPortSync(s, o)),
+      releasePort: (p, w) => atlas.releasePortSync(p, { ...o, worktree: w }),
+      releaseWorktree: (w) => atlas.releaseWorktreeSync(w, o),
+      listAllocatedPorts: (w) => atlas.listAllocatedPortsSync(w, o),
+      checkConflicts: () => atlas.checkConflictsSync(o),
       toJson: () => fs.readFileSync(registry, 'utf8'),
     }
   },

@@ -11,36 +11,36 @@ import { atlas, addWorktree, codeOf, freeBlock, gitRepo, registryWith, tempDir }
 const referenceRegistry = () => {
   const dir = tempDir()
   const registry = path.join(dir, '.atlas', 'worktrees', 'ports.json')
-  atlas.initRegistry({ registry })
+  atlas.initRegistrySync({ registry })
   return registry
 }
 
 test('the four functions of the reference design, on its examples', async () => {
   // The default ranges: 8080 must be free (the Rust end-to-end tests need it too).
-  assert.equal(atlas.checkPortAvailable(8080, { registry: referenceRegistry() }), true, 'port 8080 is free here')
+  assert.equal(atlas.checkPortAvailableSync(8080, { registry: referenceRegistry() }), true, 'port 8080 is free here')
   const registry = referenceRegistry()
   const o = { registry }
-  assert.equal(atlas.allocatePort('web', 'review-GH-42', 'Frontend development server for PR #42', o), 8080)
-  assert.equal(atlas.allocatePort('database', 'review-GH-42', 'PostgreSQL instance for PR #42 testing', o), 5432)
-  assert.equal(atlas.allocatePort('testing', 'review-GH-42', 'Jest test server for PR #42', o), 9000)
-  assert.equal(atlas.allocatePort('web', 'feature-search', undefined, o), 8081)
+  assert.equal(atlas.allocatePortSync('web', 'review-GH-42', 'Frontend development server for PR #42', o), 8080)
+  assert.equal(atlas.allocatePortSync('database', 'review-GH-42', 'PostgreSQL instance for PR #42 testing', o), 5432)
+  assert.equal(atlas.allocatePortSync('testing', 'review-GH-42', 'Jest test server for PR #42', o), 9000)
+  assert.equal(atlas.allocatePortSync('web', 'feature-search', undefined, o), 8081)
 
-  const lines = atlas.listAllocatedPorts('review-GH-42', o).map((a) => `Port ${a.port} (${a.service}): ${a.description}`)
+  const lines = atlas.listAllocatedPortsSync('review-GH-42', o).map((a) => `Port ${a.port} (${a.service}): ${a.description}`)
   assert.deepEqual(lines, [
     'Port 8080 (web): Frontend development server for PR #42',
     'Port 5432 (database): PostgreSQL instance for PR #42 testing',
     'Port 9000 (testing): Jest test server for PR #42',
   ])
-  const a = atlas.listAllocatedPorts('review-GH-42', o)[0]
+  const a = atlas.listAllocatedPortsSync('review-GH-42', o)[0]
   assert.deepEqual(Object.keys(a).sort(), ['allocatedAt', 'allocatedBy', 'description', 'healthStatus', 'port', 'service', 'worktree'])
   assert.match(a.allocatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
   assert.equal(a.healthStatus, 'unknown')
 
-  assert.equal(atlas.checkPortAvailable(8080, o), false, 'allocated')
-  assert.deepEqual(atlas.findNextPort('web', o), { service: 'web', port: 8082, start: 8080, end: 8099, allocated: [8080, 8081] })
-  assert.equal(atlas.releasePort(8080, o), true)
-  assert.equal(atlas.releasePort(8080, o), false, 'was not allocated')
-  assert.equal(atlas.checkPortAvailable(8080, o), true)
+  assert.equal(atlas.checkPortAvailableSync(8080, o), false, 'allocated')
+  assert.deepEqual(atlas.findNextPortSync('web', o), { service: 'web', port: 8082, start: 8080, end: 8099, allocated: [8080, 8081] })
+  assert.equal(atlas.releasePortSync(8080, o), true)
+  assert.equal(atlas.releasePortSync(8080, o), false, 'was not allocated')
+  assert.equal(atlas.checkPortAvailableSync(8080, o), true)
   const stored = JSON.parse(fs.readFileSync(registry, 'utf8'))
   assert.equal(stored.metadata.total_allocations, 3)
   assert.ok(stored.allocations.every((x) => 'allocated_at' in x), 'the file keeps the snake_case schema')
@@ -49,36 +49,36 @@ test('the four functions of the reference design, on its examples', async () => 
 test('ensurePort holds one port per worktree and service', async () => {
   const base = await freeBlock(3)
   const o = { registry: registryWith({ api: [base, base + 2] }) }
-  const first = atlas.ensurePort('api', 'w', 'API', o)
+  const first = atlas.ensurePortSync('api', 'w', 'API', o)
   const before = fs.readFileSync(o.registry)
-  assert.equal(atlas.ensurePort('api', 'w', 'API', o), first)
+  assert.equal(atlas.ensurePortSync('api', 'w', 'API', o), first)
   assert.deepEqual(fs.readFileSync(o.registry), before, 'no write when the port is held')
-  assert.equal(atlas.ensurePort('api', 'v', null, o), base + 1)
+  assert.equal(atlas.ensurePortSync('api', 'v', null, o), base + 1)
 })
 
 test('releasePort with a worktree resolves a duplicate; releaseWorktree releases all', async () => {
   const base = await freeBlock(4)
   const o = { registry: registryWith({ web: [base, base + 1], api: [base + 2, base + 3] }) }
-  atlas.allocatePort('web', 'a', null, o)
-  atlas.allocatePort('web', 'b', null, o)
+  atlas.allocatePortSync('web', 'a', null, o)
+  atlas.allocatePortSync('web', 'b', null, o)
   const reg = JSON.parse(fs.readFileSync(o.registry, 'utf8'))
   reg.allocations[1].port = base
   fs.writeFileSync(o.registry, JSON.stringify(reg))
-  assert.equal(atlas.releasePort(base, { ...o, worktree: 'b' }), true)
-  assert.deepEqual(atlas.listAllocatedPorts('a', o).map((x) => x.port), [base])
-  atlas.allocatePort('api', 'a', null, o)
-  const released = atlas.releaseWorktree('a', o)
+  assert.equal(atlas.releasePortSync(base, { ...o, worktree: 'b' }), true)
+  assert.deepEqual(atlas.listAllocatedPortsSync('a', o).map((x) => x.port), [base])
+  atlas.allocatePortSync('api', 'a', null, o)
+  const released = atlas.releaseWorktreeSync('a', o)
   assert.deepEqual(released.map((x) => x.port).sort(), [base, base + 2])
-  assert.deepEqual(atlas.releaseWorktree('a', o), [])
+  assert.deepEqual(atlas.releaseWorktreeSync('a', o), [])
 })
 
 test('initRegistry creates once, and replaces only with force', () => {
   const dir = tempDir()
   const registry = path.join(dir, 'deep', 'ports.json')
-  assert.equal(atlas.initRegistry({ registry }), registry)
-  const e = codeOf(() => atlas.initRegistry({ registry }))
+  assert.equal(atlas.initRegistrySync({ registry }), registry)
+  const e = codeOf(() => atlas.initRegistrySync({ registry }))
   assert.equal(e.code, 'ERR_REGISTRY_EXISTS')
-  assert.equal(atlas.initRegistry({ registry, force: true }), registry)
+  assert.equal(atlas.initRegistrySync({ registry, force: true }), registry)
   assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(registry, 'utf8')).ranges), ['web', 'database', 'testing', 'debug', 'api', 'cache'])
 })
 
@@ -86,35 +86,35 @@ test('every error is an Error with a stable code, and leaves the registry as it 
   const base = await freeBlock(2)
   const registry = registryWith({ tiny: [base, base + 1] })
   const o = { registry }
-  atlas.allocatePort('tiny', 'a', null, o)
+  atlas.allocatePortSync('tiny', 'a', null, o)
   const before = fs.readFileSync(registry)
   const cases = [
-    ['ERR_UNKNOWN_SERVICE', () => atlas.allocatePort('nope', 'a', null, o), /valid services: tiny/],
-    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePort('', 'a', null, o), /must not be empty/],
-    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePort('tiny', 'bad\nname', null, o), /control character/],
-    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePort('tiny', 'w'.repeat(10_000), null, o), /longer than 255/],
-    ['ERR_INVALID_PORT', () => atlas.releasePort(0, o), /'0'/],
-    ['ERR_INVALID_PORT', () => atlas.releasePort(70000, o), /70000/],
-    ['ERR_INVALID_PORT', () => atlas.releasePort(-1, o), /-1/],
-    ['ERR_INVALID_PORT', () => atlas.checkPortAvailable(8080.5, o), /8080.5/],
-    ['ERR_INVALID_PORT', () => atlas.checkPortAvailable(NaN, o), /NaN/],
-    ['ENOENT', () => atlas.listAllocatedPorts('a', { registry: path.join(tempDir(), 'none.json') }), /no port registry at .*none.json; create one with initRegistry\(\)/],
+    ['ERR_UNKNOWN_SERVICE', () => atlas.allocatePortSync('nope', 'a', null, o), /valid services: tiny/],
+    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePortSync('', 'a', null, o), /must not be empty/],
+    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePortSync('tiny', 'bad\nname', null, o), /control character/],
+    ['ERR_INVALID_ARGUMENT', () => atlas.allocatePortSync('tiny', 'w'.repeat(10_000), null, o), /longer than 255/],
+    ['ERR_INVALID_PORT', () => atlas.releasePortSync(0, o), /'0'/],
+    ['ERR_INVALID_PORT', () => atlas.releasePortSync(70000, o), /70000/],
+    ['ERR_INVALID_PORT', () => atlas.releasePortSync(-1, o), /-1/],
+    ['ERR_INVALID_PORT', () => atlas.checkPortAvailableSync(8080.5, o), /8080.5/],
+    ['ERR_INVALID_PORT', () => atlas.checkPortAvailableSync(NaN, o), /NaN/],
+    ['ENOENT', () => atlas.listAllocatedPortsSync('a', { registry: path.join(tempDir(), 'none.json') }), /no port registry at .*none.json; create one with initRegistry\(\)/],
   ]
   for (const [code, fn, message] of cases) {
     const e = codeOf(fn)
     assert.equal(e.code, code, `${fn}: ${e.message}`)
     assert.match(e.message, message)
   }
-  atlas.allocatePort('tiny', 'b', null, o)
+  atlas.allocatePortSync('tiny', 'b', null, o)
   const full = fs.readFileSync(registry)
-  const exhausted = codeOf(() => atlas.allocatePort('tiny', 'c', null, o))
+  const exhausted = codeOf(() => atlas.allocatePortSync('tiny', 'c', null, o))
   assert.equal(exhausted.code, 'ERR_RANGE_EXHAUSTED')
   assert.deepEqual(fs.readFileSync(registry), full)
   assert.notDeepEqual(before, full)
 
   fs.writeFileSync(registry, full.subarray(0, full.length / 2))
   const half = fs.readFileSync(registry)
-  const corrupt = codeOf(() => atlas.allocatePort('tiny', 'c', null, o))
+  const corrupt = codeOf(() => atlas.allocatePortSync('tiny', 'c', null, o))
   assert.equal(corrupt.code, 'ERR_CORRUPT_REGISTRY')
   assert.match(corrupt.message, /line \d+ column \d+/)
   assert.deepEqual(fs.readFileSync(registry), half)
@@ -127,7 +127,7 @@ test('a lock held too long is ERR_LOCK_TIMEOUT', async () => {
   await new Promise((r) => setTimeout(r, 300))
   process.env.ATLAS_PORTS_LOCK_TIMEOUT_MS = '200'
   try {
-    const e = codeOf(() => atlas.allocatePort('web', 'w', null, { registry }))
+    const e = codeOf(() => atlas.allocatePortSync('web', 'w', null, { registry }))
     assert.equal(e.code, 'ERR_LOCK_TIMEOUT')
     assert.match(e.message, /ports\.json\.lock/)
   } finally {
@@ -138,17 +138,17 @@ test('a lock held too long is ERR_LOCK_TIMEOUT', async () => {
 
 test('options.cwd finds the registry of the main worktree and the worktree name', async () => {
   const main = gitRepo()
-  atlas.initRegistry({ cwd: main })
+  atlas.initRegistrySync({ cwd: main })
   const wt = addWorktree(main, 'feature-x')
   const base = await freeBlock(2)
   const registry = path.join(main, '.atlas', 'worktrees', 'ports.json')
   fs.writeFileSync(registry, fs.readFileSync(registryWith({ svc: [base, base + 1] })))
-  assert.equal(atlas.allocatePort('svc', undefined, undefined, { cwd: path.join(wt) }), base)
-  const [a] = atlas.listAllocatedPorts('feature-x', { cwd: main })
+  assert.equal(atlas.allocatePortSync('svc', undefined, undefined, { cwd: path.join(wt) }), base)
+  const [a] = atlas.listAllocatedPortsSync('feature-x', { cwd: main })
   assert.equal(a.worktree, 'feature-x')
   assert.equal(a.worktreePath, wt)
-  assert.equal(atlas.listAllocatedPorts(undefined, { cwd: wt }).length, 1, 'the default worktree is the folder name')
-  const outside = codeOf(() => atlas.allocatePort('svc', undefined, undefined, { registry, cwd: tempDir() }))
+  assert.equal(atlas.listAllocatedPortsSync(undefined, { cwd: wt }).length, 1, 'the default worktree is the folder name')
+  const outside = codeOf(() => atlas.allocatePortSync('svc', undefined, undefined, { registry, cwd: tempDir() }))
   assert.equal(outside.code, 'ERR_NOT_IN_WORKTREE')
   assert.match(outside.message, /not inside a git worktree; pass the worktree's name/)
 })
@@ -156,14 +156,14 @@ test('options.cwd finds the registry of the main worktree and the worktree name'
 test('getStatus and checkConflicts probe a real server in another process', async () => {
   const base = await freeBlock(3)
   const o = { registry: registryWith({ web: [base, base + 2] }) }
-  atlas.allocatePort('web', 'w', 'live', o)
-  atlas.allocatePort('web', 'w', 'dead', o)
-  // getStatus is synchronous: it blocks this event loop while probing, so the server must live
-  // in another process (see the healthCheck test for one in this process).
+  atlas.allocatePortSync('web', 'w', 'live', o)
+  atlas.allocatePortSync('web', 'w', 'dead', o)
+  // getStatusSync blocks this event loop while probing, so this server lives in another
+  // process (the Promise form answers a server in this process: see the healthCheck test).
   const server = spawn('python3', ['-m', 'http.server', String(base), '--bind', '127.0.0.1'], { stdio: 'ignore' })
   try {
     await waitListening(base)
-    const status = atlas.getStatus(undefined, o)
+    const status = atlas.getStatusSync(undefined, o)
     assert.equal(status.totalAllocated, 2)
     assert.deepEqual(status.ranges[0].available, [[base + 2, base + 2]])
     assert.equal(status.ranges[0].allocations[0].status, 'healthy')
@@ -171,7 +171,7 @@ test('getStatus and checkConflicts probe a real server in another process', asyn
     assert.equal(status.ranges[0].allocations[0].pid, server.pid)
     assert.equal(status.ranges[0].allocations[1].status, 'not_running')
 
-    const conflicts = atlas.checkConflicts(o)
+    const conflicts = atlas.checkConflictsSync(o)
     assert.equal(conflicts.mismatches.length, 1)
     assert.equal(conflicts.mismatches[0].port, base + 1)
     // No folder is recorded for worktree 'w', so ownership cannot be told: not a conflict.
@@ -185,8 +185,8 @@ test('getStatus and checkConflicts probe a real server in another process', asyn
 test('the async healthCheck runs off the main thread and stores what it saw', async () => {
   const base = await freeBlock(2)
   const o = { registry: registryWith({ web: [base, base + 1] }) }
-  atlas.allocatePort('web', 'w', 'live', o)
-  atlas.allocatePort('web', 'w', 'dead', o)
+  atlas.allocatePortSync('web', 'w', 'live', o)
+  atlas.allocatePortSync('web', 'w', 'dead', o)
   const server = http.createServer((req, res) => res.end('ok'))
   await new Promise((r) => server.listen(base, '127.0.0.1', r))
   try {
@@ -197,7 +197,7 @@ test('the async healthCheck runs off the main thread and stores what it saw', as
     assert.deepEqual(report.summary, { healthy: 1, notRunning: 1, unhealthy: 0, unknown: 0 })
     assert.equal(report.worktrees[0].allocations[0].detail, 'HTTP 200 from GET /')
     assert.equal(report.worktrees[0].allocations[0].pid, process.pid)
-    const stored = atlas.listAllocatedPorts('w', o)
+    const stored = atlas.listAllocatedPortsSync('w', o)
     assert.deepEqual(stored.map((x) => [x.healthStatus, x.processId]), [['healthy', process.pid], ['not_running', undefined]])
   } finally {
     server.close()
@@ -225,5 +225,5 @@ test('runCli is the command line, exit statuses included', async () => {
   assert.equal(atlas.runCli(['release', String(base + 1), '--registry', registry]), 1)
   assert.equal(atlas.runCli(['allocate', '--service', 'nope', '--worktree', 'w', '--registry', registry]), 2)
   assert.equal(atlas.runCli(['frobnicate']), 2)
-  assert.equal(atlas.listAllocatedPorts('w', { registry }).length, 1)
+  assert.equal(atlas.listAllocatedPortsSync('w', { registry }).length, 1)
 })

@@ -21,7 +21,7 @@ test('30 Node and 30 CLI processes at once get distinct ports and lose nothing',
   const base = await freeBlock(n)
   const registry = registryWith({ bulk: [base, base + n - 1] })
   const node = (i) =>
-    run(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(npmDir)}).allocatePort('bulk', 'node-${i}', '', { registry: ${JSON.stringify(registry)} })))`])
+    run(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(npmDir)}).allocatePortSync('bulk', 'node-${i}', '', { registry: ${JSON.stringify(registry)} })))`])
   const cli = (i) => run(nativeBin, ['allocate', '--service', 'bulk', '--worktree', `cli-${i}`, '--registry', registry, '--quiet'])
   const jobs = []
   for (let i = 0; i < n / 2; i++) jobs.push(node(i).then((r) => ({ ...r, who: `node-${i}` })), cli(i).then((r) => ({ ...r, who: `cli-${i}` })))

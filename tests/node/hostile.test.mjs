@@ -10,15 +10,15 @@ const valid = '{"ranges": {"web": {"start": 8080, "end": 8099}}, "allocations": 
 
 /** Every export that reads the registry, called on it. */
 const calls = (o) => [
-  () => atlas.allocatePort('web', 'w', null, o),
-  () => atlas.ensurePort('web', 'w', null, o),
-  () => atlas.releasePort(8080, o),
-  () => atlas.releaseWorktree('w', o),
-  () => atlas.checkPortAvailable(8080, o),
-  () => atlas.listAllocatedPorts('w', o),
-  () => atlas.findNextPort('web', o),
-  () => atlas.getStatus(null, o),
-  () => atlas.checkConflicts(o),
+  () => atlas.allocatePortSync('web', 'w', null, o),
+  () => atlas.ensurePortSync('web', 'w', null, o),
+  () => atlas.releasePortSync(8080, o),
+  () => atlas.releaseWorktreeSync('w', o),
+  () => atlas.checkPortAvailableSync(8080, o),
+  () => atlas.listAllocatedPortsSync('w', o),
+  () => atlas.findNextPortSync('web', o),
+  () => atlas.getStatusSync(null, o),
+  () => atlas.checkConflictsSync(o),
 ]
 
 async function refusedEverywhere(contents, message) {
@@ -50,13 +50,17 @@ test('bad ports, services and worktree names', async () => {
   const o = { registry }
   const before = fs.readFileSync(registry)
   for (const port of [0, 65536, -1, 8080.5, NaN, '80x', '', '-1', '65536']) {
-    for (const fn of [() => atlas.releasePort(port, o), () => atlas.checkPortAvailable(port, o)]) {
+    for (const fn of [() => atlas.releasePortSync(port, o), () => atlas.checkPortAvailableSync(port, o)]) {
       const e = codeOf(fn)
       assert.equal(e.code, 'ERR_INVALID_PORT', `${JSON.stringify(port)}: ${e.message}`)
       assert.match(e.message, /expected an integer from 1 to 65535/)
     }
   }
-  assert.equal(atlas.checkPortAvailable(String(b + 1), o), true, 'a numeric string is a port')
+  // A port is a number, as in Node's own net API: a numeric string is refused, not guessed at.
+  const text = codeOf(() => atlas.checkPortAvailableSync(String(b + 1), o))
+  assert.equal(text.code, 'ERR_INVALID_PORT')
+  assert.match(text.message, /invalid port string "\d+": expected an integer from 1 to 65535 \(a number\)/)
+  assert.equal(atlas.checkPortAvailableSync(b + 1, o), true)
   const cases = [
     ['', 'w', 'ERR_INVALID_ARGUMENT', /must not be empty/],
     ['nope', 'w', 'ERR_UNKNOWN_SERVICE', /valid services: web/],
@@ -67,7 +71,7 @@ test('bad ports, services and worktree names', async () => {
     ['web', '', 'ERR_INVALID_ARGUMENT', /must not be empty/],
   ]
   for (const [service, worktree, code, message] of cases) {
-    for (const fn of [() => atlas.allocatePort(service, worktree, null, o), () => atlas.ensurePort(service, worktree, null, o)]) {
+    for (const fn of [() => atlas.allocatePortSync(service, worktree, null, o), () => atlas.ensurePortSync(service, worktree, null, o)]) {
       const e = codeOf(fn)
       assert.equal(e.code, code, `${JSON.stringify([service, worktree.slice(0, 20)])}: ${e.message}`)
       assert.match(e.message, message)
@@ -81,12 +85,12 @@ test('a registry path that is a directory, or a dangling symlink', () => {
   const dir = tempDir()
   const asDir = path.join(dir, 'ports.json')
   fs.mkdirSync(asDir)
-  const e = codeOf(() => atlas.listAllocatedPorts('w', { registry: asDir }))
+  const e = codeOf(() => atlas.listAllocatedPortsSync('w', { registry: asDir }))
   assert.equal(e.code, 'ERR_IO')
   assert.match(e.message, /Is a directory/)
   const link = path.join(dir, 'link.json')
   fs.symlinkSync(path.join(dir, 'gone.json'), link)
-  const missing = codeOf(() => atlas.allocatePort('web', 'w', null, { registry: link }))
+  const missing = codeOf(() => atlas.allocatePortSync('web', 'w', null, { registry: link }))
   assert.equal(missing.code, 'ENOENT')
   assert.ok(fs.lstatSync(link).isSymbolicLink())
 })

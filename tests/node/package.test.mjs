@@ -1,55 +1,69 @@
 // The package as users get it: `npm pack`, installed into a fresh project, where require,
-// import, the TypeScript types and `npx atlas-ports` all work.
+// import, the TypeScript types, the load failure of a missing binary and `npx atlas-ports` work.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { npmDir, tempDir } from './support.mjs'
+import { installedPackage, npmDir, tempDir } from './support.mjs'
 
 const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
 test('npm pack installs into a fresh project: require, import, types and npx work', () => {
-  const tmp = tempDir()
-  const packed = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', tmp], npmDir))[0]
+  const { dir: proj, packed } = installedPackage()
   const files = packed.files.map((f) => f.path).sort()
-  assert.deepEqual(files, ['atlas-ports.linux-x64-gnu.node', 'bin/atlas-ports.js', 'index.d.ts', 'index.js', 'package.json'])
+  assert.deepEqual(files, [
+    'LICENSE', 'README.md', 'atlas-ports.js', 'atlas-ports.linux-x64-gnu.node', 'atlas-ports.mjs', 'bin/atlas-ports.js',
+    'errors.js', 'index.d.ts', 'index.js', 'package.json', 'vite.d.ts', 'vite.js', 'vite.mjs',
+  ])
+  const manifest = JSON.parse(fs.readFileSync(path.join(proj, 'node_modules', 'atlas-ports', 'package.json'), 'utf8'))
+  for (const key of ['repository', 'homepage', 'bugs', 'exports']) assert.ok(manifest[key], key)
+  const registry = path.join(tempDir(), 'ports.json')
+  sh(process.execPath, ['-e', `require('atlas-ports').initRegistrySync({ registry: ${JSON.stringify(registry)} })`], proj)
 
-  const proj = path.join(tmp, 'proj')
-  fs.mkdirSync(proj)
-  fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'proj', version: '1.0.0', private: true }))
-  sh('npm', ['install', path.join(tmp, packed.filename), '--no-audit', '--no-fund', '--prefer-offline'], proj)
-  const registry = path.join(tmp, 'reg', 'ports.json')
-
-  // CommonJS
+  // CommonJS: the Promise form and its Sync twin.
   const cjs = sh(process.execPath, ['-e', `
     const ap = require('atlas-ports')
-    ap.initRegistry({ registry: ${JSON.stringify(registry)} })
-    process.stdout.write(String(ap.ensurePort('testing', 'pkg', 'from require', { registry: ${JSON.stringify(registry)} })))
+    const o = { registry: ${JSON.stringify(registry)} }
+    ap.ensurePort('testing', 'pkg', 'from require', o).then((port) => {
+      process.stdout.write(port === ap.ensurePortSync('testing', 'pkg', '', o) ? String(port) : 'differs')
+    })
   `], proj)
   assert.match(cjs, /^90\d\d$/)
 
-  // ESM, named imports and the default export
+  // ESM: named imports, the default export, and the Vite plugin's entry.
   fs.writeFileSync(path.join(proj, 'check.mjs'), `
-    import atlas, { ensurePort, listAllocatedPorts } from 'atlas-ports'
+    import atlas, { ensurePort, listAllocatedPortsSync } from 'atlas-ports'
+    import atlasPorts from 'atlas-ports/vite'
     const registry = ${JSON.stringify(registry)}
-    const port = ensurePort('testing', 'pkg', 'from import', { registry })
-    console.log(port === atlas.ensurePort('testing', 'pkg', '', { registry }), listAllocatedPorts('pkg', { registry })[0].description)
+    const port = await ensurePort('testing', 'pkg', 'from import', { registry })
+    const plugin = atlasPorts({ service: 'testing', worktree: 'pkg', registry })
+    const config = await plugin.config({})
+    console.log(port === atlas.ensurePortSync('testing', 'pkg', '', { registry }), listAllocatedPortsSync('pkg', { registry })[0].description, config.server.port === port, config.preview.strictPort)
   `)
-  assert.equal(sh(process.execPath, ['check.mjs'], proj), 'true from require\n')
+  assert.equal(sh(process.execPath, ['check.mjs'], proj), 'true from require true true\n')
 
   // TypeScript: the declarations are precise enough to reject a misuse.
   fs.writeFileSync(path.join(proj, 'check.ts'), `
-    import { allocatePort, listAllocatedPorts, healthCheck, type Allocation, type HealthReport } from 'atlas-ports'
-    const port: number = allocatePort('web', 'w', 'dev server', { registry: '/tmp/ports.json', cwd: '.' })
-    const mine: Allocation[] = listAllocatedPorts()
+    import { allocatePort, allocatePortSync, listAllocatedPortsSync, healthCheck, findNextPortSync, type Allocation, type HealthReport, type AtlasPortsError } from 'atlas-ports'
+    import atlasPorts from 'atlas-ports/vite'
+    const port: Promise<number> = allocatePort('web', 'w', 'dev server', { registry: '/tmp/ports.json', cwd: '.' })
+    const now: number = allocatePortSync('web')
+    const mine: Allocation[] = listAllocatedPortsSync()
     const when: Promise<HealthReport> = healthCheck('w')
-    const healthy: number = mine.filter((a) => a.healthStatus === 'healthy').length + port
+    const healthy: number = mine.filter((a) => a.healthStatus === 'healthy').length + now
+    const next: number | null = findNextPortSync('web').port
+    const code: AtlasPortsError['code'] = 'ERR_UNKNOWN_SERVICE'
+    const plugin = atlasPorts({ service: 'web' })
     // @ts-expect-error: a port is a number, not a string
-    const wrong: string = allocatePort('web')
+    const wrong: string = allocatePortSync('web')
     // @ts-expect-error: options have no such member
-    allocatePort('web', 'w', '', { registy: 'typo' })
-    export { when, healthy, wrong }
+    allocatePortSync('web', 'w', '', { registy: 'typo' })
+    // @ts-expect-error: not a status
+    mine.filter((a) => a.healthStatus === 'fine')
+    // @ts-expect-error: not an error code
+    const bad: AtlasPortsError['code'] = 'ERR_NOPE'
+    export { port, when, healthy, wrong, next, code, bad, plugin }
   `)
   fs.writeFileSync(path.join(proj, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [] },
@@ -61,4 +75,29 @@ test('npm pack installs into a fresh project: require, import, types and npx wor
   const version = JSON.parse(fs.readFileSync(path.join(npmDir, 'package.json'), 'utf8')).version
   assert.equal(sh('npx', ['--no-install', 'atlas-ports', '--version'], proj), `atlas-ports ${version}\n`)
   assert.equal(sh('npx', ['--no-install', 'atlas-ports', 'list', '--worktree', 'pkg', '--registry', registry], proj), 'Port 9000 (testing): from require\n')
+})
+
+test('a platform without a binary gets a coded error that says what to do', () => {
+  const { dir: proj } = installedPackage()
+  // The package as it is on a platform whose binary package is not installed.
+  const bare = path.join(tempDir(), 'node_modules', 'atlas-ports')
+  fs.cpSync(path.join(proj, 'node_modules', 'atlas-ports'), bare, { recursive: true })
+  for (const f of fs.readdirSync(bare)) if (f.endsWith('.node')) fs.rmSync(path.join(bare, f))
+  const out = sh(process.execPath, ['-e', `
+    try { require(${JSON.stringify(bare)}) } catch (e) {
+      console.log(JSON.stringify({ isError: e instanceof Error, code: e.code, message: e.message, platform: e.platform, package: e.package }))
+    }
+  `], proj)
+  const e = JSON.parse(out)
+  assert.equal(e.isError, true)
+  assert.equal(e.code, 'ERR_NATIVE_BINDING_MISSING')
+  assert.equal(e.platform, 'linux-x64-gnu')
+  assert.equal(e.package, 'atlas-ports-linux-x64-gnu')
+  assert.match(e.message, /cannot load its native addon on linux-x64-gnu: its package atlas-ports-linux-x64-gnu is not installed/)
+  assert.match(e.message, /Supported platforms: linux-x64-gnu, linux-arm64-gnu, .*darwin-arm64/)
+  assert.doesNotMatch(e.message, /npm has a bug/)
+  // The bin says the same, as an error of the program.
+  const bin = spawnSync(process.execPath, [path.join(bare, 'bin', 'atlas-ports.js'), '--version'], { encoding: 'utf8' })
+  assert.equal(bin.status, 2)
+  assert.match(bin.stderr, /^atlas-ports: error: atlas-ports cannot load its native addon on linux-x64-gnu/)
 })

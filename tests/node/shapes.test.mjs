@@ -54,13 +54,13 @@ test('the CLI, Node and WebAssembly give every report in one shape', async () =>
   const mem = new wasm.PortRegistry(text)
 
   // Same values in all three.
-  assert.deepEqual(cli('list', '--worktree', 'a'), atlas.listAllocatedPorts('a', o))
-  assert.deepEqual(mem.listAllocatedPorts('a'), atlas.listAllocatedPorts('a', o))
-  assert.deepEqual(cli('next', 'svc'), atlas.findNextPort('svc', o))
-  assert.deepEqual(mem.findNextPort('svc'), atlas.findNextPort('svc', o))
+  assert.deepEqual(cli('list', '--worktree', 'a'), atlas.listAllocatedPortsSync('a', o))
+  assert.deepEqual(mem.listAllocatedPorts('a'), atlas.listAllocatedPortsSync('a', o))
+  assert.deepEqual(cli('next', 'svc'), atlas.findNextPortSync('svc', o))
+  assert.deepEqual(mem.findNextPort('svc'), atlas.findNextPortSync('svc', o))
 
   // Conflicts: the CLI and Node probe alike; WebAssembly sees the registry level only.
-  const conflicts = atlas.checkConflicts(o)
+  const conflicts = atlas.checkConflictsSync(o)
   assert.deepEqual(cli('conflicts'), conflicts)
   const inMemory = mem.checkConflicts()
   assert.deepEqual(inMemory.registryConflicts, conflicts.registryConflicts)

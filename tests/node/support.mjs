@@ -93,3 +93,21 @@ export function codeOf(fn) {
 /** The WebAssembly packages built by scripts/build-wasm.sh. */
 export const wasmDir = path.join(root, 'target', 'wasm')
 export const wasm = require(path.join(wasmDir, 'nodejs', 'atlas_ports.js'))
+
+/**
+ * The package as users get it: `npm pack`, installed into a fresh project folder. Packed and
+ * installed once per test file; returns `{ dir, packed }` (`packed` as `npm pack --json` says).
+ */
+let installed
+export function installedPackage() {
+  if (installed) return installed
+  const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const tmp = tempDir('atlas-pkg-')
+  const packed = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', tmp], npmDir))[0]
+  const dir = path.join(tmp, 'proj')
+  fs.mkdirSync(dir)
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'proj', version: '1.0.0', private: true }))
+  sh('npm', ['install', path.join(tmp, packed.filename), '--no-audit', '--no-fund', '--prefer-offline'], dir)
+  installed = { dir, packed }
+  return installed
+}

@@ -10,6 +10,7 @@ pub fn allocate(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
     let a = ports.allocate(&request(&args, &worktree, path.as_deref()))?;
+    super::note_created(inv, &ports);
     print(&args, json, &a, || report::allocated(&a, &inv.ws.display(ports.registry_path())))
 }
 
@@ -18,6 +19,7 @@ pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
     let ensured = ports.ensure(&request(&args, &worktree, path.as_deref()))?;
+    super::note_created(inv, &ports);
     if json && !args.quiet {
         output::json(&ensured)?;
         return Ok(Exit::Success);

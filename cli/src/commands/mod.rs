@@ -45,6 +45,8 @@ pub struct Invocation<'w> {
     pub ws: &'w Workspace,
     registry: Option<PathBuf>,
     format: Option<OutputFormat>,
+    /// How `run` starts its command.
+    pub launch: crate::Launch,
 }
 
 impl Invocation<'_> {
@@ -81,9 +83,19 @@ impl Invocation<'_> {
     }
 }
 
+/// Says once, on stderr, that an allocation created the discovered registry.
+pub fn note_created(inv: &Invocation<'_>, ports: &Ports<'_>) {
+    if ports.created_registry() {
+        crate::output::note(&format!(
+            "atlas-ports: created the port registry {} with the default ranges (edit it to change them)",
+            inv.ws.display(ports.registry_path())
+        ));
+    }
+}
+
 /// Runs a parsed command line.
-pub fn execute(cli: Cli, ws: &Workspace) -> Result<Exit> {
-    let inv = Invocation { ws, registry: cli.registry, format: cli.format };
+pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> {
+    let inv = Invocation { ws, registry: cli.registry, format: cli.format, launch };
     match cli.command {
         Command::Init(a) => init::run(&inv, a),
         Command::Allocate(a) => allocate::allocate(&inv, a),

@@ -1,0 +1,109 @@
+// The package's front: the generated binding (index.js) with the conventions of a JavaScript
+// library on top. Every operation comes as a Promise function (the work runs off the main
+// thread) and a `Sync` twin; a Promise function never throws, it rejects. Arguments are checked
+// here so that a wrong type or an unknown option is an `ERR_INVALID_ARGUMENT` (or
+// `ERR_INVALID_PORT`) in our words, and a platform without a binary is an
+// `ERR_NATIVE_BINDING_MISSING` that says what to do.
+'use strict'
+
+const { codedError, missingBinding } = require('./errors.js')
+
+let native
+try {
+  native = require('./index.js')
+} catch (cause) {
+  throw missingBinding(cause)
+}
+
+const PLACE = ['registry', 'cwd']
+
+/**
+ * Each operation's parameters: `string` (a required string), `string?` (optional), `port` (a
+ * number), and `options` with the members it accepts.
+ */
+const OPERATIONS = {
+  allocatePort: ['string', 'string?', 'string?', PLACE],
+  ensurePort: ['string', 'string?', 'string?', PLACE],
+  releasePort: ['port', [...PLACE, 'worktree']],
+  releaseWorktree: ['string', PLACE],
+  checkPortAvailable: ['port', PLACE],
+  listAllocatedPorts: ['string?', PLACE],
+  findNextPort: ['string', PLACE],
+  initRegistry: [[...PLACE, 'force']],
+  getStatus: ['string?', PLACE],
+  checkConflicts: [PLACE],
+  healthCheck: ['string?', PLACE],
+}
+
+const NAMES = {
+  allocatePort: ['service', 'worktree', 'description', 'options'],
+  ensurePort: ['service', 'worktree', 'description', 'options'],
+  releasePort: ['port', 'options'],
+  releaseWorktree: ['worktree', 'options'],
+  checkPortAvailable: ['port', 'options'],
+  listAllocatedPorts: ['worktree', 'options'],
+  findNextPort: ['service', 'options'],
+  initRegistry: ['options'],
+  getStatus: ['worktree', 'options'],
+  checkConflicts: ['options'],
+  healthCheck: ['worktree', 'options'],
+}
+
+const describe = (value) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value)}`)
+
+/** Throws a coded Error for the first argument that does not fit. */
+function check(name, args) {
+  const params = OPERATIONS[name]
+  if (args.length > params.length) {
+    throw codedError('ERR_INVALID_ARGUMENT', `${name}() takes at most ${params.length} arguments, got ${args.length}`)
+  }
+  params.forEach((param, i) => {
+    const value = args[i]
+    const what = `${name}(): ${NAMES[name][i]}`
+    if (Array.isArray(param)) {
+      if (value === undefined || value === null) return
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        throw codedError('ERR_INVALID_ARGUMENT', `${what} must be an object { ${param.join(', ')} }, got ${describe(value)}`)
+      }
+      for (const key of Object.keys(value)) {
+        if (!param.includes(key)) {
+          throw codedError('ERR_INVALID_ARGUMENT', `${what} has an unknown member '${key}' (expected ${param.join(', ')})`)
+        }
+        const member = value[key]
+        if (member === undefined || member === null) continue
+        const expected = key === 'force' ? 'boolean' : 'string'
+        if (typeof member !== expected) {
+          throw codedError('ERR_INVALID_ARGUMENT', `${what}.${key} must be a ${expected}, got ${describe(member)}`)
+        }
+      }
+    } else if (param === 'port') {
+      if (typeof value !== 'number') {
+        throw codedError('ERR_INVALID_PORT', `invalid port ${describe(value)}: expected an integer from 1 to 65535 (a number)`)
+      }
+    } else if (value === undefined || value === null) {
+      if (!param.endsWith('?')) throw codedError('ERR_INVALID_ARGUMENT', `${what} is required (a string)`)
+    } else if (typeof value !== 'string') {
+      throw codedError('ERR_INVALID_ARGUMENT', `${what} must be a string, got ${describe(value)}`)
+    }
+  })
+}
+
+for (const name of Object.keys(OPERATIONS)) {
+  const promised = native[name]
+  const sync = native[`${name}Sync`]
+  exports[name] = function (...args) {
+    try {
+      check(name, args)
+      return promised(...args)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+  }
+  exports[`${name}Sync`] = function (...args) {
+    check(name, args)
+    return sync(...args)
+  }
+}
+
+exports.runCli = native.runCli
+exports.__napiBindingTarget = native.__napiBindingTarget

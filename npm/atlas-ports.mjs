@@ -1,0 +1,11 @@
+// ES module entry: the same functions as require('atlas-ports').
+import atlas from './atlas-ports.js'
+
+export default atlas
+export const {
+  allocatePort, allocatePortSync, ensurePort, ensurePortSync, releasePort, releasePortSync,
+  releaseWorktree, releaseWorktreeSync, checkPortAvailable, checkPortAvailableSync,
+  listAllocatedPorts, listAllocatedPortsSync, findNextPort, findNextPortSync, initRegistry,
+  initRegistrySync, getStatus, getStatusSync, checkConflicts, checkConflictsSync, healthCheck,
+  healthCheckSync, runCli,
+} = atlas

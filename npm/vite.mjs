@@ -1,0 +1,4 @@
+import atlasPorts from './vite.js'
+
+export default atlasPorts
+export { atlasPorts }
