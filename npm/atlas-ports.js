@@ -24,6 +24,7 @@ const PLACE = ['registry', 'cwd']
 const OPERATIONS = {
   allocatePort: ['string', 'string?', 'string?', PLACE],
   ensurePort: ['string', 'string?', 'string?', PLACE],
+  ensurePortDetails: ['string', 'string?', 'string?', PLACE],
   releasePort: ['port', [...PLACE, 'worktree']],
   releaseWorktree: ['string', PLACE],
   checkPortAvailable: ['port', PLACE],
@@ -38,6 +39,7 @@ const OPERATIONS = {
 const NAMES = {
   allocatePort: ['service', 'worktree', 'description', 'options'],
   ensurePort: ['service', 'worktree', 'description', 'options'],
+  ensurePortDetails: ['service', 'worktree', 'description', 'options'],
   releasePort: ['port', 'options'],
   releaseWorktree: ['worktree', 'options'],
   checkPortAvailable: ['port', 'options'],
@@ -103,6 +105,25 @@ for (const name of Object.keys(OPERATIONS)) {
     check(name, args)
     return sync(...args)
   }
+}
+
+/**
+ * `ensurePort` hands out a port that can be used now: when a foreign process has taken the
+ * worktree's port, the allocation moves, and Node hears of it as a process warning (as it hears
+ * of deprecations), as it does of a busy port that was kept because its owner cannot be told.
+ */
+function report(details, service) {
+  if (details.movedFrom !== undefined) {
+    process.emitWarning(`port ${details.movedFrom} (${service}) is taken by another process; moved to ${details.port}`, { code: 'ATLAS_PORTS_MOVED' })
+  }
+  if (details.warning !== undefined) process.emitWarning(details.warning, { code: 'ATLAS_PORTS_PORT_BUSY' })
+  return details.port
+}
+exports.ensurePort = function (...args) {
+  return exports.ensurePortDetails(...args).then((d) => report(d, args[0]))
+}
+exports.ensurePortSync = function (...args) {
+  return report(exports.ensurePortDetailsSync(...args), args[0])
 }
 
 exports.runCli = native.runCli

@@ -3,7 +3,8 @@ import atlas from './atlas-ports.js'
 
 export default atlas
 export const {
-  allocatePort, allocatePortSync, ensurePort, ensurePortSync, releasePort, releasePortSync,
+  allocatePort, allocatePortSync, ensurePort, ensurePortSync, ensurePortDetails, ensurePortDetailsSync,
+  releasePort, releasePortSync,
   releaseWorktree, releaseWorktreeSync, checkPortAvailable, checkPortAvailableSync,
   listAllocatedPorts, listAllocatedPortsSync, findNextPort, findNextPortSync, initRegistry,
   initRegistrySync, getStatus, getStatusSync, checkConflicts, checkConflictsSync, healthCheck,

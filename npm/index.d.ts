@@ -99,11 +99,34 @@ export interface ConflictSummary {
   problems: number
 }
 
+/** The answer of `ensurePortDetails`. */
+export interface EnsuredPort {
+  port: number
+  /** False when the worktree already held the port. */
+  created: boolean
+  /** The port held before, when a foreign process had taken it and the allocation moved. */
+  movedFrom?: number
+  /** Why a busy held port was kept although whose process holds it cannot be told. */
+  warning?: string
+}
+
 /**
  * Returns the port the worktree already holds for the service, allocating one only if it has
  * none: call it every time a server starts.
  */
 export declare function ensurePort(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): Promise<number>
+
+/**
+ * `ensurePort` with what happened: whether the port was allocated now, and whether it moved
+ * off a port a foreign process had taken (`ensurePort` reports that as a process warning).
+ */
+export declare function ensurePortDetails(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): Promise<EnsuredPort>
+
+/**
+ * `ensurePort` with what happened: whether the port was allocated now, and whether it moved
+ * off a port a foreign process had taken (`ensurePort` reports that as a process warning).
+ */
+export declare function ensurePortDetailsSync(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): EnsuredPort
 
 /**
  * Returns the port the worktree already holds for the service, allocating one only if it has

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One command for a newcomer: set everything up, create the registry of the repository you are
-# in (if it has none), and allocate a web port for the current worktree.
+# One command for a newcomer: set everything up and allocate a web port for the current
+# worktree (in a repository without a registry, that allocation creates it).
 #   bash scripts/quickstart.sh            # from anywhere inside a git worktree
 set -euo pipefail
 here=$(pwd)
@@ -9,9 +9,6 @@ bash "$root/scripts/setup.sh"
 (cd "$root" && cargo build --release -p atlas-ports-cli)
 bin="$root/target/release/atlas-ports"
 cd "$here"
-if ! "$bin" list --all >/dev/null 2>&1; then
-  "$bin" init
-fi
 "$bin" allocate --service web --description "quickstart"
 echo
 echo "The CLI is at $bin (put it on your PATH, e.g. cargo install --path $root/cli)."

@@ -5,7 +5,7 @@
 use crate::error::{Code, to_js};
 use crate::options::{InitOptions, Options, Place, ReleaseOptions};
 use crate::task::Job;
-use crate::types::{Allocation, ConflictReport, HealthReport, NextPort, StatusReport};
+use crate::types::{Allocation, ConflictReport, EnsuredPort, HealthReport, NextPort, StatusReport};
 use atlas_ports_core::{AllocateRequest, Availability, Error as CoreError, report, status, validate};
 use atlas_ports_native::SystemHealthProbe;
 use napi::bindgen_prelude::*;
@@ -63,8 +63,35 @@ fn request_port(
         worktree_path: path.as_deref(),
     };
     let ports = p.ports();
-    let allocation = if ensure { ports.ensure(&req).map(|e| e.allocation) } else { ports.allocate(&req) };
+    let allocation = if ensure {
+        ports.ensure_usable(&req, &SystemHealthProbe::default()).map(|e| e.allocation)
+    } else {
+        ports.allocate(&req)
+    };
     allocation.map(|a| u32::from(a.port))
+}
+
+fn ensure_details(
+    service: String,
+    worktree: Option<String>,
+    description: Option<String>,
+    o: Option<Options>,
+) -> CoreResult<EnsuredPort> {
+    let p = place_of(o)?;
+    let (worktree, path) = p.ctx.worktree(worktree.as_deref())?;
+    let req = AllocateRequest {
+        service: &service,
+        worktree: &worktree,
+        description: description.as_deref().unwrap_or(""),
+        worktree_path: path.as_deref(),
+    };
+    let e = p.ports().ensure_usable(&req, &SystemHealthProbe::default())?;
+    Ok(EnsuredPort {
+        port: u32::from(e.allocation.port),
+        created: e.created,
+        moved_from: e.moved_from.map(u32::from),
+        warning: e.warning,
+    })
 }
 
 export! {
@@ -82,6 +109,15 @@ export! {
     ensure_port, ensure_port_sync, u32, "Promise<number>",
     (service: String, worktree: Option<String>, description: Option<String>, options: Option<Options>) {
         request_port(true, service, worktree, description, options)
+    }
+}
+
+export! {
+    #[doc = " `ensurePort` with what happened: whether the port was allocated now, and whether it moved"]
+    #[doc = " off a port a foreign process had taken (`ensurePort` reports that as a process warning)."]
+    ensure_port_details, ensure_port_details_sync, EnsuredPort, "Promise<EnsuredPort>",
+    (service: String, worktree: Option<String>, description: Option<String>, options: Option<Options>) {
+        ensure_details(service, worktree, description, options)
     }
 }
 

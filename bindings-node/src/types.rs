@@ -41,6 +41,19 @@ impl From<&core::Allocation> for Allocation {
     }
 }
 
+/// The answer of `ensurePortDetails`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct EnsuredPort {
+    pub port: u32,
+    /// False when the worktree already held the port.
+    pub created: bool,
+    /// The port held before, when a foreign process had taken it and the allocation moved.
+    pub moved_from: Option<u32>,
+    /// Why a busy held port was kept although whose process holds it cannot be told.
+    pub warning: Option<String>,
+}
+
 /// The answer of `findNextPort`.
 #[napi(object)]
 #[derive(Debug, Clone)]

@@ -3,6 +3,7 @@
 
 use crate::conflicts::{self, ConflictReport};
 use crate::error::{Error, Result};
+use crate::health::{Ownership, ProbeKind, ProbeTarget, ownership};
 use crate::host::{HealthProbe, Host, WorktreeFacts};
 use crate::registry::{AllocateRequest, Allocation, NextPort, Registry};
 use crate::status::{self, AllocationState};
@@ -16,6 +17,11 @@ pub struct Ensured {
     pub allocation: Allocation,
     /// False when the worktree already held a port for the service.
     pub created: bool,
+    /// The port the worktree held before, when a foreign process had taken it and the
+    /// allocation moved to a free one.
+    pub moved_from: Option<u16>,
+    /// Why a held port that is busy was kept although whose process holds it cannot be told.
+    pub warning: Option<String>,
 }
 
 /// The answer of `check_available`.
@@ -87,10 +93,55 @@ impl<'h> Ports<'h> {
         self.store.update(&now, |reg| {
             reg.range_of(new.service)?;
             if let Some(held) = reg.held_by(new.service, new.worktree) {
-                return Ok((Ensured { allocation: held.clone(), created: false }, false));
+                let allocation = held.clone();
+                return Ok((Ensured { allocation, created: false, moved_from: None, warning: None }, false));
             }
             let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
-            Ok((Ensured { allocation: a.clone(), created: true }, true))
+            Ok((Ensured { allocation: a.clone(), created: true, moved_from: None, warning: None }, true))
+        })
+    }
+
+    /// [`Ports::ensure`], handing out a port that can be used now: when the held port is busy,
+    /// `health` tells whose process holds it. The worktree's own server keeps the port; a
+    /// foreign process makes the allocation move to the next free port of the range
+    /// (`moved_from`); when it cannot be told, the port is kept with a `warning`.
+    pub fn ensure_usable(&self, req: &AllocateRequest<'_>, health: &dyn HealthProbe) -> Result<Ensured> {
+        let new = checked(req)?;
+        let mut warning = None;
+        let mut taken = None;
+        let reg = self.store.load()?;
+        if let Some(held) = reg.held_by(new.service, new.worktree).filter(|h| !self.host.probe.is_free(h.port)) {
+            let kind = ProbeKind::for_service(&held.service, reg.ranges.get(held.service.as_str()));
+            let seen = health.observe(&[ProbeTarget { port: held.port, kind }]).pop();
+            match seen.and_then(|o| o.listener).map(|l| ownership(held, &l)) {
+                Some(Ownership::Foreign(why)) => taken = Some((held.port, why)),
+                Some(Ownership::Unknown(why)) => {
+                    warning = Some(format!(
+                        "port {} is in use and whose process holds it cannot be told ({why}); kept",
+                        held.port
+                    ))
+                }
+                Some(Ownership::Own(_)) | None => {}
+            }
+        }
+        let Some((port, _)) = taken else {
+            return self.ensure(req).map(|e| Ensured { warning: warning.filter(|_| !e.created), ..e });
+        };
+        let (now, by) = (self.now(), self.host.identity.allocated_by());
+        self.store.update(&now, |reg| {
+            let still_held = reg.held_by(new.service, new.worktree).is_some_and(|h| h.port == port);
+            let moved_from = if still_held {
+                reg.allocations.retain(|a| !(a.port == port && a.worktree == new.worktree && a.service == new.service));
+                Some(port)
+            } else if let Some(held) = reg.held_by(new.service, new.worktree) {
+                // Another process moved it meanwhile.
+                let allocation = held.clone();
+                return Ok((Ensured { allocation, created: false, moved_from: None, warning: None }, false));
+            } else {
+                None
+            };
+            let a = reg.allocate(&new, &now, &by, &mut |p| p != port && self.host.probe.is_free(p))?;
+            Ok((Ensured { allocation: a.clone(), created: true, moved_from, warning: None }, true))
         })
     }
 

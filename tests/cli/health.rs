@@ -230,3 +230,45 @@ fn many_silent_ports_are_probed_in_parallel() {
     assert!(took < Duration::from_secs(15), "60 silent ports took {took:?}: the probes did not run in parallel");
     drop(listeners);
 }
+
+#[test]
+fn ensure_moves_off_a_port_a_foreign_process_took_and_keeps_its_own() {
+    let repo = Repo::new();
+    let base = free_block(4);
+    repo.write_registry(&[("web", base, base + 3)]);
+    let wt = repo.add_worktree("wt");
+    assert_eq!(run_in(&wt, &["ensure", "--service", "web", "-q"]).success().stdout, format!("{base}\n"));
+    // The worktree's own server holds it: the port is kept, silently.
+    {
+        let _own = servers::http_server(base, &wt);
+        let again = run_in(&wt, &["ensure", "--service", "web", "-q"]).success();
+        assert_eq!((again.stdout.as_str(), again.stderr.as_str()), (format!("{base}\n").as_str(), ""));
+    }
+    // A process working outside the worktree takes it: the allocation moves, and says so.
+    let _foreign = servers::http_server(base, repo.tmp.path());
+    let moved = run_in(&wt, &["ensure", "--service", "web", "-q"]).success();
+    assert_eq!(moved.stdout, format!("{}\n", base + 1));
+    assert_eq!(
+        moved.stderr,
+        format!("atlas-ports: port {base} of worktree 'wt' (web) is taken by another process; moved to {}\n", base + 1)
+    );
+    let held: Vec<(String, u64)> = repo.registry_json()["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["worktree"].as_str().unwrap().to_owned(), a["port"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(held, [("wt".to_owned(), u64::from(base) + 1)]);
+    // Whose process it is cannot be told (no folder recorded for a name given from elsewhere):
+    // the port is kept, with a warning.
+    let named = repo.run(&["ensure", "--service", "web", "--worktree", "named", "-q"]).success().stdout;
+    let named: u16 = named.trim().parse().unwrap();
+    let _unknown = servers::http_server(named, repo.tmp.path());
+    let kept = repo.run(&["ensure", "--service", "web", "--worktree", "named", "-q"]).success();
+    assert_eq!(kept.stdout, format!("{named}\n"));
+    assert!(
+        kept.stderr.starts_with(&format!("atlas-ports: warning: port {named} is in use and whose process holds it cannot be told (no folder is recorded")),
+        "{}",
+        kept.stderr
+    );
+}

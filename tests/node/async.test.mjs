@@ -102,3 +102,32 @@ function listen(server, port) {
     server.listen(port, '127.0.0.1', () => resolve(server))
   })
 }
+
+test('ensurePort moves off a port a foreign process took, and says so as a process warning', async () => {
+  const { gitRepo } = await import('./support.mjs')
+  const main = gitRepo()
+  const b = await freeBlock(3)
+  const registry = `${main}/.atlas/worktrees/ports.json`
+  fs.mkdirSync(`${main}/.atlas/worktrees`, { recursive: true })
+  fs.copyFileSync(registryWith({ web: [b, b + 2] }), registry)
+  assert.equal(await atlas.ensurePort('web', undefined, undefined, { cwd: main }), b)
+  // This process works outside the worktree: its listener is a foreign process.
+  const foreign = await listen(net.createServer(() => {}), b)
+  const warnings = []
+  const onWarning = (w) => warnings.push(w)
+  process.on('warning', onWarning)
+  try {
+    const details = await atlas.ensurePortDetails('web', undefined, undefined, { cwd: main })
+    assert.deepEqual([details.port, details.movedFrom, details.created], [b + 1, b, true])
+    // The move is done: the next call returns the new port without a move.
+    assert.equal(await atlas.ensurePort('web', undefined, undefined, { cwd: main }), b + 1)
+    foreign.close()
+    await listen(foreign, b + 1) // now the new port is taken, and the first one is free again
+    assert.equal(atlas.ensurePortSync('web', undefined, undefined, { cwd: main }), b)
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(warnings.map((w) => [w.code, w.message]), [['ATLAS_PORTS_MOVED', `port ${b + 1} (web) is taken by another process; moved to ${b}`]])
+  } finally {
+    process.off('warning', onWarning)
+    foreign.close()
+  }
+})

@@ -29,7 +29,7 @@ test('two worktrees run vite at once, each on its own port', async () => {
     return wt
   })
   const vite = path.join(dir, 'node_modules', 'vite', 'bin', 'vite.js')
-  const servers = trees.map((wt) => spawn(process.execPath, [vite, '--logLevel', 'info'], { cwd: wt, stdio: ['ignore', 'pipe', 'pipe'], detached: true }))
+  const servers = trees.map((wt) => spawn(process.execPath, [vite, '--logLevel', 'info'], { cwd: wt, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NO_COLOR: '1' } }))
   const logs = servers.map(() => '')
   servers.forEach((s, i) => { s.stdout.on('data', (d) => (logs[i] += d)); s.stderr.on('data', (d) => (logs[i] += d)) })
   try {
@@ -46,7 +46,8 @@ test('two worktrees run vite at once, each on its own port', async () => {
         }
       }
       assert.match(body, /<p>hello<\/p>/)
-      assert.match(logs[i], new RegExp(`localhost:${port}/`), 'vite says it listens on the worktree port')
+      // (CI=true makes Vite colour its output whatever NO_COLOR says: the codes are dropped.)
+      assert.match(logs[i].replace(/\x1b\[[0-9;]*m/g, ''), new RegExp(`localhost:${port}/`), 'vite says it listens on the worktree port')
     }
     const stored = JSON.parse(fs.readFileSync(registry, 'utf8')).allocations
     assert.deepEqual(stored.map((a) => [a.worktree, a.port]).sort(), [['wt-a', ports[0]], ['wt-b', ports[1]]].sort())

@@ -4,6 +4,7 @@ use super::{Exit, Invocation};
 use crate::args::AllocateArgs;
 use crate::output;
 use atlas_ports_core::{AllocateRequest, Allocation, Result, report};
+use atlas_ports_native::SystemHealthProbe;
 
 pub fn allocate(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let json = inv.json()?;
@@ -18,8 +19,9 @@ pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let json = inv.json()?;
     let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
-    let ensured = ports.ensure(&request(&args, &worktree, path.as_deref()))?;
+    let ensured = ports.ensure_usable(&request(&args, &worktree, path.as_deref()), &SystemHealthProbe::default())?;
     super::note_created(inv, &ports);
+    super::note_moved(&ensured);
     if json && !args.quiet {
         output::json(&ensured)?;
         return Ok(Exit::Success);

@@ -93,6 +93,21 @@ pub fn note_created(inv: &Invocation<'_>, ports: &Ports<'_>) {
     }
 }
 
+/// Says on stderr that `ensure` moved an allocation off a port a foreign process had taken, or
+/// kept a busy one it could not judge.
+pub fn note_moved(ensured: &atlas_ports_core::Ensured) {
+    let a = &ensured.allocation;
+    if let Some(from) = ensured.moved_from {
+        crate::output::note(&format!(
+            "atlas-ports: port {from} of worktree '{}' ({}) is taken by another process; moved to {}",
+            a.worktree, a.service, a.port
+        ));
+    }
+    if let Some(warning) = &ensured.warning {
+        crate::output::note(&format!("atlas-ports: warning: {warning}"));
+    }
+}
+
 /// Runs a parsed command line.
 pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> {
     let inv = Invocation { ws, registry: cli.registry, format: cli.format, launch };

@@ -23,8 +23,10 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
             description: &args.description,
             worktree_path: path.as_deref(),
         };
-        held.push((service, ports.ensure(&request)?.allocation.port));
+        let ensured = ports.ensure_usable(&request, &atlas_ports_native::SystemHealthProbe::default())?;
         super::note_created(inv, &ports);
+        super::note_moved(&ensured);
+        held.push((service, ensured.allocation.port));
     }
     let argv = args.command.iter().map(|a| substitute(a, &held)).collect::<Result<Vec<_>>>()?;
 
