@@ -16,15 +16,19 @@ try {
 }
 
 const PLACE = ['registry', 'cwd']
+const ALLOCATION = [...PLACE, 'worktree', 'description', 'preferred', 'exclude']
+
+/** The type of each option member. */
+const MEMBER_TYPES = { force: 'boolean', preferred: 'port', exclude: 'ports' }
 
 /**
  * Each operation's parameters: `string` (a required string), `string?` (optional), `port` (a
  * number), and `options` with the members it accepts.
  */
 const OPERATIONS = {
-  allocatePort: ['string', 'string?', 'string?', PLACE],
-  ensurePort: ['string', 'string?', 'string?', PLACE],
-  ensurePortDetails: ['string', 'string?', 'string?', PLACE],
+  allocatePort: ['string', 'string?', 'string?', ALLOCATION],
+  ensurePort: ['string', 'string?', 'string?', ALLOCATION],
+  ensurePortDetails: ['string', 'string?', 'string?', ALLOCATION],
   releasePort: ['port', [...PLACE, 'worktree']],
   releaseWorktree: ['string', PLACE],
   checkPortAvailable: ['port', PLACE],
@@ -73,8 +77,14 @@ function check(name, args) {
         }
         const member = value[key]
         if (member === undefined || member === null) continue
-        const expected = key === 'force' ? 'boolean' : 'string'
-        if (typeof member !== expected) {
+        const expected = MEMBER_TYPES[key] ?? 'string'
+        if (expected === 'port' || expected === 'ports') {
+          for (const p of expected === 'ports' ? (Array.isArray(member) ? member : [member]) : [member]) {
+            if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535 || (expected === 'ports' && !Array.isArray(member))) {
+              throw codedError('ERR_INVALID_PORT', `${what}.${key}: invalid port ${describe(expected === 'ports' && !Array.isArray(member) ? member : p)}: expected ${expected === 'ports' ? 'an array of integers' : 'an integer'} from 1 to 65535`)
+            }
+          }
+        } else if (typeof member !== expected) {
           throw codedError('ERR_INVALID_ARGUMENT', `${what}.${key} must be a ${expected}, got ${describe(member)}`)
         }
       }
@@ -90,18 +100,30 @@ function check(name, args) {
   })
 }
 
+/** `ensurePort('web', { preferred: 8085 })`: the options may stand in the worktree's place. */
+function normalize(name, args) {
+  const takesOptionsSecond = OPERATIONS[name][3] === ALLOCATION
+  const second = args[1]
+  if (takesOptionsSecond && args.length <= 2 && second !== null && typeof second === 'object' && !Array.isArray(second)) {
+    return [args[0], undefined, undefined, second]
+  }
+  return args
+}
+
 for (const name of Object.keys(OPERATIONS)) {
   const promised = native[name]
   const sync = native[`${name}Sync`]
-  exports[name] = function (...args) {
+  exports[name] = function (...given) {
     try {
+      const args = normalize(name, given)
       check(name, args)
       return promised(...args)
     } catch (e) {
       return Promise.reject(e)
     }
   }
-  exports[`${name}Sync`] = function (...args) {
+  exports[`${name}Sync`] = function (...given) {
+    const args = normalize(name, given)
     check(name, args)
     return sync(...args)
   }
@@ -119,11 +141,19 @@ function report(details, service) {
   if (details.warning !== undefined) process.emitWarning(details.warning, { code: 'ATLAS_PORTS_PORT_BUSY' })
   return details.port
 }
-exports.ensurePort = function (...args) {
-  return exports.ensurePortDetails(...args).then((d) => report(d, args[0]))
+exports.ensurePort = function (...given) {
+  try {
+    const args = normalize('ensurePort', given)
+    check('ensurePort', args)
+    return native.ensurePortDetails(...args).then((d) => report(d, args[0]))
+  } catch (e) {
+    return Promise.reject(e)
+  }
 }
-exports.ensurePortSync = function (...args) {
-  return report(exports.ensurePortDetailsSync(...args), args[0])
+exports.ensurePortSync = function (...given) {
+  const args = normalize('ensurePort', given)
+  check('ensurePort', args)
+  return report(native.ensurePortDetailsSync(...args), args[0])
 }
 
 exports.runCli = native.runCli

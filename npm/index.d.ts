@@ -10,16 +10,33 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * Allocates the next free port of the service's range to the worktree (default: the current
- * git worktree's folder name) and returns it. Ports busy on the machine are skipped.
+ * Options of `allocatePort` and `ensurePort`. They may stand in the worktree's place, as in
+ * get-port: `ensurePort('web', { preferred: 8085 })`.
  */
-export declare function allocatePort(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): Promise<number>
+export interface AllocateOptions {
+  registry?: string
+  cwd?: string
+  /** The worktree id, when the options stand in the worktree's place. */
+  worktree?: string
+  /** Recorded with a new allocation, when the options stand in the worktree's place. */
+  description?: string
+  /** A port to take if it is in the service's range and free; otherwise the first free one. */
+  preferred?: number
+  /** Ports never to hand out. */
+  exclude?: Array<number>
+}
 
 /**
  * Allocates the next free port of the service's range to the worktree (default: the current
  * git worktree's folder name) and returns it. Ports busy on the machine are skipped.
  */
-export declare function allocatePortSync(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): number
+export declare function allocatePort(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): Promise<number>
+
+/**
+ * Allocates the next free port of the service's range to the worktree (default: the current
+ * git worktree's folder name) and returns it. Ports busy on the machine are skipped.
+ */
+export declare function allocatePortSync(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): number
 
 /** One port held by one worktree's service, as stored in the registry. */
 export interface Allocation {
@@ -114,25 +131,25 @@ export interface EnsuredPort {
  * Returns the port the worktree already holds for the service, allocating one only if it has
  * none: call it every time a server starts.
  */
-export declare function ensurePort(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): Promise<number>
+export declare function ensurePort(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): Promise<number>
 
 /**
  * `ensurePort` with what happened: whether the port was allocated now, and whether it moved
  * off a port a foreign process had taken (`ensurePort` reports that as a process warning).
  */
-export declare function ensurePortDetails(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): Promise<EnsuredPort>
+export declare function ensurePortDetails(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): Promise<EnsuredPort>
 
 /**
  * `ensurePort` with what happened: whether the port was allocated now, and whether it moved
  * off a port a foreign process had taken (`ensurePort` reports that as a process warning).
  */
-export declare function ensurePortDetailsSync(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): EnsuredPort
+export declare function ensurePortDetailsSync(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): EnsuredPort
 
 /**
  * Returns the port the worktree already holds for the service, allocating one only if it has
  * none: call it every time a server starts.
  */
-export declare function ensurePortSync(service: string, worktree?: string | undefined | null, description?: string | undefined | null, options?: Options | undefined | null): number
+export declare function ensurePortSync(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): number
 
 /** The port `allocatePort` would return now, with the range and its allocated ports. */
 export declare function findNextPort(service: string, options?: Options | undefined | null): Promise<NextPort>

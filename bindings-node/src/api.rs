@@ -3,10 +3,10 @@
 //! CLI.
 
 use crate::error::{Code, to_js};
-use crate::options::{InitOptions, Options, Place, ReleaseOptions};
+use crate::options::{AllocateOptions, InitOptions, Options, Place, ReleaseOptions};
 use crate::task::Job;
 use crate::types::{Allocation, ConflictReport, EnsuredPort, HealthReport, NextPort, StatusReport};
-use atlas_ports_core::{AllocateRequest, Availability, Error as CoreError, report, status, validate};
+use atlas_ports_core::{AllocateRequest, Availability, Ensured, Error as CoreError, report, status, validate};
 use atlas_ports_native::SystemHealthProbe;
 use napi::bindgen_prelude::*;
 
@@ -17,6 +17,20 @@ type CoreResult<T> = std::result::Result<T, CoreError>;
 /// docs are written `#[doc = "…"]`: napi-derive would keep the `r"` of a `///` passed through a
 /// macro.)
 macro_rules! export {
+    ($(#[$doc:meta])* $name:ident, $sync:ident, $ty:ty, $ts:literal, ALLOCATE_ARGS, ($($arg:ident: $argty:ty),*) $body:block) => {
+        $(#[$doc])*
+        #[napi(ts_return_type = $ts, ts_args_type = "service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null")]
+        pub fn $name($($arg: $argty),*) -> AsyncTask<Job<$ty>> {
+            AsyncTask::new(Job::new(move || $body))
+        }
+
+        $(#[$doc])*
+        #[napi(ts_args_type = "service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null")]
+        pub fn $sync($($arg: $argty),*) -> std::result::Result<$ty, napi::Error<Code>> {
+            let run = move || -> CoreResult<$ty> { $body };
+            run().map_err(to_js)
+        }
+    };
     ($(#[$doc:meta])* $name:ident, $sync:ident, $ty:ty, $ts:literal, ($($arg:ident: $argty:ty),*) $body:block) => {
         $(#[$doc])*
         #[napi(ts_return_type = $ts)]
@@ -47,77 +61,73 @@ fn checked_port(n: f64) -> CoreResult<u16> {
     validate::port_from_number(n)
 }
 
+/// What `allocatePort`, `ensurePort` and `ensurePortDetails` do: `ensure` returns a held port
+/// (moving it off a foreign process), `allocate` always takes a new one.
 fn request_port(
     ensure: bool,
     service: String,
     worktree: Option<String>,
     description: Option<String>,
-    o: Option<Options>,
-) -> CoreResult<u32> {
-    let p = place_of(o)?;
-    let (worktree, path) = p.ctx.worktree(worktree.as_deref())?;
+    o: Option<AllocateOptions>,
+) -> CoreResult<Ensured> {
+    let o = o.unwrap_or_default();
+    let port_of =
+        |n: u32| u16::try_from(n).ok().filter(|&p| p != 0).ok_or(CoreError::InvalidPort { value: n.to_string() });
+    let preferred = o.preferred.map(port_of).transpose()?;
+    let exclude = o.exclude.unwrap_or_default().into_iter().map(port_of).collect::<CoreResult<Vec<u16>>>()?;
+    let p = place(o.registry, o.cwd)?;
+    let (worktree, path) = p.ctx.worktree(worktree.or(o.worktree).as_deref())?;
+    let description = description.or(o.description);
     let req = AllocateRequest {
         service: &service,
         worktree: &worktree,
         description: description.as_deref().unwrap_or(""),
         worktree_path: path.as_deref(),
+        preferred,
+        exclude: &exclude,
     };
     let ports = p.ports();
-    let allocation = if ensure {
-        ports.ensure_usable(&req, &SystemHealthProbe::default()).map(|e| e.allocation)
+    if ensure {
+        ports.ensure_usable(&req, &SystemHealthProbe::default())
     } else {
-        ports.allocate(&req)
-    };
-    allocation.map(|a| u32::from(a.port))
+        let allocation = ports.allocate(&req)?;
+        Ok(Ensured { allocation, created: true, moved_from: None, warning: None })
+    }
 }
 
-fn ensure_details(
-    service: String,
-    worktree: Option<String>,
-    description: Option<String>,
-    o: Option<Options>,
-) -> CoreResult<EnsuredPort> {
-    let p = place_of(o)?;
-    let (worktree, path) = p.ctx.worktree(worktree.as_deref())?;
-    let req = AllocateRequest {
-        service: &service,
-        worktree: &worktree,
-        description: description.as_deref().unwrap_or(""),
-        worktree_path: path.as_deref(),
-    };
-    let e = p.ports().ensure_usable(&req, &SystemHealthProbe::default())?;
-    Ok(EnsuredPort {
+fn details(e: Ensured) -> EnsuredPort {
+    EnsuredPort {
         port: u32::from(e.allocation.port),
         created: e.created,
         moved_from: e.moved_from.map(u32::from),
         warning: e.warning,
-    })
+    }
 }
 
 export! {
     #[doc = " Allocates the next free port of the service's range to the worktree (default: the current"]
     #[doc = " git worktree's folder name) and returns it. Ports busy on the machine are skipped."]
-    allocate_port, allocate_port_sync, u32, "Promise<number>",
-    (service: String, worktree: Option<String>, description: Option<String>, options: Option<Options>) {
-        request_port(false, service, worktree, description, options)
+    allocate_port, allocate_port_sync, u32, "Promise<number>", ALLOCATE_ARGS,
+    (service: String, worktree: Option<String>, description: Option<String>, options: Option<AllocateOptions>) {
+        request_port(false, service, worktree, description, options).map(|e| u32::from(e.allocation.port))
     }
 }
 
 export! {
     #[doc = " Returns the port the worktree already holds for the service, allocating one only if it has"]
     #[doc = " none: call it every time a server starts."]
-    ensure_port, ensure_port_sync, u32, "Promise<number>",
-    (service: String, worktree: Option<String>, description: Option<String>, options: Option<Options>) {
-        request_port(true, service, worktree, description, options)
+    ensure_port, ensure_port_sync, u32, "Promise<number>", ALLOCATE_ARGS,
+    (service: String, worktree: Option<String>, description: Option<String>, options: Option<AllocateOptions>) {
+        request_port(true, service, worktree, description, options).map(|e| u32::from(e.allocation.port))
     }
 }
 
 export! {
     #[doc = " `ensurePort` with what happened: whether the port was allocated now, and whether it moved"]
     #[doc = " off a port a foreign process had taken (`ensurePort` reports that as a process warning)."]
-    ensure_port_details, ensure_port_details_sync, EnsuredPort, "Promise<EnsuredPort>",
-    (service: String, worktree: Option<String>, description: Option<String>, options: Option<Options>) {
-        ensure_details(service, worktree, description, options)
+    ensure_port_details, ensure_port_details_sync, EnsuredPort, "Promise<EnsuredPort>", ALLOCATE_ARGS,
+    (service: String, worktree: Option<String>, description: Option<String>, options: Option<AllocateOptions>) {
+        request_port(true, service, worktree, description, options).map(details)
     }
 }
 

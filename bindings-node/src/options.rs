@@ -15,6 +15,23 @@ pub struct Options {
     pub cwd: Option<String>,
 }
 
+/// Options of `allocatePort` and `ensurePort`. They may stand in the worktree's place, as in
+/// get-port: `ensurePort('web', { preferred: 8085 })`.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct AllocateOptions {
+    pub registry: Option<String>,
+    pub cwd: Option<String>,
+    /// The worktree id, when the options stand in the worktree's place.
+    pub worktree: Option<String>,
+    /// Recorded with a new allocation, when the options stand in the worktree's place.
+    pub description: Option<String>,
+    /// A port to take if it is in the service's range and free; otherwise the first free one.
+    pub preferred: Option<u32>,
+    /// Ports never to hand out.
+    pub exclude: Option<Vec<u32>>,
+}
+
 /// Options of `releasePort`.
 #[napi(object)]
 #[derive(Debug, Default, Clone)]

@@ -213,7 +213,14 @@ impl PortRegistry {
 }
 
 fn request<'a>(service: &'a str, worktree: &'a str, description: &'a Option<String>) -> AllocateRequest<'a> {
-    AllocateRequest { service, worktree, description: description.as_deref().unwrap_or(""), worktree_path: None }
+    AllocateRequest {
+        service,
+        worktree,
+        description: description.as_deref().unwrap_or(""),
+        worktree_path: None,
+        preferred: None,
+        exclude: &[],
+    }
 }
 
 fn timestamp(input: &HostOptions) -> Timestamp {

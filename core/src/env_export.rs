@@ -86,7 +86,14 @@ mod tests {
         reg.ranges.insert("web-staging".into(), crate::PortRange::new(8180, 8189, ""));
         reg.ranges.insert("web_staging".into(), crate::PortRange::new(8190, 8199, ""));
         for (service, worktree) in specs {
-            let new = AllocateRequest { service, worktree, description: "", worktree_path: None };
+            let new = AllocateRequest {
+                service,
+                worktree,
+                description: "",
+                worktree_path: None,
+                preferred: None,
+                exclude: &[],
+            };
             reg.allocate(&new, "t", "", &mut |_| true).unwrap();
         }
         reg.allocations

@@ -128,7 +128,14 @@ mod tests {
 
     fn alloc(path: Option<&str>) -> Allocation {
         let mut reg = Registry::with_default_ranges("t");
-        let new = AllocateRequest { service: "web", worktree: "w", description: "", worktree_path: path };
+        let new = AllocateRequest {
+            service: "web",
+            worktree: "w",
+            description: "",
+            worktree_path: path,
+            preferred: None,
+            exclude: &[],
+        };
         reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
     }
 

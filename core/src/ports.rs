@@ -251,11 +251,16 @@ impl<'h> Ports<'h> {
 }
 
 fn checked<'a>(req: &AllocateRequest<'a>) -> Result<AllocateRequest<'a>> {
+    for &p in req.exclude {
+        checked_port(p)?;
+    }
     Ok(AllocateRequest {
         service: validate::service_name(req.service)?,
         worktree: validate::worktree_id(req.worktree)?,
         description: validate::description(req.description)?,
         worktree_path: req.worktree_path,
+        preferred: req.preferred.map(checked_port).transpose()?,
+        exclude: req.exclude,
     })
 }
 

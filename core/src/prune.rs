@@ -37,7 +37,14 @@ mod tests {
 
     fn alloc(worktree: &str, path: Option<&str>) -> Allocation {
         let mut reg = Registry::with_default_ranges("t");
-        let new = AllocateRequest { service: "web", worktree, description: "", worktree_path: path };
+        let new = AllocateRequest {
+            service: "web",
+            worktree,
+            description: "",
+            worktree_path: path,
+            preferred: None,
+            exclude: &[],
+        };
         reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
     }
 

@@ -27,7 +27,7 @@ impl World {
 }
 
 fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
-    AllocateRequest { service, worktree, description: "", worktree_path: None }
+    AllocateRequest { service, worktree, description: "", worktree_path: None, preferred: None, exclude: &[] }
 }
 
 #[test]
@@ -39,6 +39,8 @@ fn allocate_records_metadata_and_stamps_the_registry() {
         .allocate(&AllocateRequest {
             description: "Frontend",
             worktree_path: Some("/repo"),
+            preferred: None,
+            exclude: &[],
             ..req("web", "review-GH-42")
         })
         .unwrap();

@@ -1,12 +1,15 @@
 // Every function as a Promise (run off the main thread) and a Sync twin, with the arguments a
-// JavaScript library checks: a Promise form rejects, it never throws.
+// JavaScript library checks: a Promise form rejects, it never throws. Through the package as a
+// project installs it from the packed tarball.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import net from 'node:net'
 import fs from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { atlas, freeBlock, registryWith, tempDir } from './support.mjs'
+import { freeBlock, installedAtlas, registryWith, tempDir } from './support.mjs'
+
+const atlas = installedAtlas()
 
 const FUNCTIONS = ['allocatePort', 'ensurePort', 'releasePort', 'releaseWorktree', 'checkPortAvailable', 'listAllocatedPorts',
   'findNextPort', 'initRegistry', 'getStatus', 'checkConflicts', 'healthCheck']
@@ -49,7 +52,7 @@ test('a Promise form rejects on bad arguments, never throws; the Sync form throw
   const o = { registry: registryWith({ web: [40000, 40001] }) }
   const cases = [
     ['allocatePort', [42], 'ERR_INVALID_ARGUMENT', /allocatePort\(\): service must be a string, got number 42/],
-    ['allocatePort', ['web', 'w', '', { registery: 'typo' }], 'ERR_INVALID_ARGUMENT', /unknown member 'registery' \(expected registry, cwd\)/],
+    ['allocatePort', ['web', 'w', '', { registery: 'typo' }], 'ERR_INVALID_ARGUMENT', /unknown member 'registery' \(expected registry, cwd, worktree, description, preferred, exclude\)/],
     ['ensurePort', ['web', 'w', '', { registry: 7 }], 'ERR_INVALID_ARGUMENT', /options\.registry must be a string, got number 7/],
     ['checkPortAvailable', ['8080', o], 'ERR_INVALID_PORT', /invalid port string "8080"/],
     ['releasePort', [70000, o], 'ERR_INVALID_PORT', /expected an integer from 1 to 65535/],
@@ -130,4 +133,18 @@ test('ensurePort moves off a port a foreign process took, and says so as a proce
     process.off('warning', onWarning)
     foreign.close()
   }
+})
+
+test('allocation takes a preferred port when it can and never an excluded one, as get-port does', async () => {
+  const b = await freeBlock(6)
+  const registry = registryWith({ web: [b, b + 5] })
+  assert.equal(await atlas.ensurePort('web', { worktree: 'a', preferred: b + 3, registry }), b + 3)
+  assert.equal(await atlas.ensurePort('web', { worktree: 'a', preferred: b + 4, registry }), b + 3, 'held: kept')
+  assert.equal(atlas.allocatePortSync('web', { worktree: 'b', preferred: b + 3, registry }), b, 'taken: the first free')
+  assert.equal(atlas.allocatePortSync('web', 'c', 'desc', { exclude: [b + 1, b + 2], registry }), b + 4)
+  assert.equal(atlas.listAllocatedPortsSync('c', { registry })[0].description, 'desc')
+  const bad = await settle(atlas.ensurePort('web', { worktree: 'd', preferred: '8085', registry }))
+  assert.equal(bad.error.code, 'ERR_INVALID_PORT')
+  assert.match(bad.error.message, /^ensurePort\(\): options\.preferred: invalid port string "8085"/)
+  assert.throws(() => atlas.allocatePortSync('web', { worktree: 'd', exclude: [0], registry }), (e) => e.code === 'ERR_INVALID_PORT')
 })

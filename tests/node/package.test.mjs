@@ -55,6 +55,7 @@ test('npm pack installs into a fresh project: require, import, types and npx wor
     const next: number | null = findNextPortSync('web').port
     const code: AtlasPortsError['code'] = 'ERR_UNKNOWN_SERVICE'
     const plugin = atlasPorts({ service: 'web' })
+    const preferred: Promise<number> = allocatePort('web', { worktree: 'w', preferred: 8085, exclude: [8086] })
     // @ts-expect-error: a port is a number, not a string
     const wrong: string = allocatePortSync('web')
     // @ts-expect-error: options have no such member
@@ -63,7 +64,9 @@ test('npm pack installs into a fresh project: require, import, types and npx wor
     mine.filter((a) => a.healthStatus === 'fine')
     // @ts-expect-error: not an error code
     const bad: AtlasPortsError['code'] = 'ERR_NOPE'
-    export { port, when, healthy, wrong, next, code, bad, plugin }
+    // @ts-expect-error: exclude is a list of ports
+    allocatePortSync('web', { exclude: 8086 })
+    export { port, when, healthy, wrong, next, code, bad, plugin, preferred }
   `)
   fs.writeFileSync(path.join(proj, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [] },

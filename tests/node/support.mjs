@@ -111,3 +111,9 @@ export function installedPackage() {
   installed = { dir, packed }
   return installed
 }
+
+/** `require('atlas-ports')` as a project that installed the packed tarball gets it. */
+export function installedAtlas() {
+  const { dir } = installedPackage()
+  return createRequire(path.join(dir, 'package.json'))('atlas-ports')
+}

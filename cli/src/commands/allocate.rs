@@ -37,7 +37,14 @@ pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
 }
 
 fn request<'a>(args: &'a AllocateArgs, worktree: &'a str, path: Option<&'a str>) -> AllocateRequest<'a> {
-    AllocateRequest { service: &args.service, worktree, description: &args.description, worktree_path: path }
+    AllocateRequest {
+        service: &args.service,
+        worktree,
+        description: &args.description,
+        worktree_path: path,
+        preferred: None,
+        exclude: &[],
+    }
 }
 
 fn print(args: &AllocateArgs, json: bool, a: &Allocation, text: impl FnOnce() -> String) -> Result<Exit> {

@@ -22,6 +22,8 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
             worktree: &worktree,
             description: &args.description,
             worktree_path: path.as_deref(),
+            preferred: None,
+            exclude: &[],
         };
         let ensured = ports.ensure_usable(&request, &atlas_ports_native::SystemHealthProbe::default())?;
         super::note_created(inv, &ports);

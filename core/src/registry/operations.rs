@@ -15,6 +15,10 @@ pub struct AllocateRequest<'a> {
     pub description: &'a str,
     /// The worktree's folder, when known.
     pub worktree_path: Option<&'a str>,
+    /// A port to take if it is in the range and free; otherwise the first free one is taken.
+    pub preferred: Option<u16>,
+    /// Ports never to hand out.
+    pub exclude: &'a [u16],
 }
 
 /// The answer of `find_next`: the port `allocate` would hand out now, and its context.
@@ -70,7 +74,9 @@ impl Registry {
         let range = self.range_of(new.service)?;
         let (start, end) = (range.start, range.end);
         let taken = self.allocated_ports();
-        let port = (start..=end).find(|&p| !taken.contains(p) && is_free(p)).ok_or_else(|| Error::RangeExhausted {
+        let mut usable = |p: u16| !taken.contains(p) && !new.exclude.contains(&p) && is_free(p);
+        let preferred = new.preferred.filter(|&p| (start..=end).contains(&p) && usable(p));
+        let port = preferred.or_else(|| (start..=end).find(|&p| usable(p))).ok_or_else(|| Error::RangeExhausted {
             service: new.service.to_owned(),
             start,
             end,
@@ -134,7 +140,7 @@ mod tests {
     const NOW: &str = "2025-12-31T10:00:00Z";
 
     fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
-        AllocateRequest { service, worktree, description: "", worktree_path: None }
+        AllocateRequest { service, worktree, description: "", worktree_path: None, preferred: None, exclude: &[] }
     }
 
     fn all_free(_: u16) -> bool {
@@ -164,6 +170,20 @@ mod tests {
         assert!(err.to_string().contains("'database' range (5432-5439)"), "{err}");
         // The busy port was never allocated, so it is the only one left.
         assert_eq!(reg.find_next("database", &mut all_free).unwrap().port, Some(5432));
+    }
+
+    #[test]
+    fn a_preferred_port_is_taken_when_it_can_be_and_excluded_ports_never() {
+        let mut reg = Registry::with_default_ranges(NOW);
+        let prefer = |p: u16| AllocateRequest { preferred: Some(p), ..req("web", "a") };
+        assert_eq!(reg.allocate(&prefer(8085), NOW, "", &mut all_free).unwrap().port, 8085);
+        assert_eq!(reg.allocate(&prefer(8085), NOW, "", &mut all_free).unwrap().port, 8080, "taken: the first free");
+        assert_eq!(reg.allocate(&prefer(9999), NOW, "", &mut all_free).unwrap().port, 8081, "outside the range");
+        let mut busy_8090 = |p: u16| p != 8090;
+        assert_eq!(reg.allocate(&prefer(8090), NOW, "", &mut busy_8090).unwrap().port, 8082, "busy");
+        let exclude = [8083, 8084];
+        let skip = AllocateRequest { exclude: &exclude, ..req("web", "b") };
+        assert_eq!(reg.allocate(&skip, NOW, "", &mut all_free).unwrap().port, 8086);
     }
 
     #[test]

@@ -195,6 +195,8 @@ mod tests {
             worktree: "review-GH-42",
             description: "Frontend dev server",
             worktree_path: None,
+            preferred: None,
+            exclude: &[],
         };
         reg.allocate(&new, "t", "u@h", &mut |_| true).unwrap().clone()
     }
