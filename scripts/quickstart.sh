@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(pwd)
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bash "$root/scripts/setup.sh"
+bash "$root/scripts/setup.sh" cli
 (cd "$root" && cargo build --release -p atlas-ports-cli)
 bin="$root/target/release/atlas-ports"
 cd "$here"

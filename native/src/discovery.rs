@@ -148,8 +148,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cwd = tmp.path().join("a/b");
         fs::create_dir_all(&cwd).unwrap();
-        assert_eq!(registry_path(Some(Path::new("x.json")), Some("/e.json"), &cwd, None), cwd.join("x.json"));
-        assert_eq!(registry_path(None, Some("/e.json"), &cwd, None), PathBuf::from("/e.json"));
+        let env = tmp.path().join("e.json");
+        let env = env.to_str().unwrap();
+        assert_eq!(registry_path(Some(Path::new("x.json")), Some(env), &cwd, None), cwd.join("x.json"));
+        assert_eq!(registry_path(None, Some(env), &cwd, None), PathBuf::from(env));
         // Outside git, no registry anywhere: the folder worked in.
         assert_eq!(registry_path(None, None, &cwd, None), cwd.join(REGISTRY_RELATIVE));
         // Outside git, a registry further up is found.

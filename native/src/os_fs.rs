@@ -50,7 +50,7 @@ impl FileSystem for OsFs {
 
     fn replace(&self, path: &Path, contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         let tmp = sibling(path, ".", &format!(".{}.{}.tmp", std::process::id(), unique()));
-        let result = write_flushed(&tmp, path, contents).and_then(|()| fs::rename(&tmp, path));
+        let result = write_flushed(&tmp, path, contents).and_then(|()| crate::platform::replace_file(&tmp, path));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }

@@ -7,11 +7,16 @@
 //! - `NO_ADDRESS_FAMILY`: the error code of a bind to an address family the host lacks;
 //! - `run_in_place(command)`: runs a command as this process (exec where the system has it),
 //!   so that signals reach it directly and its exit status is ours;
+//! - `replace_file(from, to)`: moves a file over another in one step (retrying while Windows
+//!   reports the target in use);
 //! - `run_child(command)`: runs a command as a child with this process's standard streams and
 //!   answers its exit status (for a host process that must go on, such as Node).
 
 #[cfg(unix)]
 mod unix;
+
+#[cfg(any(target_os = "macos", windows))]
+mod portable;
 
 #[cfg(target_os = "linux")]
 mod linux;

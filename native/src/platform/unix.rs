@@ -22,6 +22,11 @@ pub fn user_of_this_process() -> Option<String> {
         .or_else(|| Some(format!("uid{uid}")))
 }
 
+/// Moves `from` over `to` in one step: readers see the old file or the new one.
+pub fn replace_file(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
+    std::fs::rename(from, to)
+}
+
 /// Replaces this process with `command`: it receives every signal directly and its exit status
 /// is the one its caller sees. Returns only when the command could not be started.
 pub fn run_in_place(mut command: Command) -> io::Result<i32> {

@@ -1,21 +1,58 @@
-//! Windows. Listening processes are not identified yet (ownership is then "unknown"), there is
-//! no `exec`, and the user name comes from the environment alone.
+//! Windows: listening processes from the system's TCP table, no `exec`, a rename that waits
+//! out readers, and the user name from the environment alone.
 
 use atlas_ports_core::Listener;
 use std::collections::HashMap;
 use std::process::Command;
 
+/// Each port's listener, with its process's working folder.
+pub fn find_listeners(ports: &[u16]) -> HashMap<u16, Listener> {
+    super::portable::find_listeners(ports, working_folders)
+}
+
+/// The working folders of some processes, from `sysinfo` (the process's PEB). Processes it
+/// cannot read (another user's, without the rights) are left out.
+fn working_folders(pids: &[u32]) -> HashMap<u32, String> {
+    let ids: Vec<sysinfo::Pid> = pids.iter().map(|&p| sysinfo::Pid::from_u32(p)).collect();
+    let mut system = sysinfo::System::new();
+    let only_cwd = sysinfo::ProcessRefreshKind::nothing().with_cwd(sysinfo::UpdateKind::Always);
+    system.refresh_processes_specifics(sysinfo::ProcessesToUpdate::Some(&ids), true, only_cwd);
+    pids.iter()
+        .filter_map(|&p| {
+            let cwd = system.process(sysinfo::Pid::from_u32(p))?.cwd()?;
+            Some((p, cwd.to_string_lossy().into_owned()))
+        })
+        .collect()
+}
+
 /// WSAEAFNOSUPPORT.
 pub const NO_ADDRESS_FAMILY: i32 = 10047;
-
-/// Each port's listener, without a PID.
-pub fn find_listeners(ports: &[u16]) -> HashMap<u16, Listener> {
-    ports.iter().map(|&p| (p, Listener::default())).collect()
-}
 
 /// `%USERNAME%` is the only source here; the caller has already asked for it.
 pub fn user_of_this_process() -> Option<String> {
     None
+}
+
+/// Moves `from` over `to` in one step. Windows refuses to replace a file that another process
+/// has open without delete sharing (a reader, an editor, a virus scanner) with "access denied"
+/// or a sharing violation, for as long as it holds it: retry for a bounded time.
+pub fn replace_file(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    const ACCESS_DENIED: i32 = 5;
+    const SHARING_VIOLATION: i32 = 32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e)
+                if matches!(e.raw_os_error(), Some(ACCESS_DENIED | SHARING_VIOLATION))
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Windows has no `exec`: the command runs as a child and its exit status is passed through

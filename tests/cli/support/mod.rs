@@ -1,6 +1,7 @@
 //! Shared helpers of the end-to-end tests: temporary git repositories, running the real
 //! `atlas-ports` binary, and finding free ports.
 
+#[cfg(unix)]
 pub mod servers;
 
 use std::path::{Path, PathBuf};
