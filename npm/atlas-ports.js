@@ -38,6 +38,9 @@ const OPERATIONS = {
   getStatus: ['string?', PLACE],
   checkConflicts: [PLACE],
   healthCheck: ['string?', PLACE],
+  up: [PLACE],
+  down: [PLACE],
+  projectFile: [PLACE],
 }
 
 const NAMES = {
@@ -53,6 +56,9 @@ const NAMES = {
   getStatus: ['worktree', 'options'],
   checkConflicts: ['options'],
   healthCheck: ['worktree', 'options'],
+  up: ['options'],
+  down: ['options'],
+  projectFile: ['options'],
 }
 
 const describe = (value) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value)}`)

@@ -8,5 +8,5 @@ export const {
   releaseWorktree, releaseWorktreeSync, checkPortAvailable, checkPortAvailableSync,
   listAllocatedPorts, listAllocatedPortsSync, findNextPort, findNextPortSync, initRegistry,
   initRegistrySync, getStatus, getStatusSync, checkConflicts, checkConflictsSync, healthCheck,
-  healthCheckSync, runCli,
+  healthCheckSync, up, upSync, down, downSync, projectFile, projectFileSync, runCli,
 } = atlas

@@ -116,6 +116,30 @@ export interface ConflictSummary {
   problems: number
 }
 
+/** A service that atlas-ports.toml declares. */
+export interface DeclaredService {
+  name: string
+  description: string
+  /** Marked as the Vite dev server's service. */
+  vite: boolean
+}
+
+/** Releases the worktree's ports and removes the env file `up` wrote (never another file). */
+export declare function down(options?: Options | undefined | null): Promise<DownReport>
+
+/** The answer of `down`. */
+export interface DownReport {
+  worktree: string
+  released: Array<Allocation>
+  /** The env file removed, if `up` had written one. */
+  removed?: string
+  /** An env file left in place because `up` did not write it. */
+  kept?: string
+}
+
+/** Releases the worktree's ports and removes the env file `up` wrote (never another file). */
+export declare function downSync(options?: Options | undefined | null): DownReport
+
 /** The answer of `ensurePortDetails`. */
 export interface EnsuredPort {
   port: number
@@ -258,6 +282,21 @@ export interface Problem {
   message: string
 }
 
+/** The worktree's atlas-ports.toml, parsed and checked; `null` when there is none (or no worktree). */
+export declare function projectFile(options?: Options | undefined | null): Promise<ProjectInfo | null>
+
+/** The worktree's atlas-ports.toml, parsed and checked; `null` when there is none (or no worktree). */
+export declare function projectFileSync(options?: Options | undefined | null): ProjectInfo | null
+
+/** The worktree's atlas-ports.toml, as `projectFile` reads it. */
+export interface ProjectInfo {
+  /** The env file `up` writes, relative to the worktree's root. */
+  envFile: string
+  services: Array<DeclaredService>
+  /** The service the Vite plugin uses: marked `vite = true`, else `web`, else the first. */
+  viteService: string
+}
+
 /** One service range with its allocations and free ports. */
 export interface RangeStatus {
   service: string
@@ -318,6 +357,16 @@ export interface RunCliOptions {
   replaceProcess?: boolean
 }
 
+/** One declared service's port after `up`. */
+export interface ServicePort {
+  service: string
+  port: number
+  /** The environment variable the env file sets (`PORT_WEB`). */
+  variable: string
+  /** The port held before, when a foreign process had taken it and the allocation moved. */
+  movedFrom?: number
+}
+
 /** The answer of `getStatus`. */
 export interface StatusReport {
   ranges: Array<RangeStatus>
@@ -333,6 +382,28 @@ export interface SystemConflict {
   /** How ownership was decided. */
   reason: string
 }
+
+/**
+ * Ensures a port for every service of the worktree's atlas-ports.toml and writes its env file
+ * (only when it changes).
+ */
+export declare function up(options?: Options | undefined | null): Promise<UpReport>
+
+/** The answer of `up`. */
+export interface UpReport {
+  worktree: string
+  /** The env file's path. */
+  envFile: string
+  /** False when the env file already said exactly this. */
+  written: boolean
+  services: Array<ServicePort>
+}
+
+/**
+ * Ensures a port for every service of the worktree's atlas-ports.toml and writes its env file
+ * (only when it changes).
+ */
+export declare function upSync(options?: Options | undefined | null): UpReport
 
 /** One worktree's allocations with their live state. */
 export interface WorktreeStatus {

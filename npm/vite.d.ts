@@ -1,6 +1,9 @@
 /** Where and for what the plugin ensures the port. */
 export interface AtlasPortsViteOptions {
-  /** The service whose port the dev server and `vite preview` use. Default: `'web'`. */
+  /**
+   * The service whose port the dev server and `vite preview` use. Default: the one
+   * atlas-ports.toml marks `vite = true` (else its `web`, else its first), else `'web'`.
+   */
   service?: string
   /** The worktree id. Default: the git worktree of the Vite root. */
   worktree?: string

@@ -5,9 +5,12 @@
 use crate::error::{Code, to_js};
 use crate::options::{AllocateOptions, InitOptions, Options, Place, ReleaseOptions};
 use crate::task::Job;
-use crate::types::{Allocation, ConflictReport, EnsuredPort, HealthReport, NextPort, StatusReport};
+use crate::types::{
+    Allocation, ConflictReport, DeclaredService, DownReport, EnsuredPort, HealthReport, NextPort, ProjectInfo,
+    StatusReport, UpReport,
+};
 use atlas_ports_core::{AllocateRequest, Availability, Ensured, Error as CoreError, report, status, validate};
-use atlas_ports_native::SystemHealthProbe;
+use atlas_ports_native::{SystemHealthProbe, lifecycle};
 use napi::bindgen_prelude::*;
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
@@ -221,6 +224,46 @@ export! {
         let p = place_of(options)?;
         let states = p.ports().health_check(worktree.as_deref(), &SystemHealthProbe::default())?;
         Ok(HealthReport::from(report::HealthReport::new(states)))
+    }
+}
+
+export! {
+    #[doc = " Ensures a port for every service of the worktree's atlas-ports.toml and writes its env file"]
+    #[doc = " (only when it changes)."]
+    up, up_sync, UpReport, "Promise<UpReport>",
+    (options: Option<Options>) {
+        let p = place_of(options)?;
+        Ok(UpReport::from(lifecycle::up(&p.ctx, p.registry.as_deref())?.0))
+    }
+}
+
+export! {
+    #[doc = " Releases the worktree's ports and removes the env file `up` wrote (never another file)."]
+    down, down_sync, DownReport, "Promise<DownReport>",
+    (options: Option<Options>) {
+        let p = place_of(options)?;
+        Ok(DownReport::from(lifecycle::down(&p.ctx, p.registry.as_deref())?))
+    }
+}
+
+export! {
+    #[doc = " The worktree's atlas-ports.toml, parsed and checked; `null` when there is none (or no worktree)."]
+    project_file, project_file_sync, Option<ProjectInfo>, "Promise<ProjectInfo | null>",
+    (options: Option<Options>) {
+        let p = place_of(options)?;
+        match lifecycle::project(&p.ctx) {
+            Ok((project, _)) => Ok(Some(ProjectInfo {
+                env_file: project.env_file.display().to_string(),
+                vite_service: project.vite_service().name.clone(),
+                services: project
+                    .services
+                    .iter()
+                    .map(|s| DeclaredService { name: s.name.clone(), description: s.description.clone(), vite: s.vite })
+                    .collect(),
+            })),
+            Err(CoreError::ProjectFileMissing { .. } | CoreError::NotInWorktree { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

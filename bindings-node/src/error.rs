@@ -19,6 +19,7 @@ pub fn to_js(e: CoreError) -> napi::Error<Code> {
         CoreError::RegistryMissing { .. } => "; create one with initRegistry()",
         CoreError::RegistryExists { .. } => "; pass { force: true } to replace it with the defaults",
         CoreError::NotInWorktree { .. } => "; pass the worktree's name",
+        CoreError::ProjectFileMissing { .. } => "; declare the services in atlas-ports.toml at the repository's root",
         _ => "",
     };
     napi::Error::new(Code(e.code()), format!("{e}{hint}"))

@@ -323,3 +323,91 @@ pub struct AtlasPortsError {
     pub code: String,
     pub message: String,
 }
+
+/// One declared service's port after `up`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ServicePort {
+    pub service: String,
+    pub port: u32,
+    /// The environment variable the env file sets (`PORT_WEB`).
+    pub variable: String,
+    /// The port held before, when a foreign process had taken it and the allocation moved.
+    pub moved_from: Option<u32>,
+}
+
+/// The answer of `up`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct UpReport {
+    pub worktree: String,
+    /// The env file's path.
+    pub env_file: String,
+    /// False when the env file already said exactly this.
+    pub written: bool,
+    pub services: Vec<ServicePort>,
+}
+
+impl From<core::report::UpReport> for UpReport {
+    fn from(r: core::report::UpReport) -> Self {
+        UpReport {
+            worktree: r.worktree,
+            env_file: r.env_file,
+            written: r.written,
+            services: r
+                .services
+                .into_iter()
+                .map(|s| ServicePort {
+                    service: s.service,
+                    port: u32::from(s.port),
+                    variable: s.variable,
+                    moved_from: s.moved_from.map(u32::from),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The answer of `down`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct DownReport {
+    pub worktree: String,
+    pub released: Vec<Allocation>,
+    /// The env file removed, if `up` had written one.
+    pub removed: Option<String>,
+    /// An env file left in place because `up` did not write it.
+    pub kept: Option<String>,
+}
+
+impl From<core::report::DownReport> for DownReport {
+    fn from(r: core::report::DownReport) -> Self {
+        DownReport {
+            worktree: r.worktree,
+            released: r.released.iter().map(Allocation::from).collect(),
+            removed: r.removed,
+            kept: r.kept,
+        }
+    }
+}
+
+/// A service that atlas-ports.toml declares.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct DeclaredService {
+    pub name: String,
+    pub description: String,
+    /// Marked as the Vite dev server's service.
+    pub vite: bool,
+}
+
+/// The worktree's atlas-ports.toml, as `projectFile` reads it.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ProjectInfo {
+    /// The env file `up` writes, relative to the worktree's root.
+    pub env_file: String,
+    pub services: Vec<DeclaredService>,
+    /// The service the Vite plugin uses: marked `vite = true`, else `web`, else the first.
+    pub vite_service: String,
+}

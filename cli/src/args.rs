@@ -136,6 +136,36 @@ pub enum Command {
     ))]
     Prune(PruneArgs),
 
+    /// Ensure a port for every service of atlas-ports.toml and write the worktree's env file
+    #[command(after_help = concat!(
+        "Example (atlas-ports.toml at the repository root):\n",
+        "  [services.web]\n  [services.database]\n  [env]\n  DATABASE_URL = \"postgres://localhost:{port:database}/app\"\n\n",
+        "  atlas-ports up && docker compose --env-file .env.ports up -d\n\n",
+        "The env file (default .env.ports) gets PORT_<SERVICE> for every service, then the [env]\n",
+        "variables; it is written only when it changes. A second run writes nothing.\n",
+        "Exit status: 0, or 2 on error (no or invalid atlas-ports.toml, a service without a range)"
+    ))]
+    Up(UpArgs),
+
+    /// Release this worktree's ports and remove the env file `up` wrote
+    #[command(after_help = concat!(
+        "Example:\n  atlas-ports down\n\n",
+        "An env file that `up` did not write is left alone.\nExit status: 0, or 2 on error"
+    ))]
+    Down(DownArgs),
+
+    /// Install or remove the git hook that runs `up` in every new worktree
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports hooks install\n  atlas-ports hooks uninstall\n\n",
+        "install adds a block to the post-checkout hook (core.hooksPath is honoured; an existing hook\n",
+        "keeps running) that runs `atlas-ports up` when `git worktree add` checks out a new worktree,\n",
+        "and nothing on a branch switch. A failing `up` warns; it never fails the checkout.\n",
+        "With husky or lefthook, add this line to their post-checkout hook instead:\n",
+        "  atlas-ports hooks run \"$@\"\n",
+        "Exit status: 0, or 2 on error"
+    ))]
+    Hooks(HooksArgs),
+
     /// Print a shell completion script
     #[command(after_help = concat!(
         "Examples:\n  atlas-ports completions bash > ~/.local/share/bash-completion/completions/atlas-ports\n",
@@ -269,6 +299,32 @@ pub struct PruneArgs {
     /// Show what would be released, change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UpArgs {}
+
+#[derive(Debug, Args, Clone)]
+pub struct DownArgs {}
+
+#[derive(Debug, Args, Clone)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub action: HooksAction,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum HooksAction {
+    /// Add the block to the repository's post-checkout hook
+    Install,
+    /// Remove the block (and the hook file, when it held nothing else)
+    Uninstall,
+    /// What the hook runs: `up` when the checkout is a new worktree's (post-checkout's arguments)
+    #[command(hide = true)]
+    Run {
+        /// post-checkout's arguments: previous HEAD, new HEAD, 1 for a branch checkout
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

@@ -62,6 +62,9 @@ fn hint(e: &atlas_ports_core::Error) -> &'static str {
         Error::RegistryMissing { .. } => "; create one with `atlas-ports init`",
         Error::RegistryExists { .. } => "; pass --force to replace it with the defaults",
         Error::NotInWorktree { .. } => "; pass --worktree NAME",
+        Error::ProjectFileMissing { .. } => {
+            "; declare the services in atlas-ports.toml at the repository's root (see `atlas-ports up --help`)"
+        }
         _ => "",
     }
 }

@@ -38,6 +38,14 @@ pub enum Error {
     #[error("invalid {what} {value:?}: {reason}")]
     InvalidArgument { what: &'static str, value: String, reason: String },
 
+    /// The project file (`atlas-ports.toml`) is missing.
+    #[error("no project file at {path}")]
+    ProjectFileMissing { path: PathBuf },
+
+    /// The project file is not valid TOML, or declares something it may not.
+    #[error("invalid project file {path}, line {line}: {reason}")]
+    InvalidProjectFile { path: PathBuf, line: usize, reason: String },
+
     /// No worktree id was given, and the folder worked in is not inside a git worktree.
     #[error("no worktree given, and {cwd} is not inside a git worktree")]
     NotInWorktree { cwd: PathBuf },
@@ -79,6 +87,8 @@ impl Error {
             Error::InvalidPort { .. } => "ERR_INVALID_PORT",
             Error::InvalidArgument { .. } => "ERR_INVALID_ARGUMENT",
             Error::NotInWorktree { .. } => "ERR_NOT_IN_WORKTREE",
+            Error::ProjectFileMissing { .. } => "ERR_NO_PROJECT_FILE",
+            Error::InvalidProjectFile { .. } => "ERR_INVALID_PROJECT_FILE",
             Error::LockTimeout { .. } => "ERR_LOCK_TIMEOUT",
             Error::Io { .. } | Error::System { .. } => "ERR_IO",
         }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod host;
 pub mod memory;
 pub mod ports;
+pub mod project;
 pub mod prune;
 pub mod registry;
 pub mod report;

@@ -91,7 +91,9 @@ impl<'fs> RegistryStore<'fs> {
         if changed {
             registry.stamp(now);
             self.write(&registry)?;
-            self.created.set(!existed);
+            if !existed {
+                self.created.set(true);
+            }
         }
         Ok(answer)
     }

@@ -9,6 +9,7 @@
 mod discovery;
 mod git_worktrees;
 mod health_probe;
+pub mod lifecycle;
 mod os_fs;
 pub mod platform;
 mod protocols;

@@ -9,6 +9,8 @@ mod concurrency;
 mod health;
 #[cfg(unix)]
 mod hostile;
+#[cfg(unix)]
+mod lifecycle;
 mod probe;
 #[cfg(unix)]
 mod prune;

@@ -5,12 +5,14 @@ mod allocate;
 mod completions;
 mod conflicts;
 mod env;
+mod hooks;
 mod init;
 mod prune;
 mod query;
 mod release;
 mod run;
 mod status;
+mod up;
 
 use crate::args::{Cli, Command, OutputFormat};
 use atlas_ports_core::{Error, Ports, Result};
@@ -53,6 +55,11 @@ impl Invocation<'_> {
     /// The registry operations on `--registry`, else the discovered registry.
     pub fn ports(&self) -> Ports<'_> {
         self.ws.ports(self.registry.as_deref())
+    }
+
+    /// `--registry`, when given.
+    pub fn registry(&self) -> Option<&std::path::Path> {
+        self.registry.as_deref()
     }
 
     /// Whether `--format json` was asked for (`text` is the default); `dotenv` and `sh` belong
@@ -124,6 +131,9 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Conflicts(_) => conflicts::run(&inv),
         Command::Run(a) => run::run(&inv, a),
         Command::Prune(a) => prune::run(&inv, a),
+        Command::Up(_) => up::up(&inv),
+        Command::Down(_) => up::down(&inv),
+        Command::Hooks(a) => hooks::run(&inv, a),
         Command::Completions(a) => completions::run(a),
     }
 }

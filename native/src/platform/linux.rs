@@ -1,6 +1,6 @@
 //! Linux: listening processes from `/proc`, and the Unix parts shared with other systems.
 
-pub use super::unix::{replace_file, run_child, run_in_place, user_of_this_process};
+pub use super::unix::{make_executable, replace_file, run_child, run_in_place, user_of_this_process};
 use atlas_ports_core::Listener;
 use std::collections::{HashMap, HashSet};
 use std::fs;

@@ -7,6 +7,7 @@
 //! - `NO_ADDRESS_FAMILY`: the error code of a bind to an address family the host lacks;
 //! - `run_in_place(command)`: runs a command as this process (exec where the system has it),
 //!   so that signals reach it directly and its exit status is ours;
+//! - `make_executable(path)`: lets a file (a git hook) be run;
 //! - `replace_file(from, to)`: moves a file over another in one step (retrying while Windows
 //!   reports the target in use);
 //! - `run_child(command)`: runs a command as a child with this process's standard streams and

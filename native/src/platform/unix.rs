@@ -22,6 +22,14 @@ pub fn user_of_this_process() -> Option<String> {
         .or_else(|| Some(format!("uid{uid}")))
 }
 
+/// Lets its owner, group and others run the file (a git hook).
+pub fn make_executable(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut permissions = std::fs::metadata(path)?.permissions();
+    permissions.set_mode(permissions.mode() | 0o755);
+    std::fs::set_permissions(path, permissions)
+}
+
 /// Moves `from` over `to` in one step: readers see the old file or the new one.
 pub fn replace_file(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
     std::fs::rename(from, to)

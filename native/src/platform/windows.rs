@@ -33,6 +33,11 @@ pub fn user_of_this_process() -> Option<String> {
     None
 }
 
+/// Windows runs what git runs without an executable bit.
+pub fn make_executable(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Moves `from` over `to` in one step. Windows refuses to replace a file that another process
 /// has open without delete sharing (a reader, an editor, a virus scanner) with "access denied"
 /// or a sharing violation, for as long as it holds it: retry for a bounded time.

@@ -1,0 +1,43 @@
+//! `atlas-ports up` and `atlas-ports down`: the services of atlas-ports.toml for this worktree.
+
+use super::{Exit, Invocation};
+use crate::output;
+use atlas_ports_core::Result;
+use atlas_ports_native::lifecycle;
+
+pub fn up(inv: &Invocation<'_>) -> Result<Exit> {
+    let json = inv.json()?;
+    let (report, created) = lifecycle::up(inv.ws, inv.registry())?;
+    if created {
+        output::note(&format!(
+            "atlas-ports: created the port registry {} with the default ranges (edit it to change them)",
+            inv.ws.display(inv.ws.ports(inv.registry()).registry_path())
+        ));
+    }
+    for s in report.services.iter().filter(|s| s.moved_from.is_some()) {
+        output::note(&format!(
+            "atlas-ports: port {} of worktree '{}' ({}) is taken by another process; moved to {}",
+            s.moved_from.unwrap_or_default(),
+            report.worktree,
+            s.service,
+            s.port
+        ));
+    }
+    if json {
+        output::json(&report)?
+    } else {
+        output::text(&report.text())?
+    }
+    Ok(Exit::Success)
+}
+
+pub fn down(inv: &Invocation<'_>) -> Result<Exit> {
+    let json = inv.json()?;
+    let report = lifecycle::down(inv.ws, inv.registry())?;
+    if json {
+        output::json(&report)?
+    } else {
+        output::text(&report.text())?
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,76 @@
+//! What `up` and `down` answer.
+
+use crate::registry::Allocation;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// One declared service's port after `up`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServicePort {
+    pub service: String,
+    pub port: u16,
+    /// The environment variable the env file sets (`PORT_WEB`).
+    pub variable: String,
+    /// The port held before, when a foreign process had taken it and the allocation moved.
+    pub moved_from: Option<u16>,
+}
+
+/// What `up` did: the worktree's ports, and whether the env file changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpReport {
+    pub worktree: String,
+    /// The env file, as shown to the user.
+    pub env_file: String,
+    /// False when the env file already said exactly this.
+    pub written: bool,
+    pub services: Vec<ServicePort>,
+}
+
+impl UpReport {
+    /// The ports, and what happened to the env file.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "Worktree '{}': {} {}\n",
+            self.worktree,
+            if self.written { "wrote" } else { "unchanged:" },
+            self.env_file
+        );
+        for s in &self.services {
+            let moved =
+                s.moved_from.map_or_else(String::new, |p| format!("  (moved from {p}: taken by another process)"));
+            let _ = writeln!(out, "  {:<12} {:<5}  {}{moved}", s.service, s.port, s.variable);
+        }
+        out
+    }
+}
+
+/// What `down` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DownReport {
+    pub worktree: String,
+    pub released: Vec<Allocation>,
+    /// The env file it removed, if `up` had written one.
+    pub removed: Option<String>,
+    /// An env file left in place because `up` did not write it.
+    pub kept: Option<String>,
+}
+
+impl DownReport {
+    /// What was released and removed.
+    pub fn text(&self) -> String {
+        let mut out = format!("Worktree '{}': ", self.worktree);
+        if self.released.is_empty() {
+            out.push_str("no ports were allocated\n");
+        } else {
+            let list: Vec<String> = self.released.iter().map(|a| format!("{} ({})", a.port, a.service)).collect();
+            let _ = writeln!(out, "released {}", list.join(", "));
+        }
+        if let Some(f) = &self.removed {
+            let _ = writeln!(out, "  removed {f}");
+        }
+        if let Some(f) = &self.kept {
+            let _ = writeln!(out, "  kept {f}: `atlas-ports up` did not write it");
+        }
+        out
+    }
+}
