@@ -67,7 +67,11 @@ CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
 cargo test --locked --target x86_64-pc-windows-gnu -p atlas-ports-cli --no-run
 
 step "publishing, checked without publishing: crates, npm packages, workflows"
-cargo publish --workspace --dry-run --locked --allow-dirty
+# A target folder of its own: the check builds our crates as if they came from crates.io, and
+# cargo takes a registry crate it built before at the same version as unchanged.
+publish_target=$(mktemp -d)
+CARGO_TARGET_DIR=$publish_target cargo publish --workspace --dry-run --locked --allow-dirty
+rm -rf "$publish_target"
 for tgz in dist/npm/*.tgz; do
   npm publish --dry-run --tag dry-run "$tgz" >/dev/null 2>&1 || { echo "npm publish --dry-run refused $tgz" >&2; npm publish --dry-run --tag dry-run "$tgz"; exit 1; }
 done
