@@ -52,7 +52,6 @@ macro_rules! export {
 
 fn place(registry: Option<String>, cwd: Option<String>) -> CoreResult<Place> {
     Place::new(registry, cwd)
-        .map_err(|source| CoreError::System { action: "read the folder this process works in", source })
 }
 
 fn place_of(o: Option<Options>) -> CoreResult<Place> {

@@ -59,12 +59,16 @@ pub struct Place {
 }
 
 impl Place {
-    pub fn new(registry: Option<String>, cwd: Option<String>) -> std::io::Result<Place> {
+    pub fn new(registry: Option<String>, cwd: Option<String>) -> atlas_ports_core::Result<Place> {
+        let here = std::env::current_dir().map_err(|source| atlas_ports_core::Error::System {
+            action: "read the folder this process works in",
+            source,
+        })?;
         let cwd = match cwd {
-            Some(c) => std::env::current_dir()?.join(c),
-            None => std::env::current_dir()?,
+            Some(c) => here.join(c),
+            None => here,
         };
-        Ok(Place { ctx: Workspace::at(cwd), registry: registry.map(PathBuf::from) })
+        Ok(Place { ctx: Workspace::at(cwd)?, registry: registry.map(PathBuf::from) })
     }
 
     pub fn ports(&self) -> atlas_ports_core::Ports<'_> {

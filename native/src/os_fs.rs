@@ -49,6 +49,9 @@ impl FileSystem for OsFs {
     }
 
     fn replace(&self, path: &Path, contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+        // We hold the lock, so any temporary file of this registry was left by a writer that
+        // died: remove them first, or on a nearly full disk they would make this write fail.
+        sweep_stale_temporaries(path);
         let tmp = sibling(path, ".", &format!(".{}.{}.tmp", std::process::id(), unique()));
         let result = write_flushed(&tmp, path, contents).and_then(|()| crate::platform::replace_file(&tmp, path));
         if result.is_err() {
@@ -170,10 +173,18 @@ fn sweep_stale_temporaries(path: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(prefix.as_ref()) && name.ends_with(".tmp") {
+        if name.strip_prefix(prefix.as_ref()).is_some_and(is_temporary_suffix) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+/// `<pid>.<nanos>.tmp`, and nothing else: `.p.json.b.1.2.tmp` belongs to `p.json.b`, not to
+/// `p.json`, and must survive `p.json`'s sweep.
+fn is_temporary_suffix(rest: &str) -> bool {
+    let mut parts = rest.split('.');
+    let digits = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    digits(parts.next()) && digits(parts.next()) && parts.next() == Some("tmp") && parts.next().is_none()
 }
 
 /// Distinguishes temporaries of one process (nanoseconds are enough: one write at a time).
@@ -211,6 +222,25 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o664);
         }
+    }
+
+    #[test]
+    fn the_sweep_leaves_a_neighbouring_registrys_temporaries_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        fs::write(&path, "old").unwrap();
+        let ours = dir.path().join(".p.json.999.1.tmp");
+        let neighbours = dir.path().join(".p.json.b.999.1.tmp");
+        fs::write(&ours, "dead writer").unwrap();
+        fs::write(&neighbours, "p.json.b's write in flight").unwrap();
+        let fs_ = OsFs::default();
+        let _lock = fs_.lock(&path).unwrap();
+        fs_.replace(&path, &mut |out| out.write_all(b"new")).unwrap();
+        assert!(!ours.exists(), "a dead writer's temporary of this registry is removed");
+        assert!(neighbours.exists(), "another registry's temporary is not this registry's");
+        assert!(is_temporary_suffix("123.456.tmp"));
+        assert!(!is_temporary_suffix("b.123.456.tmp"));
+        assert!(!is_temporary_suffix("123.456.tmp.x"));
     }
 
     #[test]

@@ -17,13 +17,18 @@ pub struct NativeHost {
 }
 
 impl NativeHost {
-    /// A host whose lock wait is `ATLAS_PORTS_LOCK_TIMEOUT_MS` when set, else 10 s.
-    pub fn from_env() -> Self {
-        let timeout = std::env::var(LOCK_TIMEOUT_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(crate::DEFAULT_LOCK_TIMEOUT, Duration::from_millis);
-        NativeHost { fs: OsFs::new(timeout), ..NativeHost::default() }
+    /// A host whose lock wait is `ATLAS_PORTS_LOCK_TIMEOUT_MS` when set, else 10 s. A value
+    /// that is not a whole number of milliseconds is an error, not a silent 10 s.
+    pub fn from_env() -> Result<Self> {
+        let timeout = match std::env::var(LOCK_TIMEOUT_ENV) {
+            Err(_) => crate::DEFAULT_LOCK_TIMEOUT,
+            Ok(v) => Duration::from_millis(v.trim().parse::<u64>().map_err(|_| Error::InvalidArgument {
+                what: LOCK_TIMEOUT_ENV,
+                value: v.clone(),
+                reason: "expected a whole number of milliseconds".to_owned(),
+            })?),
+        };
+        Ok(NativeHost { fs: OsFs::new(timeout), ..NativeHost::default() })
     }
 
     /// The core's view of this host.
@@ -46,17 +51,17 @@ impl Workspace {
     pub fn from_process() -> Result<Workspace> {
         let cwd = std::env::current_dir()
             .map_err(|source| Error::System { action: "read the folder this process works in", source })?;
-        Ok(Workspace::at(cwd))
+        Workspace::at(cwd)
     }
 
     /// The surroundings of an operation working in `cwd` (the Node addon's `options.cwd`).
-    pub fn at(cwd: PathBuf) -> Workspace {
-        Workspace {
+    pub fn at(cwd: PathBuf) -> Result<Workspace> {
+        Ok(Workspace {
             worktree: find_worktree(&cwd),
             env_registry: std::env::var(REGISTRY_ENV).ok(),
+            native: NativeHost::from_env()?,
             cwd,
-            native: NativeHost::from_env(),
-        }
+        })
     }
 
     /// The registry operations, on the explicit registry or the discovered one. A registry

@@ -113,3 +113,23 @@ fn a_lock_held_too_long_is_a_clear_timeout_and_changes_nothing() {
     drop(lock);
     repo.run(&["allocate", "--service", "web", "--worktree", "w", "-q"]).success();
 }
+
+#[test]
+fn a_lock_timeout_that_is_not_a_number_is_an_error() {
+    let repo = Repo::new();
+    let base = free_block(2);
+    repo.write_registry(&[("svc", base, base + 1)]);
+    let before = repo.registry_bytes();
+    let out = command_in(&repo.main)
+        .args(["allocate", "--service", "svc", "--worktree", "w"])
+        .env("ATLAS_PORTS_LOCK_TIMEOUT_MS", "abc")
+        .output()
+        .unwrap();
+    let run = Run::from(out).code(2);
+    assert!(
+        run.stderr.contains("invalid ATLAS_PORTS_LOCK_TIMEOUT_MS \"abc\": expected a whole number of milliseconds"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.registry_bytes(), before, "not a silent 10 s: nothing was done");
+}
