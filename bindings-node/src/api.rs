@@ -20,29 +20,23 @@ type CoreResult<T> = std::result::Result<T, CoreError>;
 /// docs are written `#[doc = "…"]`: napi-derive would keep the `r"` of a `///` passed through a
 /// macro.)
 macro_rules! export {
-    ($(#[$doc:meta])* $name:ident, $sync:ident, $ty:ty, $ts:literal, ALLOCATE_ARGS, ($($arg:ident: $argty:ty),*) $body:block) => {
-        $(#[$doc])*
-        #[napi(ts_return_type = $ts, ts_args_type = "service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null")]
-        pub fn $name($($arg: $argty),*) -> AsyncTask<Job<$ty>> {
-            AsyncTask::new(Job::new(move || $body))
-        }
-
-        $(#[$doc])*
-        #[napi(ts_args_type = "service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null")]
-        pub fn $sync($($arg: $argty),*) -> std::result::Result<$ty, napi::Error<Code>> {
-            let run = move || -> CoreResult<$ty> { $body };
-            run().map_err(to_js)
+    // allocatePort and its kin: the options may stand in the worktree's place.
+    ($(#[$doc:meta])* $name:ident, $sync:ident, $ty:ty, $ts:literal, ALLOCATE_ARGS, $($rest:tt)*) => {
+        export! {
+            $(#[$doc])* $name, $sync, $ty, $ts,
+            args = "service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null",
+            $($rest)*
         }
     };
-    ($(#[$doc:meta])* $name:ident, $sync:ident, $ty:ty, $ts:literal, ($($arg:ident: $argty:ty),*) $body:block) => {
+    ($(#[$doc:meta])* $name:ident, $sync:ident, $ty:ty, $ts:literal, $(args = $args:literal,)? ($($arg:ident: $argty:ty),*) $body:block) => {
         $(#[$doc])*
-        #[napi(ts_return_type = $ts)]
+        #[napi(ts_return_type = $ts $(, ts_args_type = $args)?)]
         pub fn $name($($arg: $argty),*) -> AsyncTask<Job<$ty>> {
             AsyncTask::new(Job::new(move || $body))
         }
 
         $(#[$doc])*
-        #[napi]
+        #[napi($(ts_args_type = $args)?)]
         pub fn $sync($($arg: $argty),*) -> std::result::Result<$ty, napi::Error<Code>> {
             let run = move || -> CoreResult<$ty> { $body };
             run().map_err(to_js)
