@@ -13,7 +13,7 @@ impl AsRef<str> for Code {
     }
 }
 
-/// Converts a core error, keeping its code and message, with a hint in JavaScript's words.
+/// Converts a core error, keeping its code and message (control characters escaped), with a hint in JavaScript's words.
 pub fn to_js(e: CoreError) -> napi::Error<Code> {
     let hint = match e {
         CoreError::RegistryMissing { .. } => "; create one with initRegistry()",
@@ -22,7 +22,8 @@ pub fn to_js(e: CoreError) -> napi::Error<Code> {
         CoreError::ProjectFileMissing { .. } => "; declare the services in atlas-ports.toml at the repository's root",
         _ => "",
     };
-    napi::Error::new(Code(e.code()), format!("{e}{hint}"))
+    // A message may quote a hand-edited registry: its control characters are made visible.
+    napi::Error::new(Code(e.code()), atlas_ports_core::printable(&format!("{e}{hint}")).into_owned())
 }
 
 /// A rejected Promise's reason with our `code`: the task machinery only carries napi's own

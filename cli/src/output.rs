@@ -5,8 +5,9 @@ use atlas_ports_core::{Error, Result};
 use serde::Serialize;
 use std::io::{self, Write};
 
-/// Writes text to stdout.
+/// Writes text to stdout, with control characters from the registry made visible.
 pub fn text(s: &str) -> Result<()> {
+    let s = atlas_ports_core::printable(s);
     let mut out = io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -23,7 +24,7 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     text(&s)
 }
 
-/// Writes a note to stderr (never data).
+/// Writes a note to stderr (never data), with control characters made visible.
 pub fn note(s: &str) {
-    let _ = writeln!(io::stderr(), "{s}");
+    let _ = writeln!(io::stderr(), "{}", atlas_ports_core::printable(s));
 }

@@ -18,6 +18,11 @@ pub enum Error {
     #[error("a port registry already exists at {path}")]
     RegistryExists { path: PathBuf },
 
+    /// The registry path (or its lock file) is there but cannot serve as one: a folder, a FIFO,
+    /// a device, a dangling or untrusted symbolic link, a file past the size bound.
+    #[error("cannot use {path} as a port registry: it {reason}")]
+    UnusableFile { path: PathBuf, reason: String },
+
     /// The registry file is not valid JSON or does not follow the schema.
     #[error("corrupt port registry {path}: {reason}")]
     CorruptRegistry { path: PathBuf, reason: String },
@@ -82,6 +87,7 @@ impl Error {
             Error::RegistryMissing { .. } => "ENOENT",
             Error::RegistryExists { .. } => "ERR_REGISTRY_EXISTS",
             Error::CorruptRegistry { .. } => "ERR_CORRUPT_REGISTRY",
+            Error::UnusableFile { .. } => "ERR_UNUSABLE_FILE",
             Error::UnknownService { .. } => "ERR_UNKNOWN_SERVICE",
             Error::RangeExhausted { .. } => "ERR_RANGE_EXHAUSTED",
             Error::InvalidPort { .. } => "ERR_INVALID_PORT",

@@ -12,6 +12,14 @@ use std::path::Path;
 pub trait FileSystem {
     /// Whether a file exists at `path`.
     fn exists(&self, path: &Path) -> bool;
+    /// Why the file at `path`, which exists, cannot be a registry (a folder, a FIFO, a device, a
+    /// dangling symbolic link…), in words that complete "it …"; `None` when it can, or when
+    /// nothing is there. Asked before the lock is taken, so that a special file never makes an
+    /// operation hang while holding it.
+    fn unusable(&self, path: &Path) -> Option<String> {
+        let _ = path;
+        None
+    }
     /// The whole content of a file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Replaces the file atomically with what `contents` writes: a reader, or a process killed

@@ -50,6 +50,7 @@ impl<'fs> RegistryStore<'fs> {
 
     /// Reads and validates the registry.
     pub fn load(&self) -> Result<Registry> {
+        self.check_usable()?;
         let bytes = match self.fs.read(&self.path) {
             Ok(bytes) => bytes,
             Err(e)
@@ -72,7 +73,9 @@ impl<'fs> RegistryStore<'fs> {
     /// Locked read–modify–write. `change` returns its answer and whether it modified the
     /// registry; only then is the file stamped with `now` and replaced.
     pub fn update<T>(&self, now: &str, mut change: impl FnMut(&mut Registry) -> Result<(T, bool)>) -> Result<T> {
-        // Checked before locking so that a missing registry leaves no lock file behind.
+        // Checked before locking so that a missing registry leaves no lock file behind, and a
+        // special file never makes us hang while holding the lock.
+        self.check_usable()?;
         if !self.fs.exists(&self.path) {
             if !self.default_when_missing {
                 return Err(Error::RegistryMissing { path: self.path.clone() });
@@ -101,12 +104,21 @@ impl<'fs> RegistryStore<'fs> {
     /// Writes `registry` as a new file (creating folders), refusing to replace an existing one
     /// unless `force`.
     pub fn create(&self, registry: &Registry, force: bool) -> Result<()> {
+        self.check_usable()?;
         self.create_dir()?;
         let _guard = self.fs.lock(&self.path)?;
         if !force && self.fs.exists(&self.path) {
             return Err(Error::RegistryExists { path: self.path.clone() });
         }
         self.write(registry)
+    }
+
+    /// Refuses a path that is there but is no registry file (a folder, a FIFO, a dangling link).
+    fn check_usable(&self) -> Result<()> {
+        match self.fs.unusable(&self.path) {
+            Some(reason) => Err(Error::UnusableFile { path: self.path.clone(), reason }),
+            None => Ok(()),
+        }
     }
 
     fn create_dir(&self) -> Result<()> {

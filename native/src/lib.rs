@@ -20,7 +20,7 @@ mod workspace;
 pub use discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
 pub use git_worktrees::GitWorktrees;
 pub use health_probe::SystemHealthProbe;
-pub use os_fs::{DEFAULT_LOCK_TIMEOUT, OsFs};
+pub use os_fs::{DEFAULT_LOCK_TIMEOUT, MAX_REGISTRY_BYTES, OsFs};
 pub use protocols::Timeouts;
 pub use system_host::{SystemClock, SystemIdentity};
 pub use system_probe::SystemProbe;

@@ -4,7 +4,6 @@
 
 use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 /// Every command that reads the registry.
 const COMMANDS: &[&[&str]] = &[
@@ -110,9 +109,15 @@ fn invalid_utf8() {
 fn the_registry_path_is_a_directory() {
     let repo = Repo::new();
     std::fs::create_dir_all(repo.registry()).unwrap();
-    for args in [&["allocate", "--service", "web", "--worktree", "w"][..], &["list", "--all"]] {
+    for args in
+        [&["allocate", "--service", "web", "--worktree", "w"][..], &["list", "--all"], &["init"], &["init", "--force"]]
+    {
         let run = repo.run(args).code(2);
-        assert!(run.stderr.contains("cannot read") && run.stderr.contains("Is a directory"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("ports.json as a port registry: it is a folder, not a file"),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
     assert!(repo.registry().is_dir());
 }
@@ -121,31 +126,28 @@ fn the_registry_path_is_a_directory() {
 fn the_registry_is_a_dangling_symlink() {
     let repo = Repo::new();
     std::fs::create_dir_all(repo.registry().parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(repo.tmp.path().join("gone.json"), repo.registry()).unwrap();
-    let run = repo.run(&["allocate", "--service", "web", "--worktree", "w"]).code(2);
-    assert!(run.stderr.contains("no port registry at"), "{}", run.stderr);
-    assert!(std::fs::symlink_metadata(repo.registry()).unwrap().file_type().is_symlink(), "the link is left as it was");
-    assert!(!repo.tmp.path().join("gone.json").exists());
-}
-
-/// Runs the binary as `nobody`: as root, permissions do not stop anything.
-fn as_nobody(repo: &Repo, args: &[&str]) -> Run {
-    for dir in repo.tmp.path().ancestors().take_while(|d| *d != std::env::temp_dir()) {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let gone = repo.tmp.path().join("gone.json");
+    std::os::unix::fs::symlink(&gone, repo.registry()).unwrap();
+    for args in [&["allocate", "--service", "web", "--worktree", "w"][..], &["list", "--all"], &["init"]] {
+        let run = repo.run(args).code(2);
+        let expected = format!("it is a symbolic link to {}, which does not exist", gone.display());
+        assert!(run.stderr.contains(&expected), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("already exists") && !run.stderr.contains("atlas-ports init`"), "{}", run.stderr);
     }
-    let out = Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", bin()])
-        .args(args)
-        .current_dir(&repo.main)
-        .env_remove("ATLAS_PORTS_REGISTRY")
-        .output()
-        .expect("setpriv (util-linux) is installed");
-    out.into()
+    assert!(std::fs::symlink_metadata(repo.registry()).unwrap().file_type().is_symlink(), "the link is left as it was");
+    assert!(!gone.exists());
 }
 
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").unwrap().uid() == 0
+#[test]
+fn a_service_with_two_ranges_or_a_key_named_twice() {
+    refuses_everywhere(
+        br#"{"ranges": {"web": {"start": 8080, "end": 8099}, "web": {"start": 9000, "end": 9099}}, "allocations": []}"#,
+        "the service `web` has two ranges",
+    );
+    refuses_everywhere(
+        br#"{"ranges": {"web": {"start": 8080, "end": 8099}}, "allocations": [{"port": 8080, "worktree": "w", "service": "web", "ticket": 1, "ticket": 2}]}"#,
+        "duplicate key `ticket`",
+    );
 }
 
 #[test]

@@ -17,6 +17,8 @@ mod prune;
 mod registry;
 mod scripts;
 #[cfg(unix)]
+mod shared_files;
+#[cfg(unix)]
 mod stress;
 mod support;
 #[cfg(unix)]

@@ -86,11 +86,51 @@ test('a registry path that is a directory, or a dangling symlink', () => {
   const asDir = path.join(dir, 'ports.json')
   fs.mkdirSync(asDir)
   const e = codeOf(() => atlas.listAllocatedPortsSync('w', { registry: asDir }))
-  assert.equal(e.code, 'ERR_IO')
-  assert.match(e.message, /Is a directory/)
+  assert.equal(e.code, 'ERR_UNUSABLE_FILE')
+  assert.match(e.message, /ports\.json as a port registry: it is a folder, not a file/)
   const link = path.join(dir, 'link.json')
   fs.symlinkSync(path.join(dir, 'gone.json'), link)
   const missing = codeOf(() => atlas.allocatePortSync('web', 'w', null, { registry: link }))
-  assert.equal(missing.code, 'ENOENT')
+  assert.equal(missing.code, 'ERR_UNUSABLE_FILE')
+  assert.match(missing.message, /it is a symbolic link to .*gone\.json, which does not exist/)
   assert.ok(fs.lstatSync(link).isSymbolicLink())
+  assert.ok(!fs.existsSync(path.join(dir, 'gone.json')))
+  // A hand-edited registry's control characters never reach a message raw.
+  const evil = path.join(dir, 'evil.json')
+  fs.writeFileSync(evil, '{"ranges": {"web\\u001b[2J": {"start": 9000, "end": 8000}}, "allocations": []}')
+  const corrupt = codeOf(() => atlas.listAllocatedPortsSync('w', { registry: evil }))
+  assert.equal(corrupt.code, 'ERR_CORRUPT_REGISTRY')
+  assert.ok(!corrupt.message.includes('\u001b') && corrupt.message.includes('web\\u{1b}[2J'), corrupt.message)
+})
+
+test('lock timeouts in a long-lived process leave no thread and no descriptor behind', { skip: process.platform !== 'linux' && 'counts /proc/self' }, async () => {
+  const b = await freeBlock(2)
+  const registry = registryWith({ web: [b, b + 1] })
+  const before = fs.readFileSync(registry)
+  // Another process holds the lock for the whole test.
+  const { spawn } = await import('node:child_process')
+  const holder = spawn('flock', ['-o', `${registry}.lock`, 'sleep', '60'], { stdio: 'ignore' })
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const count = (dir) => fs.readdirSync(dir).length
+    process.env.ATLAS_PORTS_LOCK_TIMEOUT_MS = '2'
+    assert.equal(codeOf(() => atlas.allocatePortSync('web', 'w', null, { registry })).code, 'ERR_LOCK_TIMEOUT')
+    // libuv's thread pool starts its threads on first use: start them before counting.
+    await Promise.allSettled(Array.from({ length: 8 }, () => atlas.allocatePort('web', 'w', null, { registry })))
+    const threads = count('/proc/self/task')
+    const fds = count('/proc/self/fd')
+    for (let i = 0; i < 1500; i++) {
+      assert.equal(codeOf(() => atlas.allocatePortSync('web', 'w', null, { registry })).code, 'ERR_LOCK_TIMEOUT')
+    }
+    const settled = await Promise.allSettled(Array.from({ length: 200 }, () => atlas.allocatePort('web', 'w', null, { registry })))
+    assert.ok(settled.every((s) => s.status === 'rejected' && s.reason.code === 'ERR_LOCK_TIMEOUT'))
+    assert.ok(count('/proc/self/task') <= threads + 2, `threads ${threads} -> ${count('/proc/self/task')}`)
+    assert.ok(count('/proc/self/fd') <= fds + 2, `fds ${fds} -> ${count('/proc/self/fd')}`)
+  } finally {
+    delete process.env.ATLAS_PORTS_LOCK_TIMEOUT_MS
+    holder.kill()
+  }
+  await new Promise((resolve) => holder.on('exit', resolve))
+  assert.deepEqual(fs.readFileSync(registry), before)
+  assert.equal(atlas.allocatePortSync('web', 'w', null, { registry }), b, 'the lock is usable again')
 })

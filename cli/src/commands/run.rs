@@ -12,6 +12,16 @@ use std::process::Command;
 pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
     let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
+    // Everything that can be wrong is found before the first write: a failed `run` leaves the
+    // registry as it was.
+    let registry = ports.load()?;
+    for service in &args.service {
+        registry.range_of(service)?;
+    }
+    let named: Vec<(&str, u16)> = args.service.iter().map(|s| (s.as_str(), 0)).collect();
+    for arg in &args.command {
+        substitute(arg, &named)?;
+    }
     let mut held: Vec<(&str, u16)> = Vec::new();
     for service in &args.service {
         if held.iter().any(|(s, _)| s == service) {

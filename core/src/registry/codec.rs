@@ -71,6 +71,34 @@ impl<'de> Deserialize<'de> for PortNumber {
     }
 }
 
+/// The `ranges` object. A service named twice is refused: a plain map would keep one of the two
+/// silently and the next write would drop the other.
+struct Ranges(IndexMap<String, PortRange>);
+
+impl<'de> Deserialize<'de> for Ranges {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Ranges;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of port ranges by service name")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ranges, A::Error> {
+                let mut ranges = IndexMap::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(name) = map.next_key::<String>()? {
+                    if ranges.contains_key(&name) {
+                        return Err(de::Error::custom(format_args!("the service `{name}` has two ranges")));
+                    }
+                    let range: PortRange = map.next_value()?;
+                    ranges.insert(name, range);
+                }
+                Ok(Ranges(ranges))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// Implements `Deserialize` for a struct by reading its members with [`Members::read`].
 macro_rules! object_visitor {
     ($ty:ty, $expecting:literal, |$map:ident| $build:block) => {
@@ -99,7 +127,7 @@ object_visitor!(Registry, "a port registry object with \"ranges\" and \"allocati
     let mut metadata: Option<Metadata> = None;
     let members = Members::read(&mut map, RegistryField::NAMES, |i, map| {
         match RegistryField::ALL[i] {
-            RegistryField::Ranges => ranges = Some(map.next_value()?),
+            RegistryField::Ranges => ranges = Some(map.next_value::<Ranges>()?.0),
             RegistryField::Allocations => allocations = Some(map.next_value()?),
             RegistryField::Metadata => metadata = Some(map.next_value()?),
         }

@@ -69,6 +69,10 @@ impl Members {
                     }
                 }
                 Key::Unknown(name) => {
+                    // Written back, a key named twice would be collapsed by most readers.
+                    if slots.iter().any(|s| matches!(s, Slot::Unknown(kv) if kv.0 == name)) {
+                        return Err(de::Error::custom(format_args!("duplicate key `{name}`")));
+                    }
                     let value: Value = map.next_value()?;
                     if canonical {
                         slots = known_slots(seen);

@@ -122,6 +122,18 @@ mod tests {
     }
 
     #[test]
+    fn a_key_named_twice_is_corrupt_and_named() {
+        let e = err(
+            r#"{"ranges": {"web": {"start": 8080, "end": 8099}, "web": {"start": 9000, "end": 9099}}, "allocations": []}"#,
+        );
+        assert!(e.contains("ranges") && e.contains("the service `web` has two ranges"), "{e}");
+        let e = err(r#"{"ranges": {}, "allocations": [], "team": 1, "team": 2}"#);
+        assert!(e.contains("duplicate key `team`"), "{e}");
+        let e = err(r#"{"ranges": {}, "ranges": {}, "allocations": []}"#);
+        assert!(e.contains("duplicate field `ranges`"), "{e}");
+    }
+
+    #[test]
     fn unknown_members_and_key_order_survive_a_round_trip() {
         let text = r#"{
   "team": {"owner": "platform"},

@@ -159,3 +159,25 @@ pub fn registry_with_range(name: &str, start: u16, end: u16) -> String {
     }))
     .unwrap()
 }
+
+#[cfg(unix)]
+/// Runs the binary as `nobody`: as root, permissions do not stop anything.
+pub fn as_nobody(repo: &Repo, args: &[&str]) -> Run {
+    for dir in repo.tmp.path().ancestors().take_while(|d| *d != std::env::temp_dir()) {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
+        .args(args)
+        .current_dir(&repo.main)
+        .env_remove("ATLAS_PORTS_REGISTRY")
+        .output()
+        .expect("setpriv (util-linux) is installed");
+    out.into()
+}
+
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid() == 0
+}
