@@ -54,6 +54,10 @@ export interface Allocation {
   healthStatus: 'unknown' | 'healthy' | 'unhealthy' | 'not_running'
   /** The worktree's folder, when it was known at allocation time. */
   worktreePath?: string
+  /** The worktree's repository (its common git folder), when allocated from inside it. */
+  repository?: string
+  /** Git's id of the linked worktree, which survives `git worktree move`. */
+  gitWorktree?: string
 }
 
 /** An allocation and what was seen on its port just now. */

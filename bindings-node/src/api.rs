@@ -74,6 +74,7 @@ fn request_port(
     let p = place(o.registry, o.cwd)?;
     let (worktree, path) = p.ctx.worktree(worktree.or(o.worktree).as_deref())?;
     let description = description.or(o.description);
+    let git = p.ctx.git_identity(&worktree);
     let req = AllocateRequest {
         service: &service,
         worktree: &worktree,
@@ -81,6 +82,7 @@ fn request_port(
         worktree_path: path.as_deref(),
         preferred,
         exclude: &exclude,
+        git: git.as_ref().map(atlas_ports_native::OwnedGitIdentity::identity),
     };
     let ports = p.ports();
     if ensure {

@@ -23,6 +23,10 @@ pub struct Allocation {
     pub health_status: String,
     /// The worktree's folder, when it was known at allocation time.
     pub worktree_path: Option<String>,
+    /// The worktree's repository (its common git folder), when allocated from inside it.
+    pub repository: Option<String>,
+    /// Git's id of the linked worktree, which survives `git worktree move`.
+    pub git_worktree: Option<String>,
 }
 
 impl From<&core::Allocation> for Allocation {
@@ -37,6 +41,8 @@ impl From<&core::Allocation> for Allocation {
             process_id: a.process_id,
             health_status: a.health_status.as_str().to_owned(),
             worktree_path: a.worktree_path.clone(),
+            repository: a.repository.clone(),
+            git_worktree: a.git_worktree.clone(),
         }
     }
 }

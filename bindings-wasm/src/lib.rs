@@ -220,6 +220,7 @@ fn request<'a>(service: &'a str, worktree: &'a str, description: &'a Option<Stri
         worktree_path: None,
         preferred: None,
         exclude: &[],
+        git: None,
     }
 }
 

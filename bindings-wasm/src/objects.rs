@@ -70,6 +70,14 @@ pub struct Allocation {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub worktree_path: Option<String>,
+    /// The worktree's repository (its common git folder), when allocated from inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub repository: Option<String>,
+    /// Git's id of the linked worktree, which survives `git worktree move`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub git_worktree: Option<String>,
 }
 
 impl From<&report::Allocation> for Allocation {
@@ -84,6 +92,8 @@ impl From<&report::Allocation> for Allocation {
             process_id: a.process_id,
             health_status: a.health_status.into(),
             worktree_path: a.worktree_path.clone(),
+            repository: a.repository.clone(),
+            git_worktree: a.git_worktree.clone(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn run(data: &[u8]) {
             worktree_path: None,
             preferred: None,
             exclude: &[],
+            git: None,
         };
         match op % 5 {
             0 | 1 => {

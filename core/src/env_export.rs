@@ -93,6 +93,7 @@ mod tests {
                 worktree_path: None,
                 preferred: None,
                 exclude: &[],
+                git: None,
             };
             reg.allocate(&new, "t", "", &mut |_| true).unwrap();
         }

@@ -55,6 +55,10 @@ pub struct Listener {
     pub process: Option<String>,
     /// The process's working folder, for telling whose server it is.
     pub cwd: Option<String>,
+    /// The root of the git worktree that folder is in, when the host could tell: a server in
+    /// a worktree nested inside another (`repo/.worktrees/x`) belongs to the nested one.
+    #[serde(skip)]
+    pub worktree_root: Option<String>,
 }
 
 /// What the host saw on one port.
@@ -114,9 +118,14 @@ pub fn ownership(a: &Allocation, listener: &Listener) -> Ownership {
     };
     match listener.cwd.as_deref() {
         None => Ownership::Unknown(format!("the working folder of PID {pid} ({name}) cannot be read")),
-        Some(cwd) if Path::new(cwd).starts_with(worktree) => {
-            Ownership::Own(format!("PID {pid} ({name}) works in {cwd}, inside the worktree"))
-        }
+        Some(cwd) if Path::new(cwd).starts_with(worktree) => match listener.worktree_root.as_deref() {
+            Some(root) if Path::new(root) != Path::new(worktree) && Path::new(root).starts_with(worktree) => {
+                Ownership::Foreign(format!(
+                    "PID {pid} ({name}) works in {cwd}, in the worktree {root} nested inside the worktree {worktree}"
+                ))
+            }
+            _ => Ownership::Own(format!("PID {pid} ({name}) works in {cwd}, inside the worktree")),
+        },
         Some(cwd) => Ownership::Foreign(format!("PID {pid} ({name}) works in {cwd}, outside the worktree {worktree}")),
     }
 }
@@ -135,12 +144,13 @@ mod tests {
             worktree_path: path,
             preferred: None,
             exclude: &[],
+            git: None,
         };
         reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
     }
 
     fn listener(pid: Option<u32>, process: &str, cwd: Option<&str>) -> Listener {
-        Listener { pid, process: Some(process.into()), cwd: cwd.map(Into::into) }
+        Listener { pid, process: Some(process.into()), cwd: cwd.map(Into::into), worktree_root: None }
     }
 
     #[test]
@@ -187,5 +197,24 @@ mod tests {
         assert!(
             matches!(ownership(&alloc(None), &listener(Some(7), "x", Some("/"))), Ownership::Unknown(r) if r.contains("no folder"))
         );
+    }
+
+    #[test]
+    fn a_server_in_a_worktree_nested_inside_another_is_not_the_outer_ones() {
+        let outer = alloc(Some("/src/repo"));
+        let in_nested = Listener {
+            worktree_root: Some("/src/repo/.worktrees/x".into()),
+            ..listener(Some(7), "node", Some("/src/repo/.worktrees/x/app"))
+        };
+        assert!(
+            matches!(ownership(&outer, &in_nested), Ownership::Foreign(r) if r.contains("in the worktree /src/repo/.worktrees/x nested inside the worktree /src/repo")),
+            "{:?}",
+            ownership(&outer, &in_nested)
+        );
+        let in_outer =
+            Listener { worktree_root: Some("/src/repo".into()), ..listener(Some(7), "node", Some("/src/repo/app")) };
+        assert!(matches!(ownership(&outer, &in_outer), Ownership::Own(_)));
+        let nested = alloc(Some("/src/repo/.worktrees/x"));
+        assert!(matches!(ownership(&nested, &in_nested), Ownership::Own(_)), "the nested worktree's own server");
     }
 }

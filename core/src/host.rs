@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::health::{Observation, ProbeTarget};
+use crate::registry::Allocation;
 use crate::time::Timestamp;
 use std::io;
 use std::path::Path;
@@ -68,9 +69,11 @@ pub trait HealthProbe {
 pub trait WorktreeFacts {
     /// Whether the folder exists.
     fn folder_exists(&self, path: &str) -> bool;
-    /// Whether git still lists a live worktree with this folder, or with this name (a worktree
-    /// that was moved keeps its name).
-    fn is_listed(&self, worktree: &str, path: &str) -> bool;
+    /// Whether git still lists the allocation's worktree as live (by folder, by git's id of
+    /// it, or by name: a moved worktree keeps its id), asking the repository recorded with
+    /// the allocation, else the one the registry serves. `None` when that repository cannot be
+    /// asked: the allocation is then kept.
+    fn is_listed(&self, allocation: &Allocation) -> Option<bool>;
 }
 
 /// The platform services an operation uses.

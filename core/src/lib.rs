@@ -28,7 +28,7 @@ pub use health::{Listener, Observation, Ownership, ProbeKind, ProbeTarget};
 pub use host::{Clock, FileSystem, HealthProbe, Host, Identity, LockGuard, Probe, WorktreeFacts};
 pub use ports::{Availability, Ensured, Ports};
 pub use printable::printable;
-pub use registry::{AllocateRequest, Allocation, HealthStatus, Metadata, NextPort, PortRange, Registry};
+pub use registry::{AllocateRequest, Allocation, GitIdentity, HealthStatus, Metadata, NextPort, PortRange, Registry};
 pub use status::{AllocationState, HealthSummary, StatusReport, WorktreeStatus};
 pub use store::RegistryStore;
 pub use time::Timestamp;

@@ -81,6 +81,7 @@ impl<'h> Ports<'h> {
         let new = checked(req)?;
         let (now, by) = (self.now(), self.host.identity.allocated_by());
         self.store.update(&now, |reg| {
+            reg.follow(&new);
             let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
             Ok((a.clone(), true))
         })
@@ -92,9 +93,10 @@ impl<'h> Ports<'h> {
         let (now, by) = (self.now(), self.host.identity.allocated_by());
         self.store.update(&now, |reg| {
             reg.range_of(new.service)?;
+            let followed = reg.follow(&new);
             if let Some(held) = reg.held_by(new.service, new.worktree) {
                 let allocation = held.clone();
-                return Ok((Ensured { allocation, created: false, moved_from: None, warning: None }, false));
+                return Ok((Ensured { allocation, created: false, moved_from: None, warning: None }, followed));
             }
             let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
             Ok((Ensured { allocation: a.clone(), created: true, moved_from: None, warning: None }, true))
@@ -261,6 +263,7 @@ fn checked<'a>(req: &AllocateRequest<'a>) -> Result<AllocateRequest<'a>> {
         worktree_path: req.worktree_path,
         preferred: req.preferred.map(checked_port).transpose()?,
         exclude: req.exclude,
+        git: req.git,
     })
 }
 

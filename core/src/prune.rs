@@ -5,13 +5,14 @@
 use crate::host::{Probe, WorktreeFacts};
 use crate::registry::Allocation;
 
-/// An allocation is stale only when all three hold: its worktree's folder is gone, git no
-/// longer lists the worktree, and nothing listens on the port. Without a recorded folder
-/// (allocated under an explicit name from elsewhere) it is never stale.
+/// An allocation is stale only when all three hold: its worktree's folder is gone, its
+/// repository's git, asked, no longer lists the worktree, and nothing listens on the port.
+/// Without a recorded folder (allocated under an explicit name from elsewhere), or when the
+/// repository cannot be asked, it is never stale.
 pub fn is_stale(a: &Allocation, facts: &dyn WorktreeFacts, probe: &dyn Probe) -> bool {
     match &a.worktree_path {
         None => false,
-        Some(path) => !facts.folder_exists(path) && !facts.is_listed(&a.worktree, path) && probe.is_free(a.port),
+        Some(path) => !facts.folder_exists(path) && facts.is_listed(a) == Some(false) && probe.is_free(a.port),
     }
 }
 
@@ -30,8 +31,11 @@ mod tests {
         fn folder_exists(&self, path: &str) -> bool {
             self.folders.contains(&path)
         }
-        fn is_listed(&self, worktree: &str, path: &str) -> bool {
-            self.listed.iter().any(|l| *l == worktree || *l == path)
+        fn is_listed(&self, a: &Allocation) -> Option<bool> {
+            if a.worktree == "unaskable" {
+                return None;
+            }
+            Some(self.listed.iter().any(|l| *l == a.worktree || Some(*l) == a.worktree_path.as_deref()))
         }
     }
 
@@ -44,6 +48,7 @@ mod tests {
             worktree_path: path,
             preferred: None,
             exclude: &[],
+            git: None,
         };
         reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
     }
@@ -58,5 +63,6 @@ mod tests {
         assert!(!is_stale(&alloc("idle", Some("/wt/idle")), &facts, &quiet), "folder exists");
         assert!(!is_stale(&alloc("moved", Some("/wt/old-place")), &facts, &quiet), "git lists it by name");
         assert!(!is_stale(&alloc("named", None), &facts, &quiet), "no folder recorded");
+        assert!(!is_stale(&alloc("unaskable", Some("/wt/gone")), &facts, &quiet), "its repository can't be asked");
     }
 }

@@ -27,7 +27,15 @@ impl World {
 }
 
 fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
-    AllocateRequest { service, worktree, description: "", worktree_path: None, preferred: None, exclude: &[] }
+    AllocateRequest {
+        service,
+        worktree,
+        description: "",
+        worktree_path: None,
+        preferred: None,
+        exclude: &[],
+        git: None,
+    }
 }
 
 #[test]

@@ -51,6 +51,7 @@ impl World {
                 pid: Some(pid),
                 process: Some(process.into()),
                 cwd: Some("/src/review-GH-42".into()),
+                worktree_root: None,
             }),
             healthy: true,
             detail: detail.into(),
@@ -158,6 +159,7 @@ fn conflicts_report_foreign_listeners_duplicates_and_mismatches() {
                 pid: Some(99999),
                 process: Some("postgres".into()),
                 cwd: Some("/var/lib/postgresql".into()),
+                worktree_root: None,
             }),
             healthy: true,
             detail: "PostgreSQL answered the SSL request".into(),
@@ -241,7 +243,12 @@ Summary:
     w.health.set(
         8081,
         Observation {
-            listener: Some(Listener { pid: Some(4242), process: Some("node".into()), cwd: Some("/tmp".into()) }),
+            listener: Some(Listener {
+                pid: Some(4242),
+                process: Some("node".into()),
+                cwd: Some("/tmp".into()),
+                worktree_root: None,
+            }),
             healthy: false,
             detail: "no HTTP answer within 1000 ms".into(),
         },

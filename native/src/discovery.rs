@@ -19,6 +19,11 @@ pub struct Worktree {
     pub root: PathBuf,
     /// The root of the repository's main worktree, where the shared registry lives.
     pub main_root: PathBuf,
+    /// The repository's common git folder (the main worktree's `.git`), which identifies the
+    /// repository whichever worktree one is in.
+    pub common_dir: PathBuf,
+    /// Git's id of a linked worktree (`<common_dir>/worktrees/<id>`); `None` for the main one.
+    pub git_id: Option<String>,
 }
 
 impl Worktree {
@@ -36,21 +41,35 @@ pub fn find_worktree(start: &Path) -> Option<Worktree> {
             continue;
         };
         if meta.is_dir() {
-            return Some(Worktree { root: dir.to_owned(), main_root: dir.to_owned() });
+            return Some(Worktree {
+                root: dir.to_owned(),
+                main_root: dir.to_owned(),
+                common_dir: canonical(&dot_git),
+                git_id: None,
+            });
         }
         // A `.git` file: a linked worktree ("gitdir: <common>/worktrees/<name>") or a submodule.
         let gitdir = read_gitdir_file(&dot_git)?;
         let gitdir = if gitdir.is_absolute() { gitdir } else { dir.join(gitdir) };
-        let main_root = match fs::read_to_string(gitdir.join("commondir")) {
+        return Some(match fs::read_to_string(gitdir.join("commondir")) {
             Ok(common) => {
                 let common = PathBuf::from(common.trim());
-                let common = if common.is_absolute() { common } else { gitdir.join(common) };
-                main_root_of(&normalize(&common))
+                let common = normalize(&if common.is_absolute() { common } else { gitdir.join(common) });
+                Worktree {
+                    root: dir.to_owned(),
+                    main_root: main_root_of(&common),
+                    common_dir: canonical(&common),
+                    git_id: gitdir.file_name().map(|n| n.to_string_lossy().into_owned()),
+                }
             }
             // No commondir: a submodule, whose own checkout is its main worktree.
-            Err(_) => dir.to_owned(),
-        };
-        return Some(Worktree { root: dir.to_owned(), main_root });
+            Err(_) => Worktree {
+                root: dir.to_owned(),
+                main_root: dir.to_owned(),
+                common_dir: canonical(&normalize(&gitdir)),
+                git_id: None,
+            },
+        });
     }
     None
 }
@@ -90,6 +109,11 @@ fn main_root_of(common: &Path) -> PathBuf {
     }
 }
 
+/// The path with links resolved, so that every worktree names its repository the same way.
+fn canonical(path: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
+
 /// Resolves `.` and `..` lexically (the common dir is usually given as `../..`).
 fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -121,10 +145,13 @@ mod tests {
         fs::write(main.join(".git/worktrees/feature-x/commondir"), "../..\n").unwrap();
 
         let wt = find_worktree(&linked.join("src")).unwrap();
-        assert_eq!(wt, Worktree { root: linked.clone(), main_root: main.clone() });
+        assert_eq!((&wt.root, &wt.main_root), (&linked, &main));
+        assert_eq!(wt.common_dir, fs::canonicalize(main.join(".git")).unwrap());
+        assert_eq!(wt.git_id.as_deref(), Some("feature-x"));
         assert_eq!(wt.name(), "feature-x");
         assert_eq!(registry_path(None, None, &linked.join("src"), Some(&wt)), main.join(REGISTRY_RELATIVE));
         let main_wt = find_worktree(&main).unwrap();
+        assert_eq!((main_wt.common_dir.clone(), main_wt.git_id.clone()), (wt.common_dir.clone(), None));
         assert_eq!(registry_path(None, None, &main, Some(&main_wt)), main.join(REGISTRY_RELATIVE));
     }
 

@@ -1,7 +1,11 @@
 //! What git says about a repository's worktrees, for `prune`: `git worktree list --porcelain`,
 //! keeping only live entries (git marks a worktree whose folder was deleted as `prunable`).
+//! Each allocation is judged by the repository recorded with it, so that one registry shared by
+//! several repositories never judges a worktree by a repository it does not belong to.
 
-use atlas_ports_core::WorktreeFacts;
+use atlas_ports_core::{Allocation, WorktreeFacts};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,13 +25,34 @@ struct LiveWorktree {
 }
 
 impl GitWorktrees {
-    /// Asks git in `repo`; a folder that is not a git repository (or no git) lists nothing.
-    pub fn of_repository(repo: &Path) -> GitWorktrees {
-        let out = Command::new("git").arg("-C").arg(repo).args(["worktree", "list", "--porcelain"]).output();
-        match out {
-            Ok(o) if o.status.success() => GitWorktrees::from_porcelain(&String::from_utf8_lossy(&o.stdout)),
-            _ => GitWorktrees::default(),
+    /// Asks git in the worktree folder `repo`; `None` when it can't be asked (not a repository,
+    /// no git).
+    pub fn of_repository(repo: &Path) -> Option<GitWorktrees> {
+        Self::ask(Command::new("git").arg("-C").arg(repo))
+    }
+
+    /// Asks git about the repository whose common git folder is `git_dir`.
+    pub fn of_git_dir(git_dir: &Path) -> Option<GitWorktrees> {
+        if !git_dir.is_dir() {
+            return None;
         }
+        Self::ask(Command::new("git").arg("--git-dir").arg(git_dir))
+    }
+
+    fn ask(git: &mut Command) -> Option<GitWorktrees> {
+        let out = git.args(["worktree", "list", "--porcelain"]).output().ok()?;
+        out.status.success().then(|| GitWorktrees::from_porcelain(&String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Whether the allocation's worktree is live here: by folder, by git's id, or by name.
+    fn lists(&self, a: &Allocation) -> bool {
+        let path = a.worktree_path.as_deref().map(Path::new);
+        self.live.iter().any(|w| {
+            path == Some(w.path.as_path())
+                || w.name == a.worktree
+                || w.id.as_deref() == Some(a.worktree.as_str())
+                || (w.id.is_some() && w.id == a.git_worktree)
+        })
     }
 
     fn from_porcelain(text: &str) -> GitWorktrees {
@@ -53,13 +78,36 @@ fn admin_id(worktree: &Path) -> Option<String> {
     Some(Path::new(gitdir).file_name()?.to_string_lossy().into_owned())
 }
 
-impl WorktreeFacts for GitWorktrees {
+/// The facts `prune` needs: each allocation judged by its recorded repository (asked once per
+/// repository), an allocation recorded without one by the repository the registry serves.
+#[derive(Debug, Default)]
+pub struct GitFacts {
+    fallback: Option<GitWorktrees>,
+    asked: RefCell<HashMap<String, Option<GitWorktrees>>>,
+}
+
+impl GitFacts {
+    /// Facts whose fallback for allocations without a recorded repository is the repository
+    /// with this worktree folder (none: such allocations are kept).
+    pub fn new(registry_repository: Option<&Path>) -> GitFacts {
+        GitFacts { fallback: registry_repository.and_then(GitWorktrees::of_repository), asked: RefCell::default() }
+    }
+}
+
+impl WorktreeFacts for GitFacts {
     fn folder_exists(&self, path: &str) -> bool {
         Path::new(path).exists()
     }
 
-    fn is_listed(&self, worktree: &str, path: &str) -> bool {
-        self.live.iter().any(|w| w.path == Path::new(path) || w.name == worktree || w.id.as_deref() == Some(worktree))
+    fn is_listed(&self, a: &Allocation) -> Option<bool> {
+        match &a.repository {
+            Some(repo) => {
+                let mut asked = self.asked.borrow_mut();
+                let listing = asked.entry(repo.clone()).or_insert_with(|| GitWorktrees::of_git_dir(Path::new(repo)));
+                listing.as_ref().map(|l| l.lists(a))
+            }
+            None => self.fallback.as_ref().map(|l| l.lists(a)),
+        }
     }
 }
 
@@ -75,8 +123,21 @@ mod tests {
         let wts = GitWorktrees::from_porcelain(text);
         let names: Vec<_> = wts.live.iter().map(|w| w.name.as_str()).collect();
         assert_eq!(names, ["repo", "wt-a"]);
-        assert!(wts.is_listed("wt-a", "/elsewhere"));
-        assert!(wts.is_listed("other", "/src/wt-a"));
-        assert!(!wts.is_listed("wt-gone", "/src/wt-gone"));
+        let alloc = |worktree: &str, path: &str| {
+            let mut reg = atlas_ports_core::Registry::with_default_ranges("t");
+            let req = atlas_ports_core::AllocateRequest {
+                service: "web",
+                worktree,
+                description: "",
+                worktree_path: Some(path),
+                preferred: None,
+                exclude: &[],
+                git: None,
+            };
+            reg.allocate(&req, "t", "", &mut |_| true).unwrap().clone()
+        };
+        assert!(wts.lists(&alloc("wt-a", "/elsewhere")));
+        assert!(wts.lists(&alloc("other", "/src/wt-a")));
+        assert!(!wts.lists(&alloc("wt-gone", "/src/wt-gone")));
     }
 }

@@ -16,6 +16,12 @@ pub struct SystemHealthProbe {
     pub timeouts: Timeouts,
 }
 
+/// The root of the worktree (main or linked, not a submodule's checkout) a folder is in.
+fn worktree_root(cwd: &str) -> Option<String> {
+    let w = crate::find_worktree(std::path::Path::new(cwd))?;
+    (w.git_id.is_some() || w.root.join(".git").is_dir()).then(|| w.root.display().to_string())
+}
+
 impl HealthProbe for SystemHealthProbe {
     fn observe(&self, targets: &[ProbeTarget]) -> Vec<Observation> {
         let answers: Vec<Mutex<Option<(bool, String)>>> = targets.iter().map(|_| Mutex::new(None)).collect();
@@ -41,7 +47,10 @@ impl HealthProbe for SystemHealthProbe {
             answers.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner())).collect();
         let listening: Vec<u16> =
             targets.iter().zip(&answers).filter(|(_, a)| a.is_some()).map(|(t, _)| t.port).collect();
-        let owners = if listening.is_empty() { Default::default() } else { find_listeners(&listening) };
+        let mut owners = if listening.is_empty() { Default::default() } else { find_listeners(&listening) };
+        for l in owners.values_mut() {
+            l.worktree_root = l.cwd.as_deref().and_then(worktree_root);
+        }
         targets
             .iter()
             .zip(answers)

@@ -18,13 +18,13 @@ mod system_probe;
 mod workspace;
 
 pub use discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
-pub use git_worktrees::GitWorktrees;
+pub use git_worktrees::{GitFacts, GitWorktrees};
 pub use health_probe::SystemHealthProbe;
 pub use os_fs::{DEFAULT_LOCK_TIMEOUT, MAX_REGISTRY_BYTES, OsFs};
 pub use protocols::Timeouts;
 pub use system_host::{SystemClock, SystemIdentity};
 pub use system_probe::SystemProbe;
-pub use workspace::{NativeHost, Workspace};
+pub use workspace::{NativeHost, OwnedGitIdentity, Workspace};
 
 /// Environment variable bounding the lock wait, in milliseconds.
 pub const LOCK_TIMEOUT_ENV: &str = "ATLAS_PORTS_LOCK_TIMEOUT_MS";

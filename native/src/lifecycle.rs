@@ -43,6 +43,7 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
     let ports = ws.ports(registry);
     project.check_ranges(&ports.load()?)?;
     let probe = SystemHealthProbe::default();
+    let git = ws.git_identity(&worktree);
     let mut services = Vec::new();
     for s in &project.services {
         let req = AllocateRequest {
@@ -52,6 +53,7 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
             worktree_path: path.as_deref(),
             preferred: None,
             exclude: &[],
+            git: git.as_ref().map(crate::OwnedGitIdentity::identity),
         };
         let e = ports.ensure_usable(&req, &probe)?;
         services.push(ServicePort {

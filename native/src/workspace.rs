@@ -3,7 +3,7 @@
 
 use crate::discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
 use crate::{LOCK_TIMEOUT_ENV, OsFs, SystemClock, SystemIdentity, SystemProbe};
-use atlas_ports_core::{Error, Host, Ports, Result};
+use atlas_ports_core::{Error, GitIdentity, Host, Ports, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -98,6 +98,13 @@ impl Workspace {
         }
     }
 
+    /// Who the worktree named `name` is to git, when it is the one worked in: recorded with its
+    /// allocations so that `prune` asks the right repository and a moved worktree keeps them.
+    pub fn git_identity(&self, name: &str) -> Option<OwnedGitIdentity> {
+        let here = self.worktree.as_ref().filter(|w| w.name() == name)?;
+        Some(OwnedGitIdentity { repository: here.common_dir.display().to_string(), worktree_id: here.git_id.clone() })
+    }
+
     /// The repository whose worktrees the registry serves: the root above
     /// `.atlas/worktrees/ports.json`, else the current repository's main worktree.
     pub fn repository_root(&self, registry: &Path) -> Option<PathBuf> {
@@ -113,5 +120,19 @@ impl Workspace {
             Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
             _ => path.display().to_string(),
         }
+    }
+}
+
+/// [`GitIdentity`], owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedGitIdentity {
+    pub repository: String,
+    pub worktree_id: Option<String>,
+}
+
+impl OwnedGitIdentity {
+    /// The borrowed form an [`atlas_ports_core::AllocateRequest`] carries.
+    pub fn identity(&self) -> GitIdentity<'_> {
+        GitIdentity { repository: &self.repository, worktree_id: self.worktree_id.as_deref() }
     }
 }

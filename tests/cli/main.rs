@@ -11,6 +11,8 @@ mod health;
 mod hostile;
 #[cfg(unix)]
 mod lifecycle;
+#[cfg(unix)]
+mod moves;
 mod probe;
 #[cfg(unix)]
 mod prune;

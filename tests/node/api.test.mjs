@@ -227,3 +227,21 @@ test('runCli is the command line, exit statuses included', async () => {
   assert.equal(atlas.runCli(['frobnicate']), 2)
   assert.equal(atlas.listAllocatedPortsSync('w', { registry }).length, 1)
 })
+
+test('an allocation records its repository and follows its worktree through git worktree move', async () => {
+  const main = gitRepo()
+  const b = await freeBlock(4)
+  const dir = path.join(main, '.atlas', 'worktrees')
+  fs.mkdirSync(dir, { recursive: true })
+  const registry = registryWith({ web: [b, b + 3] }, dir)
+  const wt = addWorktree(main, 'feat-node')
+  const port = await atlas.ensurePort('web', null, null, { cwd: wt })
+  const [a] = atlas.listAllocatedPortsSync('feat-node', { cwd: wt })
+  assert.equal(a.repository, fs.realpathSync(path.join(main, '.git')))
+  assert.equal(a.gitWorktree, 'feat-node')
+  const moved = path.join(path.dirname(main), 'feat-node-moved')
+  execFileSync('git', ['worktree', 'move', wt, moved], { cwd: main })
+  assert.equal(await atlas.ensurePort('web', null, null, { cwd: moved }), port, 'the same port after the move')
+  const all = JSON.parse(fs.readFileSync(registry, 'utf8')).allocations
+  assert.deepEqual(all.map((x) => [x.worktree, x.port, x.worktree_path]), [['feat-node-moved', port, moved]])
+})

@@ -4,13 +4,14 @@ use super::{Exit, Invocation};
 use crate::args::AllocateArgs;
 use crate::output;
 use atlas_ports_core::{AllocateRequest, Allocation, Result, report};
-use atlas_ports_native::SystemHealthProbe;
+use atlas_ports_native::{OwnedGitIdentity, SystemHealthProbe};
 
 pub fn allocate(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let json = inv.json()?;
     let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
-    let a = ports.allocate(&request(&args, &worktree, path.as_deref()))?;
+    let git = inv.ws.git_identity(&worktree);
+    let a = ports.allocate(&request(&args, &worktree, path.as_deref(), git.as_ref()))?;
     super::note_created(inv, &ports);
     print(&args, json, &a, || report::allocated(&a, &inv.ws.display(ports.registry_path())))
 }
@@ -19,7 +20,9 @@ pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let json = inv.json()?;
     let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
-    let ensured = ports.ensure_usable(&request(&args, &worktree, path.as_deref()), &SystemHealthProbe::default())?;
+    let git = inv.ws.git_identity(&worktree);
+    let req = request(&args, &worktree, path.as_deref(), git.as_ref());
+    let ensured = ports.ensure_usable(&req, &SystemHealthProbe::default())?;
     super::note_created(inv, &ports);
     super::note_moved(&ensured);
     if json && !args.quiet {
@@ -36,7 +39,12 @@ pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     })
 }
 
-fn request<'a>(args: &'a AllocateArgs, worktree: &'a str, path: Option<&'a str>) -> AllocateRequest<'a> {
+fn request<'a>(
+    args: &'a AllocateArgs,
+    worktree: &'a str,
+    path: Option<&'a str>,
+    git: Option<&'a OwnedGitIdentity>,
+) -> AllocateRequest<'a> {
     AllocateRequest {
         service: &args.service,
         worktree,
@@ -44,6 +52,7 @@ fn request<'a>(args: &'a AllocateArgs, worktree: &'a str, path: Option<&'a str>)
         worktree_path: path,
         preferred: None,
         exclude: &[],
+        git: git.map(OwnedGitIdentity::identity),
     }
 }
 

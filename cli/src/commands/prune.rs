@@ -5,13 +5,12 @@ use crate::args::PruneArgs;
 use crate::output;
 use atlas_ports_core::Result;
 use atlas_ports_core::report::PruneReport;
-use atlas_ports_native::GitWorktrees;
+use atlas_ports_native::GitFacts;
 
 pub fn run(inv: &Invocation<'_>, args: PruneArgs) -> Result<Exit> {
     let json = inv.json()?;
     let ports = inv.ports();
-    let facts =
-        inv.ws.repository_root(ports.registry_path()).map(|r| GitWorktrees::of_repository(&r)).unwrap_or_default();
+    let facts = GitFacts::new(inv.ws.repository_root(ports.registry_path()).as_deref());
     let released = ports.prune(args.dry_run, &facts)?;
     let report = PruneReport { dry_run: args.dry_run, released };
     if json {

@@ -22,6 +22,7 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
     for arg in &args.command {
         substitute(arg, &named)?;
     }
+    let git = inv.ws.git_identity(&worktree);
     let mut held: Vec<(&str, u16)> = Vec::new();
     for service in &args.service {
         if held.iter().any(|(s, _)| s == service) {
@@ -34,6 +35,7 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
             worktree_path: path.as_deref(),
             preferred: None,
             exclude: &[],
+            git: git.as_ref().map(atlas_ports_native::OwnedGitIdentity::identity),
         };
         let ensured = ports.ensure_usable(&request, &atlas_ports_native::SystemHealthProbe::default())?;
         super::note_created(inv, &ports);

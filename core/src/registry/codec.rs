@@ -35,6 +35,8 @@ fields!(AllocationField {
     ProcessId = "process_id",
     HealthStatus = "health_status",
     WorktreePath = "worktree_path",
+    Repository = "repository",
+    GitWorktree = "git_worktree",
 });
 fields!(MetadataField {
     Version = "version",
@@ -163,6 +165,7 @@ object_visitor!(Allocation, "an allocation object", |map| {
     let (mut port, mut worktree, mut service) = (None, None, None);
     let (mut allocated_at, mut allocated_by, mut description) = (None, None, None);
     let (mut process_id, mut health_status, mut worktree_path) = (None, None, None);
+    let (mut repository, mut git_worktree) = (None, None);
     let members = Members::read(&mut map, AllocationField::NAMES, |i, map| {
         match AllocationField::ALL[i] {
             AllocationField::Port => port = Some(map.next_value::<PortNumber>()?.0),
@@ -174,6 +177,8 @@ object_visitor!(Allocation, "an allocation object", |map| {
             AllocationField::ProcessId => process_id = map.next_value()?,
             AllocationField::HealthStatus => health_status = Some(map.next_value()?),
             AllocationField::WorktreePath => worktree_path = map.next_value()?,
+            AllocationField::Repository => repository = map.next_value()?,
+            AllocationField::GitWorktree => git_worktree = map.next_value()?,
         }
         Ok(())
     })?;
@@ -187,6 +192,8 @@ object_visitor!(Allocation, "an allocation object", |map| {
         process_id,
         health_status: health_status.unwrap_or_default(),
         worktree_path,
+        repository,
+        git_worktree,
         members,
     })
 });
@@ -249,13 +256,20 @@ impl Serialize for Allocation {
                 AllocationField::Description => map.serialize_entry(name, &self.description),
                 AllocationField::ProcessId => map.serialize_entry(name, &self.process_id),
                 AllocationField::HealthStatus => map.serialize_entry(name, &self.health_status),
-                AllocationField::WorktreePath => match &self.worktree_path {
-                    Some(p) => map.serialize_entry(name, p),
-                    None => Ok(()),
-                },
+                AllocationField::WorktreePath => optional(map, name, &self.worktree_path),
+                AllocationField::Repository => optional(map, name, &self.repository),
+                AllocationField::GitWorktree => optional(map, name, &self.git_worktree),
             }
         })?;
         map.end()
+    }
+}
+
+/// Writes an optional member only when it has a value (the reference files have none of ours).
+fn optional<M: SerializeMap>(map: &mut M, name: &str, value: &Option<String>) -> Result<(), M::Error> {
+    match value {
+        Some(v) => map.serialize_entry(name, v),
+        None => Ok(()),
     }
 }
 

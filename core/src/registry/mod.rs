@@ -8,5 +8,5 @@ mod parse;
 mod port_set;
 
 pub use model::{Allocation, HealthStatus, Metadata, PortRange, REGISTRY_VERSION, Registry, SCHEMA_VERSION};
-pub use operations::{AllocateRequest, NextPort};
+pub use operations::{AllocateRequest, GitIdentity, NextPort};
 pub use port_set::PortSet;

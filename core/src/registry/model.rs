@@ -50,6 +50,13 @@ pub struct Allocation {
     /// Absolute path of the worktree's folder when it was known at allocation time (our own
     /// addition, ignored by the reference scripts; used for ownership and stale cleanup).
     pub worktree_path: Option<String>,
+    /// The repository the worktree belongs to: its common git folder (`.git` of the main
+    /// worktree), absolute. Recorded when allocated from inside the worktree, so that `prune`
+    /// asks the right repository when one registry serves several.
+    pub repository: Option<String>,
+    /// Git's own id of a linked worktree (`<repository>/worktrees/<id>`), which survives
+    /// `git worktree move`: the allocation follows the worktree to its new folder and name.
+    pub git_worktree: Option<String>,
     pub(crate) members: Members,
 }
 

@@ -19,6 +19,16 @@ pub struct AllocateRequest<'a> {
     pub preferred: Option<u16>,
     /// Ports never to hand out.
     pub exclude: &'a [u16],
+    /// Who the worktree is to git, when the request comes from inside it.
+    pub git: Option<GitIdentity<'a>>,
+}
+
+/// A worktree as git knows it: its repository (the common git folder, absolute) and, for a
+/// linked worktree, git's id of it, which stays the same when the worktree is moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GitIdentity<'a> {
+    pub repository: &'a str,
+    pub worktree_id: Option<&'a str>,
 }
 
 /// The answer of `find_next`: the port `allocate` would hand out now, and its context.
@@ -91,9 +101,39 @@ impl Registry {
             process_id: None,
             health_status: HealthStatus::Unknown,
             worktree_path: new.worktree_path.map(str::to_owned),
+            repository: new.git.map(|g| g.repository.to_owned()),
+            git_worktree: new.git.and_then(|g| g.worktree_id).map(str::to_owned),
             members: Default::default(),
         });
         Ok(self.allocations.last().expect("just pushed"))
+    }
+
+    /// Follows a linked worktree that git moved (`git worktree move`, or a plain `mv`): its
+    /// allocations, recorded under git's id of it in this repository, take the request's
+    /// worktree name and folder — each unless the worktree already holds that service under
+    /// the new name. Returns whether anything changed.
+    pub fn follow(&mut self, new: &AllocateRequest<'_>) -> bool {
+        let Some(GitIdentity { repository, worktree_id: Some(id) }) = new.git else { return false };
+        let mut changed = false;
+        for i in 0..self.allocations.len() {
+            let a = &self.allocations[i];
+            let same = a.repository.as_deref() == Some(repository) && a.git_worktree.as_deref() == Some(id);
+            let moved = a.worktree != new.worktree
+                || (new.worktree_path.is_some() && a.worktree_path.as_deref() != new.worktree_path);
+            if !same || !moved {
+                continue;
+            }
+            if a.worktree != new.worktree && self.held_by(&a.service, new.worktree).is_some() {
+                continue;
+            }
+            let a = &mut self.allocations[i];
+            a.worktree = new.worktree.into();
+            if let Some(path) = new.worktree_path {
+                a.worktree_path = Some(path.to_owned());
+            }
+            changed = true;
+        }
+        changed
     }
 
     /// The port this worktree already holds for this service (the first, if several).
@@ -140,7 +180,15 @@ mod tests {
     const NOW: &str = "2025-12-31T10:00:00Z";
 
     fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
-        AllocateRequest { service, worktree, description: "", worktree_path: None, preferred: None, exclude: &[] }
+        AllocateRequest {
+            service,
+            worktree,
+            description: "",
+            worktree_path: None,
+            preferred: None,
+            exclude: &[],
+            git: None,
+        }
     }
 
     fn all_free(_: u16) -> bool {

@@ -197,6 +197,7 @@ mod tests {
             worktree_path: None,
             preferred: None,
             exclude: &[],
+            git: None,
         };
         reg.allocate(&new, "t", "u@h", &mut |_| true).unwrap().clone()
     }

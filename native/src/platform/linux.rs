@@ -52,6 +52,7 @@ fn describe(pid: u32) -> Listener {
         pid: Some(pid),
         process: fs::read_to_string(format!("{proc_dir}/comm")).ok().map(|s| s.trim_end().to_owned()),
         cwd: fs::read_link(format!("{proc_dir}/cwd")).ok().map(|p| p.to_string_lossy().into_owned()),
+        worktree_root: None,
     }
 }
 

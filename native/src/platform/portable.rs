@@ -25,7 +25,8 @@ pub fn find_listeners(
         }
         let entry = found.entry(port).or_default();
         if entry.pid.is_none() {
-            *entry = Listener { pid: Some(l.process.pid), process: Some(l.process.name), cwd: None };
+            *entry =
+                Listener { pid: Some(l.process.pid), process: Some(l.process.name), cwd: None, worktree_root: None };
             pids.push(l.process.pid);
         }
     }
