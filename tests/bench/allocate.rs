@@ -2,7 +2,9 @@
 //! `atlas-ports allocate` end to end (process start, lock, read, probe, write, flushed rename)
 //! on registries of 100 and 50,000 allocations, against the reference design's algorithm in Python
 //! (`reference_allocate.py`) run in the same loop, interleaved, so that machine noise hits both.
-//! Set `BENCH_RUNS` to change the number of runs per case.
+//! Beside them, the machine's floor for the same bytes, in process: a bare write + `fdatasync` +
+//! rename, and the same followed by the folder's `fsync` that makes the rename durable (what
+//! that durability costs). Set `BENCH_RUNS` to change the number of runs per case.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,7 +24,13 @@ fn main() {
     for count in [100usize, 50_000] {
         let template = registry_text(count);
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
+        let (mut bare, mut durable) = (Vec::new(), Vec::new());
+        for run in 0..runs {
+            // In turns, so that neither always runs on a cache the other warmed.
+            for durable_now in if run % 2 == 0 { [false, true] } else { [true, false] } {
+                let took = write_floor(tmp.path(), template.as_bytes(), durable_now);
+                if durable_now { durable.push(took) } else { bare.push(took) }
+            }
             std::fs::write(&registry, &template).unwrap();
             ours.push(time(Command::new(bin).args([
                 "allocate",
@@ -40,12 +48,16 @@ fn main() {
             check(&registry, count);
         }
         let (o, t) = (median(ours), median(theirs));
+        let (b, d) = (median(bare), median(durable));
         println!(
-            "{count:>12}  {:>10}  {:>9.2} ms  {:>9.2} ms  {:>7.1}x",
+            "{count:>12}  {:>10}  {:>9.2} ms  {:>9.2} ms  {:>7.1}x   write floor {:.2} ms, with folder fsync {:.2} ms (+{:.2} ms)",
             size(template.len()),
             ms(o),
             ms(t),
-            t.as_secs_f64() / o.as_secs_f64()
+            t.as_secs_f64() / o.as_secs_f64(),
+            ms(b),
+            ms(d),
+            ms(d.saturating_sub(b))
         );
     }
     println!("\nprocess start floor (atlas-ports --version): {:.2} ms", ms(floor));
@@ -69,6 +81,22 @@ fn registry_text(count: usize) -> String {
         "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": count, "schema_version": 1}
     }))
     .unwrap()
+}
+
+/// The bare cost of replacing a file of these bytes: write, `fdatasync`, rename, and, when
+/// `durable`, the folder's `fsync`.
+fn write_floor(dir: &Path, bytes: &[u8], durable: bool) -> Duration {
+    use std::io::Write;
+    let (tmp, target) = (dir.join(".floor.tmp"), dir.join("floor.json"));
+    let started = Instant::now();
+    let mut f = std::fs::File::create(&tmp).unwrap();
+    f.write_all(bytes).unwrap();
+    f.sync_data().unwrap();
+    std::fs::rename(&tmp, &target).unwrap();
+    if durable {
+        std::fs::File::open(dir).unwrap().sync_all().unwrap();
+    }
+    started.elapsed()
 }
 
 fn time(cmd: &mut Command) -> Duration {
