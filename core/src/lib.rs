@@ -30,5 +30,5 @@ pub use ports::{Availability, Ensured, Ports};
 pub use printable::printable;
 pub use registry::{AllocateRequest, Allocation, GitIdentity, HealthStatus, Metadata, NextPort, PortRange, Registry};
 pub use status::{AllocationState, HealthSummary, StatusReport, WorktreeStatus};
-pub use store::RegistryStore;
+pub use store::{Change, RegistryStore, Snapshot};
 pub use time::Timestamp;

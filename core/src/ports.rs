@@ -7,7 +7,7 @@ use crate::health::{Ownership, ProbeKind, ProbeTarget, ownership};
 use crate::host::{HealthProbe, Host, WorktreeFacts};
 use crate::registry::{AllocateRequest, Allocation, NextPort, Registry};
 use crate::status::{self, AllocationState};
-use crate::store::RegistryStore;
+use crate::store::{Change, RegistryStore, Snapshot};
 use crate::validate;
 use std::path::Path;
 
@@ -81,25 +81,38 @@ impl<'h> Ports<'h> {
         let new = checked(req)?;
         let (now, by) = (self.now(), self.host.identity.allocated_by());
         self.store.update(&now, |reg| {
-            reg.follow(&new);
+            let followed = reg.follow(&new);
             let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
-            Ok((a.clone(), true))
+            Ok((a.clone(), if followed { Change::Rewritten } else { Change::Appended }))
         })
     }
 
-    /// Returns the port the worktree already holds for the service, or allocates one.
+    /// Returns the port the worktree already holds for the service, or allocates one. A port
+    /// already held is answered from a read without the lock, and nothing is written.
     pub fn ensure(&self, req: &AllocateRequest<'_>) -> Result<Ensured> {
         let new = checked(req)?;
+        self.ensure_from(self.store.snapshot()?, &new, None)
+    }
+
+    fn ensure_from(&self, snapshot: Snapshot, new: &AllocateRequest<'_>, warning: Option<String>) -> Result<Ensured> {
+        snapshot.registry.range_of(new.service)?;
+        if let Some(held) = snapshot.registry.held_by(new.service, new.worktree)
+            && !snapshot.registry.would_follow(new)
+        {
+            return Ok(Ensured { allocation: held.clone(), created: false, moved_from: None, warning });
+        }
         let (now, by) = (self.now(), self.host.identity.allocated_by());
-        self.store.update(&now, |reg| {
+        self.store.update_from(Some(snapshot), &now, |reg| {
             reg.range_of(new.service)?;
-            let followed = reg.follow(&new);
+            let followed = reg.follow(new);
             if let Some(held) = reg.held_by(new.service, new.worktree) {
                 let allocation = held.clone();
-                return Ok((Ensured { allocation, created: false, moved_from: None, warning: None }, followed));
+                let ensured = Ensured { allocation, created: false, moved_from: None, warning: warning.clone() };
+                return Ok((ensured, Change::from(followed)));
             }
-            let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
-            Ok((Ensured { allocation: a.clone(), created: true, moved_from: None, warning: None }, true))
+            let a = reg.allocate(new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
+            let change = if followed { Change::Rewritten } else { Change::Appended };
+            Ok((Ensured { allocation: a.clone(), created: true, moved_from: None, warning: None }, change))
         })
     }
 
@@ -111,7 +124,8 @@ impl<'h> Ports<'h> {
         let new = checked(req)?;
         let mut warning = None;
         let mut taken = None;
-        let reg = self.store.load()?;
+        let snapshot = self.store.snapshot()?;
+        let reg = &snapshot.registry;
         if let Some(held) = reg.held_by(new.service, new.worktree).filter(|h| !self.host.probe.is_free(h.port)) {
             let kind = ProbeKind::for_service(&held.service, reg.ranges.get(held.service.as_str()));
             let seen = health.observe(&[ProbeTarget { port: held.port, kind }]).pop();
@@ -127,10 +141,10 @@ impl<'h> Ports<'h> {
             }
         }
         let Some((port, _)) = taken else {
-            return self.ensure(req).map(|e| Ensured { warning: warning.filter(|_| !e.created), ..e });
+            return self.ensure_from(snapshot, &new, warning);
         };
         let (now, by) = (self.now(), self.host.identity.allocated_by());
-        self.store.update(&now, |reg| {
+        self.store.update_from(Some(snapshot), &now, |reg| {
             let still_held = reg.held_by(new.service, new.worktree).is_some_and(|h| h.port == port);
             let moved_from = if still_held {
                 reg.allocations.retain(|a| !(a.port == port && a.worktree == new.worktree && a.service == new.service));

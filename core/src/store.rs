@@ -5,8 +5,33 @@
 use crate::error::{Error, Result};
 use crate::host::FileSystem;
 use crate::registry::Registry;
+use crate::registry::splice::Layout;
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// What a change did to the registry, which decides how the file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing: the file is not written.
+    Unchanged,
+    /// Only new allocations at the end: the file's text is kept and they are inserted into it.
+    Appended,
+    /// Anything else: the whole file is written again.
+    Rewritten,
+}
+
+impl From<bool> for Change {
+    fn from(changed: bool) -> Change {
+        if changed { Change::Rewritten } else { Change::Unchanged }
+    }
+}
+
+/// A registry as read, with the text it was parsed from.
+#[derive(Debug)]
+pub struct Snapshot {
+    text: Option<String>,
+    pub registry: Registry,
+}
 
 /// The registry file at one path.
 pub struct RegistryStore<'fs> {
@@ -50,29 +75,64 @@ impl<'fs> RegistryStore<'fs> {
 
     /// Reads and validates the registry.
     pub fn load(&self) -> Result<Registry> {
+        Ok(self.snapshot()?.registry)
+    }
+
+    /// Reads and validates the registry, keeping its text: a later [`RegistryStore::update_from`]
+    /// reuses the parse when the file has not changed meanwhile, and can append to the text
+    /// instead of rewriting it.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let text = self.read_text()?;
+        let registry = match &text {
+            Some(text) => self.parse(text)?,
+            None => Registry::with_default_ranges(""),
+        };
+        Ok(Snapshot { text, registry })
+    }
+
+    /// The file's text; `None` when it is missing and that means the default registry.
+    fn read_text(&self) -> Result<Option<String>> {
         self.check_usable()?;
         let bytes = match self.fs.read(&self.path) {
             Ok(bytes) => bytes,
             Err(e)
                 if e.kind() == io::ErrorKind::NotFound && self.default_when_missing && !self.fs.exists(&self.path) =>
             {
-                return Ok(Registry::with_default_ranges(""));
+                return Ok(None);
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::RegistryMissing { path: self.path.clone() });
             }
             Err(e) => return Err(Error::io("read", &self.path, e)),
         };
-        let text = std::str::from_utf8(&bytes).map_err(|e| Error::CorruptRegistry {
+        String::from_utf8(bytes).map(Some).map_err(|e| Error::CorruptRegistry {
             path: self.path.clone(),
-            reason: format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
-        })?;
+            reason: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        })
+    }
+
+    fn parse(&self, text: &str) -> Result<Registry> {
         Registry::from_json(text).map_err(|reason| Error::CorruptRegistry { path: self.path.clone(), reason })
     }
 
-    /// Locked read–modify–write. `change` returns its answer and whether it modified the
-    /// registry; only then is the file stamped with `now` and replaced.
-    pub fn update<T>(&self, now: &str, mut change: impl FnMut(&mut Registry) -> Result<(T, bool)>) -> Result<T> {
+    /// Locked read–modify–write. `change` returns its answer and what it did to the registry
+    /// (a `bool` for "changed"); unless nothing, the file is stamped with `now` and replaced.
+    pub fn update<T, C: Into<Change>>(
+        &self,
+        now: &str,
+        change: impl FnMut(&mut Registry) -> Result<(T, C)>,
+    ) -> Result<T> {
+        self.update_from(None, now, change)
+    }
+
+    /// [`RegistryStore::update`], starting from a snapshot read without the lock: if the file is
+    /// still the same text under the lock, its parse is reused.
+    pub fn update_from<T, C: Into<Change>>(
+        &self,
+        snapshot: Option<Snapshot>,
+        now: &str,
+        mut change: impl FnMut(&mut Registry) -> Result<(T, C)>,
+    ) -> Result<T> {
         // Checked before locking so that a missing registry leaves no lock file behind, and a
         // special file never makes us hang while holding the lock.
         self.check_usable()?;
@@ -82,21 +142,42 @@ impl<'fs> RegistryStore<'fs> {
             }
             // A change that changes nothing (releasing from an empty registry) creates nothing.
             let (answer, changed) = change(&mut Registry::with_default_ranges(now))?;
-            if !changed {
+            if matches!(changed.into(), Change::Unchanged) {
                 return Ok(answer);
             }
             self.create_dir()?;
         }
         let _guard = self.fs.lock(&self.path)?;
         let existed = self.fs.exists(&self.path);
-        let mut registry = if existed { self.load()? } else { Registry::with_default_ranges(now) };
+        let text = if existed { self.read_text()? } else { None };
+        let mut registry = match (&text, snapshot) {
+            (Some(now_text), Some(s)) if s.text.as_deref() == Some(now_text.as_str()) => s.registry,
+            (Some(now_text), _) => self.parse(now_text)?,
+            (None, _) => Registry::with_default_ranges(now),
+        };
+        let before = registry.allocations.len();
         let (answer, changed) = change(&mut registry)?;
-        if changed {
-            registry.stamp(now);
-            self.write(&registry)?;
-            if !existed {
-                self.created.set(true);
+        let changed = changed.into();
+        if matches!(changed, Change::Unchanged) {
+            return Ok(answer);
+        }
+        registry.stamp(now);
+        let layout = match (&changed, &text) {
+            (Change::Appended, Some(text)) if registry.allocations.len() > before => Layout::find(text),
+            _ => None,
+        };
+        match (layout, &text) {
+            (Some(layout), Some(text)) => {
+                let total = registry.metadata.total_allocations;
+                let appended = &registry.allocations[before..];
+                self.fs
+                    .replace(&self.path, &mut |out| layout.write(text, appended, now, total, out))
+                    .map_err(|e| Error::io("write", &self.path, e))?;
             }
+            _ => self.write(&registry)?,
+        }
+        if !existed {
+            self.created.set(true);
         }
         Ok(answer)
     }

@@ -185,3 +185,37 @@ fn exhausting_a_range_fails_cleanly() {
     assert_eq!(w.ports().find_next("debug").unwrap().port, None);
     assert_eq!(w.ports().load().unwrap().allocations.len(), 10);
 }
+
+#[test]
+fn ensure_of_a_held_port_neither_locks_nor_writes() {
+    let w = World::new();
+    w.ports().init(false).unwrap();
+    let port = w.ports().ensure(&req("web", "a")).unwrap().allocation.port;
+    let writes = w.fs.write_count();
+    // Another writer holds the lock: the held port is still answered at once.
+    let _held = atlas_ports_core::FileSystem::lock(&w.fs, std::path::Path::new(REG)).unwrap();
+    let again = w.ports().ensure(&req("web", "a")).unwrap();
+    assert_eq!((again.allocation.port, again.created), (port, false));
+    assert_eq!(w.fs.write_count(), writes, "nothing written");
+    // A port not yet held needs the lock.
+    assert_eq!(w.ports().ensure(&req("web", "b")).unwrap_err().code(), "ERR_LOCK_TIMEOUT");
+}
+
+#[test]
+fn an_allocation_is_appended_to_the_files_text_which_is_otherwise_kept() {
+    let w = World::new();
+    let text = "{\"ranges\": {\"web\": {\"start\": 8080, \"end\": 8089}},\n\"allocations\": [\n    {\"port\": 8080, \"worktree\": \"a\", \"service\": \"web\", \"n\": 1.50}\n  ],\n\"metadata\": {\"last_updated\": \"\", \"total_allocations\": 1}}\n";
+    w.fs.insert(REG, text);
+    w.ports().allocate(&req("web", "b")).unwrap();
+    let after = String::from_utf8(w.fs.get(REG).unwrap()).unwrap();
+    let (head, tail) = text.split_once("\n  ],").unwrap();
+    assert!(after.starts_with(head), "the text before the new entry is kept:\n{after}");
+    assert!(after.contains("\"worktree\": \"b\""));
+    assert!(
+        after.ends_with(
+            "\n  ],\n\"metadata\": {\"last_updated\": \"2025-12-31T10:00:00Z\", \"total_allocations\": 2}}\n"
+        ),
+        "{after} (was {tail})"
+    );
+    assert_eq!(w.ports().load().unwrap().allocations.len(), 2);
+}

@@ -1,10 +1,13 @@
-//! `cargo bench -p atlas-ports-cli --bench allocate`: median wall time of one
-//! `atlas-ports allocate` end to end (process start, lock, read, probe, write, flushed rename)
-//! on registries of 100 and 50,000 allocations, against the reference design's algorithm in Python
-//! (`reference_allocate.py`) run in the same loop, interleaved, so that machine noise hits both.
-//! Beside them, the machine's floor for the same bytes, in process: a bare write + `fdatasync` +
-//! rename, and the same followed by the folder's `fsync` that makes the rename durable (what
-//! that durability costs). Set `BENCH_RUNS` to change the number of runs per case.
+//! `cargo bench -p atlas-ports-cli --bench allocate`: median wall time of whole `atlas-ports`
+//! commands (process start included) on registries of 100, 1,000, 10,000 and 50,000
+//! allocations, against baselines in Python run interleaved in the same loop, so that machine
+//! noise hits both: `allocate` against the reference design's algorithm
+//! (`reference_allocate.py`), `ensure` of a held port, `list` and `status --all` against the same
+//! lookups done the way the reference scripts do them (`reference_ops.py`).
+//!
+//! For `allocate`, the machine's floor for the same bytes is measured in process in the same
+//! loop: a bare write + `fdatasync` + rename + folder `fsync` of a file of the registry's size.
+//! Set `BENCH_RUNS` to change the number of runs per case (default 21).
 
 use std::path::Path;
 use std::process::Command;
@@ -13,54 +16,88 @@ use std::time::{Duration, Instant};
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
     let bin = env!("CARGO_BIN_EXE_atlas-ports");
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/bench/reference_allocate.py");
+    let here = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/bench/");
+    let (py_allocate, py_ops) = (format!("{here}reference_allocate.py"), format!("{here}reference_ops.py"));
     let tmp = tempfile::tempdir().unwrap();
     let registry = tmp.path().join("ports.json");
     let reg = registry.to_str().unwrap();
 
-    println!("atlas-ports allocate, end to end; median of {runs} runs (wall time)\n");
-    println!("{:>12}  {:>10}  {:>12}  {:>12}  {:>8}", "allocations", "file", "atlas-ports", "python", "ratio");
-    let floor = median((0..runs).map(|_| time(Command::new(bin).arg("--version"))).collect());
-    for count in [100usize, 50_000] {
+    println!("whole commands, median of {runs} runs (wall time; python run interleaved)\n");
+    println!(
+        "{:<14} {:>7} {:>8} {:>11} {:>11} {:>7} {:>10} {:>10}",
+        "command", "allocs", "file", "atlas-ports", "python", "ratio", "floor", "ours/floor"
+    );
+    let start = median((0..runs).map(|_| time(Command::new(bin).arg("--version"))).collect());
+    for count in [100usize, 1_000, 10_000, 50_000] {
         let template = registry_text(count);
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        let (mut bare, mut durable) = (Vec::new(), Vec::new());
-        for run in 0..runs {
-            // In turns, so that neither always runs on a cache the other warmed.
-            for durable_now in if run % 2 == 0 { [false, true] } else { [true, false] } {
-                let took = write_floor(tmp.path(), template.as_bytes(), durable_now);
-                if durable_now { durable.push(took) } else { bare.push(took) }
-            }
+        let file = size(template.len());
+        // allocate: writes, so the file is put back before every run.
+        let (mut ours, mut theirs, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
             std::fs::write(&registry, &template).unwrap();
-            ours.push(time(Command::new(bin).args([
-                "allocate",
-                "--service",
-                "bulk",
-                "--worktree",
-                "bench",
-                "--quiet",
-                "--registry",
-                reg,
-            ])));
-            check(&registry, count);
+            ours.push(time(
+                Command::new(bin)
+                    .args(["allocate", "--service", "bulk", "--worktree", "bench", "-q"])
+                    .args(["--registry", reg]),
+            ));
+            check(&registry, count + 1);
             std::fs::write(&registry, &template).unwrap();
-            theirs.push(time(Command::new("python3").args([python, reg, "bulk", "bench"])));
-            check(&registry, count);
+            theirs.push(time(Command::new("python3").args([&py_allocate, reg, "bulk", "bench"])));
+            check(&registry, count + 1);
+            floor.push(write_floor(tmp.path(), template.as_bytes()));
         }
-        let (o, t) = (median(ours), median(theirs));
-        let (b, d) = (median(bare), median(durable));
-        println!(
-            "{count:>12}  {:>10}  {:>9.2} ms  {:>9.2} ms  {:>7.1}x   write floor {:.2} ms, with folder fsync {:.2} ms (+{:.2} ms)",
-            size(template.len()),
-            ms(o),
-            ms(t),
-            t.as_secs_f64() / o.as_secs_f64(),
-            ms(b),
-            ms(d),
-            ms(d.saturating_sub(b))
-        );
+        let (o, t, f) = (median(ours), median(theirs), median(floor));
+        row("allocate", count, &file, o, t, Some(f));
+        // The read side: the file stays as it is.
+        std::fs::write(&registry, &template).unwrap();
+        let held = format!("wt-{}", count / 2);
+        let cases: [(&str, Vec<&str>, Vec<&str>); 3] = [
+            (
+                "ensure (held)",
+                vec!["ensure", "--service", "bulk", "--worktree", &held, "-q"],
+                vec!["ensure", reg, "bulk", &held],
+            ),
+            ("list", vec!["list", "--worktree", &held], vec!["list", reg, &held]),
+            ("status --all", vec!["status", "--all"], vec!["status", reg]),
+        ];
+        for (name, args, py) in cases {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                ours.push(time(Command::new(bin).args(&args).args(["--registry", reg])));
+                theirs.push(time(Command::new("python3").arg(&py_ops).args(&py)));
+            }
+            row(name, count, &file, median(ours), median(theirs), None);
+        }
+        check(&registry, count);
     }
-    println!("\nprocess start floor (atlas-ports --version): {:.2} ms", ms(floor));
+    println!("\nprocess start (atlas-ports --version): {:.2} ms", ms(start));
+}
+
+fn row(name: &str, count: usize, file: &str, ours: Duration, theirs: Duration, floor: Option<Duration>) {
+    let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
+    let (floor, over) = match floor {
+        Some(f) => (format!("{:.2} ms", ms(f)), format!("{:.1}x", ours.as_secs_f64() / f.as_secs_f64())),
+        None => (String::new(), String::new()),
+    };
+    println!(
+        "{name:<14} {count:>7} {file:>8} {:>8.2} ms {:>8.2} ms {ratio:>6.1}x {floor:>10} {over:>10}",
+        ms(ours),
+        ms(theirs)
+    );
+}
+
+/// The bare cost of durably replacing a file of these bytes: write, `fdatasync`, rename, and
+/// the folder's `fsync`.
+fn write_floor(dir: &Path, bytes: &[u8]) -> Duration {
+    use std::io::Write;
+    let (tmp, target) = (dir.join(".floor.tmp"), dir.join("floor.json"));
+    let started = Instant::now();
+    let mut f = std::fs::File::create(&tmp).unwrap();
+    f.write_all(bytes).unwrap();
+    f.sync_data().unwrap();
+    std::fs::rename(&tmp, &target).unwrap();
+    std::fs::File::open(dir).unwrap().sync_all().unwrap();
+    started.elapsed()
 }
 
 /// A registry with `count` allocations filling ports 10000… of a range large enough to leave
@@ -83,22 +120,6 @@ fn registry_text(count: usize) -> String {
     .unwrap()
 }
 
-/// The bare cost of replacing a file of these bytes: write, `fdatasync`, rename, and, when
-/// `durable`, the folder's `fsync`.
-fn write_floor(dir: &Path, bytes: &[u8], durable: bool) -> Duration {
-    use std::io::Write;
-    let (tmp, target) = (dir.join(".floor.tmp"), dir.join("floor.json"));
-    let started = Instant::now();
-    let mut f = std::fs::File::create(&tmp).unwrap();
-    f.write_all(bytes).unwrap();
-    f.sync_data().unwrap();
-    std::fs::rename(&tmp, &target).unwrap();
-    if durable {
-        std::fs::File::open(dir).unwrap().sync_all().unwrap();
-    }
-    started.elapsed()
-}
-
 fn time(cmd: &mut Command) -> Duration {
     let started = Instant::now();
     let out = cmd.output().expect("benchmark command runs");
@@ -107,10 +128,10 @@ fn time(cmd: &mut Command) -> Duration {
     took
 }
 
-/// Both programs must really have allocated one more port.
-fn check(registry: &Path, before: usize) {
+/// Both programs must have left the registry with this many allocations, and valid.
+fn check(registry: &Path, expected: usize) {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(registry).unwrap()).unwrap();
-    assert_eq!(v["allocations"].as_array().unwrap().len(), before + 1);
+    assert_eq!(v["allocations"].as_array().unwrap().len(), expected);
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -113,27 +113,35 @@ impl Registry {
     /// worktree name and folder — each unless the worktree already holds that service under
     /// the new name. Returns whether anything changed.
     pub fn follow(&mut self, new: &AllocateRequest<'_>) -> bool {
-        let Some(GitIdentity { repository, worktree_id: Some(id) }) = new.git else { return false };
-        let mut changed = false;
-        for i in 0..self.allocations.len() {
-            let a = &self.allocations[i];
-            let same = a.repository.as_deref() == Some(repository) && a.git_worktree.as_deref() == Some(id);
-            let moved = a.worktree != new.worktree
-                || (new.worktree_path.is_some() && a.worktree_path.as_deref() != new.worktree_path);
-            if !same || !moved {
-                continue;
-            }
-            if a.worktree != new.worktree && self.held_by(&a.service, new.worktree).is_some() {
-                continue;
-            }
+        let moving = self.to_follow(new);
+        for &i in &moving {
             let a = &mut self.allocations[i];
             a.worktree = new.worktree.into();
             if let Some(path) = new.worktree_path {
                 a.worktree_path = Some(path.to_owned());
             }
-            changed = true;
         }
-        changed
+        !moving.is_empty()
+    }
+
+    /// Whether [`Registry::follow`] would change anything.
+    pub fn would_follow(&self, new: &AllocateRequest<'_>) -> bool {
+        !self.to_follow(new).is_empty()
+    }
+
+    fn to_follow(&self, new: &AllocateRequest<'_>) -> Vec<usize> {
+        let Some(GitIdentity { repository, worktree_id: Some(id) }) = new.git else { return Vec::new() };
+        let mut moving = Vec::new();
+        for (i, a) in self.allocations.iter().enumerate() {
+            let same = a.repository.as_deref() == Some(repository) && a.git_worktree.as_deref() == Some(id);
+            let renamed = a.worktree != new.worktree;
+            let moved = renamed || (new.worktree_path.is_some() && a.worktree_path.as_deref() != new.worktree_path);
+            let taken = || self.held_by(&a.service, new.worktree).is_some();
+            if same && moved && !(renamed && taken()) {
+                moving.push(i);
+            }
+        }
+        moving
     }
 
     /// The port this worktree already holds for this service (the first, if several).
