@@ -1,5 +1,6 @@
 // node tests/bench/node.mjs — per-call wall time through the addon (Promise and Sync forms),
-// against get-port (the npm ecosystem's way to find a free port) measured in the same run
+// against get-port, portfinder and detect-port (the npm ecosystem's ways to find a free port)
+// measured in the same run
 // (medians of batches); then the longest event-loop stall of each Promise function while it
 // works, against its Sync twin.
 import { createRequire } from 'node:module'
@@ -13,6 +14,8 @@ const npmDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 
 const require = createRequire(path.join(npmDir, 'package.json'))
 const atlas = require(npmDir)
 const { default: getPort } = await import(require.resolve('get-port'))
+const portfinder = require('portfinder')
+const { detect } = require('detect-port')
 
 const runs = Number(process.env.BENCH_RUNS ?? 11)
 const batch = 100
@@ -51,6 +54,8 @@ const results = {
   'await checkPortAvailable': await perCall(() => atlas.checkPortAvailable(45000, opts)),
   'get-port: await getPort() (baseline)': await perCall(() => getPort()),
   'get-port: await getPort({port: 45000})': await perCall(() => getPort({ port: 45000 })),
+  'portfinder: await getPortPromise({port: 45000})': await perCall(() => portfinder.getPortPromise({ port: 45000 })),
+  'detect-port: await detect(45000)': await perCall(() => detect(45000)),
 }
 console.log(`per-call wall time, median of ${runs} batches of ${batch} calls (registry of 100 allocations)\n`)
 const base = results['get-port: await getPort() (baseline)']
@@ -61,7 +66,22 @@ for (const [name, us] of Object.entries(results)) {
 // Event-loop stalls: 50 allocations, half of them on listeners that accept and never answer
 // (each HTTP probe waits out its timeout), the listeners in this process.
 fresh()
-const base50 = 46000
+/** Whether a server could listen on the port now. */
+const bindable = (port) => new Promise((resolve) => {
+  const s = net.createServer()
+  s.once('error', () => resolve(false))
+  s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+})
+/** The first of 50 consecutive free ports from 46000 (another program may hold some). */
+async function freeBlock() {
+  for (let base = 46000; base < 60000; base += 50) {
+    let ok = true
+    for (let p = base; p < base + 50 && ok; p++) ok = await bindable(p)
+    if (ok) return base
+  }
+  throw new Error('no 50 free ports between 46000 and 60000')
+}
+const base50 = await freeBlock()
 const reg = JSON.parse(fs.readFileSync(registry, 'utf8'))
 reg.ranges.web = { start: base50, end: base50 + 49, description: 'stall' }
 reg.allocations.push(...Array.from({ length: 50 }, (_, i) => ({ port: base50 + i, worktree: `s-${i}`, service: 'web' })))
