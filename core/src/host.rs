@@ -21,6 +21,13 @@ pub trait FileSystem {
         let _ = path;
         None
     }
+    /// What identifies the file's current content without reading it (device, inode, size,
+    /// modification time): equal fingerprints mean the file was not replaced or modified in
+    /// between. `None` when the host cannot tell; the store then reads and compares the text.
+    fn fingerprint(&self, path: &Path) -> Option<Fingerprint> {
+        let _ = path;
+        None
+    }
     /// The whole content of a file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Replaces the file atomically with what `contents` writes: a reader, or a process killed
@@ -35,6 +42,10 @@ pub trait FileSystem {
     /// when the process dies.
     fn lock(&self, registry: &Path) -> Result<Box<dyn LockGuard + '_>>;
 }
+
+/// See [`FileSystem::fingerprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(pub [u64; 5]);
 
 /// Holds a lock until dropped.
 pub trait LockGuard {}

@@ -3,7 +3,7 @@
 //! failed operation never rewrites the file.
 
 use crate::error::{Error, Result};
-use crate::host::FileSystem;
+use crate::host::{FileSystem, Fingerprint};
 use crate::registry::Registry;
 use crate::registry::splice::Layout;
 use std::io;
@@ -26,10 +26,11 @@ impl From<bool> for Change {
     }
 }
 
-/// A registry as read, with the text it was parsed from.
+/// A registry as read, with the text it was parsed from and the file's fingerprint before.
 #[derive(Debug)]
 pub struct Snapshot {
     text: Option<String>,
+    fingerprint: Option<Fingerprint>,
     pub registry: Registry,
 }
 
@@ -82,12 +83,14 @@ impl<'fs> RegistryStore<'fs> {
     /// reuses the parse when the file has not changed meanwhile, and can append to the text
     /// instead of rewriting it.
     pub fn snapshot(&self) -> Result<Snapshot> {
+        let fingerprint = self.fs.fingerprint(&self.path);
         let text = self.read_text()?;
         let registry = match &text {
             Some(text) => self.parse(text)?,
             None => Registry::with_default_ranges(""),
         };
-        Ok(Snapshot { text, registry })
+        let fingerprint = fingerprint.filter(|_| text.is_some());
+        Ok(Snapshot { text, fingerprint, registry })
     }
 
     /// The file's text; `None` when it is missing and that means the default registry.
@@ -149,11 +152,20 @@ impl<'fs> RegistryStore<'fs> {
         }
         let _guard = self.fs.lock(&self.path)?;
         let existed = self.fs.exists(&self.path);
-        let text = if existed { self.read_text()? } else { None };
-        let mut registry = match (&text, snapshot) {
-            (Some(now_text), Some(s)) if s.text.as_deref() == Some(now_text.as_str()) => s.registry,
-            (Some(now_text), _) => self.parse(now_text)?,
-            (None, _) => Registry::with_default_ranges(now),
+        // The snapshot is still the file when its fingerprint (taken before it was read) is
+        // unchanged, or, where the host has none, when the text read again is the same.
+        let unchanged = |s: &Snapshot| s.fingerprint.is_some() && s.fingerprint == self.fs.fingerprint(&self.path);
+        let (text, mut registry) = match snapshot {
+            Some(s) if existed && unchanged(&s) => (s.text, s.registry),
+            snapshot => {
+                let text = if existed { self.read_text()? } else { None };
+                let registry = match (&text, snapshot) {
+                    (Some(now_text), Some(s)) if s.text.as_deref() == Some(now_text.as_str()) => s.registry,
+                    (Some(now_text), _) => self.parse(now_text)?,
+                    (None, _) => Registry::with_default_ranges(now),
+                };
+                (text, registry)
+            }
         };
         let before = registry.allocations.len();
         let (answer, changed) = change(&mut registry)?;

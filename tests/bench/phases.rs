@@ -1,33 +1,44 @@
-//! `cargo bench -p atlas-ports-cli --bench phases`: where the time of one `allocate` goes, phase
-//! by phase, in process, on registries of 1,000 to 50,000 allocations: read the file, parse it,
-//! find the port, serialise, and write (flushed temporary, rename, folder sync). Medians of
-//! `BENCH_RUNS` runs (default 11).
+//! `cargo bench -p atlas-ports-cli --bench phases`: where the time of one `allocate` goes, in
+//! process, on registries of 1,000 to 50,000 allocations, through the real store and filesystem:
+//!
+//! - `read+parse`: the lock-free snapshot (read the file, parse and validate it);
+//! - `locked append`: the write path of an allocation (lock, read the text again and compare it
+//!   with the snapshot's, reuse the parse, find the port, splice the entry into the text, write a
+//!   flushed temporary, rename, sync the folder);
+//! - `floor`: the bare write + `fdatasync` + rename + folder `fsync` of the same bytes;
+//! - `rewrite`: what serialising the whole registry again would cost on top (the old path).
+//!
+//! Medians of `BENCH_RUNS` runs (default 11), the floor measured in turns with the rest.
 
-use atlas_ports_core::{AllocateRequest, Registry};
+use atlas_ports_core::memory::{FixedClock, FixedIdentity, ScriptedProbe};
+use atlas_ports_core::{AllocateRequest, Change, Host, RegistryStore, Timestamp};
+use atlas_ports_native::OsFs;
 use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(11);
     let tmp = tempfile::tempdir().unwrap();
-    println!("one allocate, phase by phase; median of {runs} runs (ms)\n");
+    let fs = OsFs::default();
+    let (probe, clock, who) =
+        (ScriptedProbe::default(), FixedClock(Timestamp(1_767_175_200)), FixedIdentity("b@h".into()));
+    let _host = Host { fs: &fs, probe: &probe, clock: &clock, identity: &who };
+    println!("one allocate's phases, in process; median of {runs} runs (ms)\n");
     println!(
-        "{:>12} {:>9} {:>8} {:>8} {:>8} {:>10} {:>8}",
-        "allocations", "file", "read", "parse", "find", "serialise", "write"
+        "{:>12} {:>8} {:>11} {:>14} {:>8} {:>14} {:>9}",
+        "allocations", "file", "read+parse", "locked append", "floor", "append/floor", "rewrite"
     );
     for count in [1_000usize, 10_000, 50_000] {
         let path = tmp.path().join("ports.json");
-        std::fs::write(&path, registry_text(count)).unwrap();
-        let mut phases: [Vec<Duration>; 5] = Default::default();
-        let mut len = 0;
-        for _ in 0..runs {
+        let text = registry_text(count);
+        let mut phases: [Vec<Duration>; 4] = Default::default();
+        for run in 0..runs {
+            std::fs::write(&path, &text).unwrap();
+            let store = RegistryStore::new(&fs, &path);
             let t = Instant::now();
-            let bytes = std::fs::read(&path).unwrap();
+            let snapshot = store.snapshot().unwrap();
             phases[0].push(t.elapsed());
-            len = bytes.len();
-            let t = Instant::now();
-            let mut reg = Registry::from_json(std::str::from_utf8(&bytes).unwrap()).unwrap();
-            phases[1].push(t.elapsed());
             let t = Instant::now();
             let req = AllocateRequest {
                 service: "bulk",
@@ -38,32 +49,50 @@ fn main() {
                 exclude: &[],
                 git: None,
             };
-            reg.allocate(&req, "2025-12-31T10:00:00Z", "bench@host", &mut |_| true).unwrap();
-            phases[2].push(t.elapsed());
+            store
+                .update_from(Some(snapshot), "2026-01-01T00:00:00Z", |reg| {
+                    reg.allocate(&req, "2026-01-01T00:00:00Z", "b@h", &mut |_| true)?;
+                    Ok(((), Change::Appended))
+                })
+                .unwrap();
+            phases[1].push(t.elapsed());
+            let written = std::fs::read(&path).unwrap();
+            assert!(written.len() > text.len() && written.starts_with(&text.as_bytes()[..1000]));
+            let floor = || write_floor(tmp.path(), &written);
+            if run % 2 == 0 {
+                phases[2].push(floor());
+            }
+            let reg = store.load().unwrap();
             let t = Instant::now();
-            let mut out = Vec::with_capacity(bytes.len() + 4096);
+            let mut out = Vec::with_capacity(written.len());
             reg.write_json(&mut out).unwrap();
             phases[3].push(t.elapsed());
-            let t = Instant::now();
-            let tmp_file = tmp.path().join(".ports.json.tmp");
-            let mut f = std::fs::File::create(&tmp_file).unwrap();
-            f.write_all(&out).unwrap();
-            f.sync_data().unwrap();
-            std::fs::rename(&tmp_file, tmp.path().join("out.json")).unwrap();
-            std::fs::File::open(tmp.path()).unwrap().sync_all().unwrap();
-            phases[4].push(t.elapsed());
+            if run % 2 == 1 {
+                phases[2].push(floor());
+            }
         }
         let m: Vec<f64> = phases.into_iter().map(|v| median(v).as_secs_f64() * 1e3).collect();
         println!(
-            "{count:>12} {:>7.1}MB {:>8.2} {:>8.2} {:>8.2} {:>10.2} {:>8.2}",
-            len as f64 / 1e6,
+            "{count:>12} {:>6.1}MB {:>11.2} {:>14.2} {:>8.2} {:>13.2}x {:>9.2}",
+            text.len() as f64 / 1e6,
             m[0],
             m[1],
             m[2],
-            m[3],
-            m[4]
+            m[1] / m[2],
+            m[3]
         );
     }
+}
+
+fn write_floor(dir: &Path, bytes: &[u8]) -> Duration {
+    let (tmp, target) = (dir.join(".floor.tmp"), dir.join("floor.json"));
+    let started = Instant::now();
+    let mut f = std::fs::File::create(&tmp).unwrap();
+    f.write_all(bytes).unwrap();
+    f.sync_data().unwrap();
+    std::fs::rename(&tmp, &target).unwrap();
+    std::fs::File::open(dir).unwrap().sync_all().unwrap();
+    started.elapsed()
 }
 
 fn registry_text(count: usize) -> String {

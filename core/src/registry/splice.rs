@@ -171,35 +171,37 @@ fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// Answers the index just after the JSON value starting at `i`.
+/// Answers the index just after the JSON value starting at `i`. In valid JSON each kind of
+/// bracket is balanced inside any value, so a container's end is found by counting its own
+/// kind only, jumping from one quote or bracket to the next with `memchr3`.
 fn skip_value(b: &[u8], i: usize) -> Option<usize> {
-    match *b.get(i)? {
-        b'"' => skip_string(b, i),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = i;
-            loop {
-                match *b.get(i)? {
-                    b'"' => {
-                        i = skip_string(b, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-        }
+    let (open, close) = match *b.get(i)? {
+        b'"' => return skip_string(b, i),
+        b'{' => (b'{', b'}'),
+        b'[' => (b'[', b']'),
         _ => {
             // A number, true, false or null: up to the next delimiter.
             let len = b[i..].iter().position(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace());
-            Some(i + len.unwrap_or(b.len() - i))
+            return Some(i + len.unwrap_or(b.len() - i));
+        }
+    };
+    let mut depth = 0usize;
+    let mut i = i;
+    loop {
+        i += memchr::memchr3(b'"', open, close, &b[i..])?;
+        match b[i] {
+            b'"' => i = skip_string(b, i)?,
+            c if c == open => {
+                depth += 1;
+                i += 1;
+            }
+            _ => {
+                depth -= 1;
+                i += 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ mod target;
 
 pub use target::MAX_REGISTRY_BYTES;
 
-use atlas_ports_core::{Error, FileSystem, LockGuard, Result};
+use atlas_ports_core::{Error, FileSystem, Fingerprint, LockGuard, Result};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +58,10 @@ impl FileSystem for OsFs {
 
     fn unusable(&self, path: &Path) -> Option<String> {
         target::unusable(path)
+    }
+
+    fn fingerprint(&self, path: &Path) -> Option<Fingerprint> {
+        target::fingerprint(path)
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -302,5 +306,44 @@ mod tests {
         let got = rx.recv_timeout(Duration::from_secs(5)).expect("the waiter gets the new lock");
         assert!(got >= released);
         waiter.join().unwrap();
+    }
+
+    /// A snapshot read before another writer replaced the file is not reused under the lock.
+    #[test]
+    fn a_stale_snapshot_is_read_again_under_the_lock() {
+        use atlas_ports_core::{AllocateRequest, Change, RegistryStore};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ports.json");
+        let text = |allocations: &str| {
+            format!(
+                "{{\n  \"ranges\": {{\"web\": {{\"start\": 9000, \"end\": 9009}}}},\n  \"allocations\": [{allocations}],\n  \"metadata\": {{\"last_updated\": \"\", \"total_allocations\": 0}}\n}}\n"
+            )
+        };
+        fs::write(&path, text("")).unwrap();
+        let fs_ = OsFs::default();
+        let store = RegistryStore::new(&fs_, &path);
+        let snapshot = store.snapshot().unwrap();
+        assert!(snapshot.registry.allocations.is_empty());
+        // Another process allocates 9000 meanwhile (same size: only the identity tells).
+        std::thread::sleep(Duration::from_millis(5));
+        fs::write(dir.path().join("other"), text(r#"{"port": 9000, "worktree": "x", "service": "web"}"#)).unwrap();
+        fs::rename(dir.path().join("other"), &path).unwrap();
+        let req = AllocateRequest {
+            service: "web",
+            worktree: "me",
+            description: "",
+            worktree_path: None,
+            preferred: None,
+            exclude: &[],
+            git: None,
+        };
+        let port = store
+            .update_from(Some(snapshot), "t", |reg| {
+                let a = reg.allocate(&req, "t", "u@h", &mut |_| true)?.port;
+                Ok((a, Change::Appended))
+            })
+            .unwrap();
+        assert_eq!(port, 9001, "the other writer's 9000 was seen");
+        assert_eq!(store.load().unwrap().allocations.len(), 2);
     }
 }

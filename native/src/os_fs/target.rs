@@ -4,6 +4,7 @@
 //! not followed (the rule the kernel's `protected_symlinks` applies), and anything that is not
 //! a regular file of a sane size is refused with words saying what it is.
 
+use atlas_ports_core::Fingerprint;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -69,6 +70,31 @@ pub fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, too_large()));
     }
     Ok(bytes)
+}
+
+/// The identity and version of the file a registry path stands for: a replacement (a new
+/// inode) or an edit in place (size, modification or change time) changes it.
+pub fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    let meta = fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let time = |s: i64, ns: i64| (s as u64).wrapping_mul(1_000_000_000).wrapping_add(ns as u64);
+        Some(Fingerprint([
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            time(meta.mtime(), meta.mtime_nsec()),
+            time(meta.ctime(), meta.ctime_nsec()),
+        ]))
+    }
+    #[cfg(not(unix))]
+    {
+        let nanos = |t: std::io::Result<std::time::SystemTime>| {
+            t.ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as u64)
+        };
+        Some(Fingerprint([meta.len(), nanos(meta.modified()), nanos(meta.created()), 0, 0]))
+    }
 }
 
 /// What is wrong with a file for holding a registry, as a noun phrase.
