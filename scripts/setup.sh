@@ -40,6 +40,8 @@ command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+# tmux drives `status --watch` in its end-to-end test, as a person at a terminal would.
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 # Node.js and npm for the addon, the npm package and the Node tests (this machine kind ships
 # them; Debian's are the fallback).
 command -v node >/dev/null 2>&1 || missing+=(nodejs)

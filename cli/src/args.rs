@@ -99,11 +99,13 @@ pub enum Command {
     /// Show allocations with their live state; --health-check also stores it in the registry
     #[command(after_help = concat!(
         "Examples:\n  atlas-ports status --all\n  atlas-ports status --worktree review-GH-42 --format json\n",
-        "  atlas-ports status --health-check --worktree review-GH-42 --verbose\n\n",
+        "  atlas-ports status --health-check --worktree review-GH-42 --verbose\n",
+        "  atlas-ports status --watch                  # redraws when anything changes; Ctrl+C stops\n\n",
         "Probes: web, api and testing get an HTTP GET of / (or the range's \"health_path\"), database\n",
         "the PostgreSQL SSL request (a MySQL greeting counts too), cache a Redis PING, others a TCP\n",
         "connect. A range's \"probe\" member (http, database, redis, tcp) overrides the choice.\n",
-        "Exit status: 0; with --health-check, 1 when any checked port is not healthy; 2 on error"
+        "Exit status: 0 (also when --watch is stopped with Ctrl+C); with --health-check, 1 when any\n",
+        "checked port is not healthy; 2 on error"
     ))]
     Status(StatusArgs),
 
@@ -260,6 +262,13 @@ pub struct StatusArgs {
     /// With --health-check: say how ownership of every listener was decided
     #[arg(long, short)]
     pub verbose: bool,
+    /// Redraw the report every --interval until Ctrl+C, only when it changed (the terminal
+    /// twin of the dashboard; with --format json, one line of JSON per change)
+    #[arg(long, conflicts_with = "health_check")]
+    pub watch: bool,
+    /// With --watch: seconds between looks (0.1 to 3600)
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, requires = "watch")]
+    pub interval: f64,
     /// Print the reports as the reference design's port_status.py does (its flag form sets it)
     #[arg(skip)]
     pub reference: bool,

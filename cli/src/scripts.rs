@@ -149,6 +149,7 @@ fn parse_status(args: &[OsString]) -> Result<Cli, clap::Error> {
             health_check: script.health_check,
             verbose: script.verbose,
             reference: true,
+            ..StatusArgs::default()
         })
     };
     Ok(Cli { registry: script.registry, format: script.format.map(Into::into), command })

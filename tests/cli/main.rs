@@ -25,3 +25,5 @@ mod stress;
 mod support;
 #[cfg(unix)]
 mod tools;
+#[cfg(unix)]
+mod watch;

@@ -13,6 +13,7 @@ mod release;
 mod run;
 mod status;
 mod up;
+mod watch;
 
 use crate::args::{Cli, Command, OutputFormat};
 use atlas_ports_core::{Error, Ports, Result};

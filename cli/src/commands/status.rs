@@ -1,5 +1,5 @@
-//! `atlas-ports status [--all | --worktree W] [--health-check [--verbose]]`, and the reports of
-//! `port_status.py`'s flag form.
+//! `atlas-ports status [--all | --worktree W] [--health-check [--verbose] | --watch]`, and the
+//! reports of `port_status.py`'s flag form.
 
 use super::{Exit, Invocation};
 use crate::args::StatusArgs;
@@ -21,17 +21,42 @@ pub fn run(inv: &Invocation<'_>, args: StatusArgs) -> Result<Exit> {
         }
         return Ok(if health.all_healthy() { Exit::Success } else { Exit::No });
     }
-    match (&args.worktree, json) {
+    if args.watch {
+        return super::watch::run(inv, &args, json);
+    }
+    output::text(&render(inv, &args, json)?)?;
+    Ok(Exit::Success)
+}
+
+/// The status report as printed (health checks aside), in text or pretty JSON.
+pub(super) fn render(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Result<String> {
+    let ports = inv.ports();
+    let probe = SystemHealthProbe::default();
+    let pretty = |v: &dyn erased::Json| v.pretty();
+    Ok(match (&args.worktree, json) {
         // The reference design's scripts read this as an array of the allocations as stored
         // (`jq -r '.[].port'`): nothing is probed.
-        (Some(w), true) if args.reference => output::json(&ports.list(Some(w))?)?,
-        (Some(w), false) => output::text(&report::status_worktree(w, &ports.observe(Some(w), &probe)?.1))?,
-        (Some(w), true) => output::json(&WorktreeReport::new(w, ports.observe(Some(w), &probe)?.1))?,
+        (Some(w), true) if args.reference => pretty(&ports.list(Some(w))?),
+        (Some(w), false) => report::status_worktree(w, &ports.observe(Some(w), &probe)?.1),
+        (Some(w), true) => pretty(&WorktreeReport::new(w, ports.observe(Some(w), &probe)?.1)),
         (None, _) => {
             let (registry, states) = ports.observe(None, &probe)?;
             let report = status::by_range(&registry, states);
-            if json { output::json(&report)? } else { output::text(&report::status_all(&report))? }
+            if json { pretty(&report) } else { report::status_all(&report) }
+        }
+    })
+}
+
+/// Pretty JSON text with a final newline, for any report.
+mod erased {
+    pub trait Json {
+        fn pretty(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn pretty(&self) -> String {
+            let mut s = serde_json::to_string_pretty(self).expect("reports serialise to JSON");
+            s.push('\n');
+            s
         }
     }
-    Ok(Exit::Success)
 }
