@@ -24,9 +24,9 @@ pub fn run(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Result<Exit> 
     }
     let interval = Duration::from_secs_f64(args.interval);
     let stop = Arc::new(AtomicBool::new(false));
-    let on_interrupt = Arc::clone(&stop);
-    ctrlc::set_handler(move || on_interrupt.store(true, Ordering::SeqCst))
-        .map_err(|e| Error::System { action: "handle Ctrl+C", source: std::io::Error::other(e.to_string()) })?;
+    // Ctrl+C sets the flag instead of ending the process: the watch then ends with status 0.
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))
+        .map_err(|source| Error::System { action: "handle Ctrl+C", source })?;
     let terminal = std::io::stdout().is_terminal() && !json;
     let mut last: Option<String> = None;
     while !stop.load(Ordering::SeqCst) {
