@@ -9,6 +9,7 @@
 mod discovery;
 mod git_worktrees;
 mod health_probe;
+mod keys;
 pub mod lifecycle;
 mod os_fs;
 pub mod platform;
@@ -20,6 +21,7 @@ mod workspace;
 pub use discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
 pub use git_worktrees::{GitFacts, GitWorktrees};
 pub use health_probe::SystemHealthProbe;
+pub use keys::Keys;
 pub use os_fs::{DEFAULT_LOCK_TIMEOUT, MAX_REGISTRY_BYTES, OsFs};
 pub use protocols::Timeouts;
 pub use system_host::{SystemClock, SystemIdentity};

@@ -42,17 +42,19 @@ fn status_watch_redraws_on_change_and_stops_on_ctrl_c() {
     repo.write_registry(&[("web", port, port + 1)]);
     repo.run(&["allocate", "--service", "web", "-q"]).success();
     let exit_file = repo.tmp.path().join("exit");
+    let stty_file = repo.tmp.path().join("stty");
     let name = format!("atlas-watch-{}", std::process::id());
     let script = format!(
-        "cd '{}' && '{}' status --watch --interval 0.5; echo EXIT=$? > '{}'; sleep 30",
+        "cd '{}' && '{}' status --watch --interval 0.5; echo EXIT=$? > '{}'; stty -a > '{}'; sleep 30",
         repo.main.display(),
         bin(),
-        exit_file.display()
+        exit_file.display(),
+        stty_file.display()
     );
     tmux(&["new-session", "-d", "-s", &name, "-x", "160", "-y", "50", &script]);
     let session = Session(name);
     let first = wait_for(&session, "Status: not_running", Duration::from_secs(10));
-    assert!(first.contains(&format!("{port} → repo (web)")) && first.contains("Ctrl+C to stop"), "{first}");
+    assert!(first.contains(&format!("{port} → repo (web)")) && first.contains("Ctrl+C or q to stop"), "{first}");
     // Nothing changes: nothing is redrawn (the footer's time would move).
     std::thread::sleep(Duration::from_millis(1600));
     assert_eq!(screen(&session), first, "redrawn although nothing changed");
@@ -69,6 +71,13 @@ fn status_watch_redraws_on_change_and_stops_on_ctrl_c() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(std::fs::read_to_string(&exit_file).expect("the watch ended").trim(), "EXIT=0");
+    // The terminal's settings are back: Ctrl+C signals, lines are edited, keys echo.
+    std::thread::sleep(Duration::from_millis(300));
+    let stty = std::fs::read_to_string(&stty_file).unwrap();
+    let flags: Vec<&str> = stty.split_whitespace().collect();
+    for flag in ["isig", "icanon", "echo"] {
+        assert!(flags.contains(&flag), "{flag} not restored: {stty}");
+    }
 }
 
 #[test]

@@ -34,3 +34,26 @@ test('the npm bin and the native program answer alike', async () => {
   assert.deepEqual(viaNpm, native)
   assert.deepEqual(native.map((o) => o.status), [0, 0, 0, 0, 0, 1, 2, 2, 0])
 })
+
+test('status --watch through the npm bin: drawn in a terminal (tmux), Ctrl+C ends it with 0', async () => {
+  const b = await freeBlock(2)
+  const registry = registryWith({ web: [b, b + 1] })
+  const dir = fs.mkdtempSync(`${registry}.watch-`)
+  const exitFile = `${dir}/exit`
+  const session = `atlas-node-watch-${process.pid}`
+  const tmux = (...args) => spawnSync('tmux', args, { encoding: 'utf8', env: { ...process.env, TERM: 'xterm-256color' } })
+  const script = `node '${npmBin}' status --watch --interval 0.3 --registry '${registry}'; echo EXIT=$? > '${exitFile}'; sleep 30`
+  assert.equal(tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', script).status, 0)
+  try {
+    const until = async (ok, what) => {
+      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100))
+      assert.ok(ok(), what)
+    }
+    await until(() => tmux('capture-pane', '-p', '-t', session).stdout.includes(`web (${b}-${b + 1})`), 'the report is drawn')
+    tmux('send-keys', '-t', session, 'C-c')
+    await until(() => fs.existsSync(exitFile), 'the watch ended')
+    assert.equal(fs.readFileSync(exitFile, 'utf8').trim(), 'EXIT=0')
+  } finally {
+    tmux('kill-session', '-t', session)
+  }
+})

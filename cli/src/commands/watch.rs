@@ -3,15 +3,14 @@
 //! screen is cleared and the report drawn from the top, with a footer saying when it last
 //! changed; into a pipe each new report follows the last after a blank line; with
 //! `--format json`, each is one line of JSON. A failed look (a registry being replaced by hand,
-//! say) is shown like a report and the watch goes on.
+//! say) is shown like a report and the watch goes on. Ctrl+C, `q` or Ctrl+D at the terminal
+//! stop it ([`atlas_ports_native::Keys`]: no signal handler, which would fight the Node host's).
 
 use super::{Exit, Invocation};
 use crate::args::StatusArgs;
 use crate::output;
 use atlas_ports_core::{Error, Result};
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn run(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Result<Exit> {
@@ -23,13 +22,11 @@ pub fn run(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Result<Exit> 
         });
     }
     let interval = Duration::from_secs_f64(args.interval);
-    let stop = Arc::new(AtomicBool::new(false));
-    // Ctrl+C sets the flag instead of ending the process: the watch then ends with status 0.
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))
-        .map_err(|source| Error::System { action: "handle Ctrl+C", source })?;
+    let mut keys = atlas_ports_native::Keys::listen()
+        .map_err(|source| Error::System { action: "listen to the keyboard for Ctrl+C", source })?;
     let terminal = std::io::stdout().is_terminal() && !json;
     let mut last: Option<String> = None;
-    while !stop.load(Ordering::SeqCst) {
+    'watch: loop {
         let looked = Instant::now();
         let report = match super::status::render(inv, args, json) {
             Ok(text) if json => compact(&text),
@@ -41,10 +38,17 @@ pub fn run(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Result<Exit> 
             last = Some(report);
         }
         // Sleep in short slices, so that Ctrl+C ends the watch at once.
-        while !stop.load(Ordering::SeqCst) && looked.elapsed() < interval {
-            std::thread::sleep((interval - looked.elapsed().min(interval)).min(Duration::from_millis(50)));
+        loop {
+            if keys.stop_requested() {
+                break 'watch;
+            }
+            if looked.elapsed() >= interval {
+                break;
+            }
+            std::thread::sleep((interval - looked.elapsed()).min(Duration::from_millis(50)));
         }
     }
+    drop(keys);
     if terminal {
         output::text("\n")?;
     }
@@ -58,7 +62,7 @@ fn draw(report: &str, first: bool, terminal: bool, interval: f64) -> Result<()> 
         let _ = out.write_all(b"\x1b[H\x1b[2J").and_then(|()| out.flush());
         drop(out);
         output::text(report)?;
-        output::text(&format!("\nEvery {interval}s; last change at {}. Ctrl+C to stop.\n", clock()))
+        output::text(&format!("\nEvery {interval}s; last change at {}. Ctrl+C or q to stop.\n", clock()))
     } else if first {
         output::text(report)
     } else {
