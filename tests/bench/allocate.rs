@@ -9,6 +9,10 @@
 //! loop: a bare write + `fdatasync` + rename + folder `fsync` of a file of the registry's size.
 //! Set `BENCH_RUNS` to change the number of runs per case (default 21).
 
+#[path = "registry.rs"]
+mod registry;
+
+use registry::{median, registry_text, write_floor};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -86,40 +90,6 @@ fn row(name: &str, count: usize, file: &str, ours: Duration, theirs: Duration, f
     );
 }
 
-/// The bare cost of durably replacing a file of these bytes: write, `fdatasync`, rename, and
-/// the folder's `fsync`.
-fn write_floor(dir: &Path, bytes: &[u8]) -> Duration {
-    use std::io::Write;
-    let (tmp, target) = (dir.join(".floor.tmp"), dir.join("floor.json"));
-    let started = Instant::now();
-    let mut f = std::fs::File::create(&tmp).unwrap();
-    f.write_all(bytes).unwrap();
-    f.sync_data().unwrap();
-    std::fs::rename(&tmp, &target).unwrap();
-    std::fs::File::open(dir).unwrap().sync_all().unwrap();
-    started.elapsed()
-}
-
-/// A registry with `count` allocations filling ports 10000… of a range large enough to leave
-/// the next port free, so that allocate scans past all of them.
-fn registry_text(count: usize) -> String {
-    let allocations: Vec<_> = (0..count)
-        .map(|i| {
-            serde_json::json!({
-                "port": 10_000 + i, "worktree": format!("wt-{i}"), "service": "bulk",
-                "allocated_at": "2025-12-31T10:00:00Z", "allocated_by": "bench@host",
-                "description": "benchmark filler", "process_id": null, "health_status": "unknown"
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&serde_json::json!({
-        "ranges": {"bulk": {"start": 10_000, "end": 10_000 + count + 999, "description": "bench"}},
-        "allocations": allocations,
-        "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": count, "schema_version": 1}
-    }))
-    .unwrap()
-}
-
 fn time(cmd: &mut Command) -> Duration {
     let started = Instant::now();
     let out = cmd.output().expect("benchmark command runs");
@@ -132,11 +102,6 @@ fn time(cmd: &mut Command) -> Duration {
 fn check(registry: &Path, expected: usize) {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(registry).unwrap()).unwrap();
     assert_eq!(v["allocations"].as_array().unwrap().len(), expected);
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn size(bytes: usize) -> String {

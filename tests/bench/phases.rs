@@ -10,20 +10,18 @@
 //!
 //! Medians of `BENCH_RUNS` runs (default 11), the floor measured in turns with the rest.
 
-use atlas_ports_core::memory::{FixedClock, FixedIdentity, ScriptedProbe};
-use atlas_ports_core::{AllocateRequest, Change, Host, RegistryStore, Timestamp};
+#[path = "registry.rs"]
+mod registry;
+
+use atlas_ports_core::{AllocateRequest, Change, RegistryStore};
 use atlas_ports_native::OsFs;
-use std::io::Write;
-use std::path::Path;
+use registry::{median, registry_text, write_floor};
 use std::time::{Duration, Instant};
 
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(11);
     let tmp = tempfile::tempdir().unwrap();
     let fs = OsFs::default();
-    let (probe, clock, who) =
-        (ScriptedProbe::default(), FixedClock(Timestamp(1_767_175_200)), FixedIdentity("b@h".into()));
-    let _host = Host { fs: &fs, probe: &probe, clock: &clock, identity: &who };
     println!("one allocate's phases, in process; median of {runs} runs (ms)\n");
     println!(
         "{:>12} {:>8} {:>11} {:>14} {:>8} {:>14} {:>9}",
@@ -82,38 +80,4 @@ fn main() {
             m[3]
         );
     }
-}
-
-fn write_floor(dir: &Path, bytes: &[u8]) -> Duration {
-    let (tmp, target) = (dir.join(".floor.tmp"), dir.join("floor.json"));
-    let started = Instant::now();
-    let mut f = std::fs::File::create(&tmp).unwrap();
-    f.write_all(bytes).unwrap();
-    f.sync_data().unwrap();
-    std::fs::rename(&tmp, &target).unwrap();
-    std::fs::File::open(dir).unwrap().sync_all().unwrap();
-    started.elapsed()
-}
-
-fn registry_text(count: usize) -> String {
-    let allocations: Vec<_> = (0..count)
-        .map(|i| {
-            serde_json::json!({
-                "port": 10_000 + i, "worktree": format!("wt-{i}"), "service": "bulk",
-                "allocated_at": "2025-12-31T10:00:00Z", "allocated_by": "bench@host",
-                "description": "benchmark filler", "process_id": null, "health_status": "unknown"
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&serde_json::json!({
-        "ranges": {"bulk": {"start": 10_000, "end": 10_000 + count + 999, "description": "bench"}},
-        "allocations": allocations,
-        "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": count, "schema_version": 1}
-    }))
-    .unwrap()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
