@@ -6,11 +6,13 @@
 #![forbid(unsafe_code)]
 
 pub mod conflicts;
+pub mod dashboard;
 pub mod env_export;
 pub mod error;
 pub mod health;
 pub mod host;
 pub mod memory;
+pub mod names;
 pub mod ports;
 pub mod printable;
 pub mod project;
