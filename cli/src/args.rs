@@ -168,6 +168,17 @@ pub enum Command {
     ))]
     Hooks(HooksArgs),
 
+    /// Serve a live web page of every worktree's ports, and each service at a name
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports dashboard\n  atlas-ports dashboard --port 4100 --open\n\n",
+        "The page (http://127.0.0.1:PORT/) lists every worktree's services with their live state and\n",
+        "the conflicts, updated every second, and can release ports, prune and run a health check.\n",
+        "The same server routes http://<service>.<worktree>.localhost:PORT/ to that worktree's port\n",
+        "(HTTP, streaming and WebSocket). It listens on 127.0.0.1 only. Ctrl+C or q stops it.\n",
+        "Exit status: 0 stopped, 2 the port is taken or the registry cannot be read"
+    ))]
+    Dashboard(DashboardArgs),
+
     /// Print a shell completion script
     #[command(after_help = concat!(
         "Examples:\n  atlas-ports completions bash > ~/.local/share/bash-completion/completions/atlas-ports\n",
@@ -276,6 +287,17 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConflictsArgs {}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DashboardArgs {
+    /// Port to listen on (127.0.0.1) [default: a free port]; a fixed one keeps named URLs and
+    /// bookmarks stable
+    #[arg(long, short, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Open the page in the default browser
+    #[arg(long)]
+    pub open: bool,
+}
 
 #[derive(Debug, Args, Clone)]
 pub struct EnvArgs {

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod dashboard;
 mod output;
 mod scripts;
 

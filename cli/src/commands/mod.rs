@@ -4,6 +4,7 @@
 mod allocate;
 mod completions;
 mod conflicts;
+mod dashboard;
 mod env;
 mod hooks;
 mod init;
@@ -135,6 +136,7 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Up(_) => up::up(&inv),
         Command::Down(_) => up::down(&inv),
         Command::Hooks(a) => hooks::run(&inv, a),
+        Command::Dashboard(a) => dashboard::run(&inv, a),
         Command::Completions(a) => completions::run(a),
     }
 }

@@ -1,0 +1,235 @@
+//! The dashboard's JSON API. Every request must carry the per-run token (header
+//! `x-atlas-ports-token`) that only the served page holds; a state-changing one must also be a
+//! `POST` of JSON whose `Origin` is the dashboard's own. So a page on another origin can
+//! neither read the state nor release a port: it has no token, and its `Origin` is wrong.
+//!
+//! | request | body | does |
+//! | --- | --- | --- |
+//! | `GET /api/state` | | the page's data ([`DashboardState`]) |
+//! | `POST /api/release` | `{"port": 8080, "worktree": "w"}` | releases that worktree's port |
+//! | `POST /api/release-worktree` | `{"worktree": "w"}` | releases every port of a worktree |
+//! | `POST /api/prune` | `{"dry_run": true}` | what prune would release, or releases it |
+//! | `POST /api/check` | `{}` | a health check now, stored in the registry |
+//!
+//! Errors answer `{"error": {"code", "message"}}` with the CLI's error codes.
+
+use super::Context;
+use super::http::{self, Body};
+use atlas_ports_core::dashboard::DashboardState;
+use atlas_ports_core::report::{PruneReport, ReleaseReport};
+use atlas_ports_core::{Error, printable};
+use atlas_ports_native::{GitFacts, SystemHealthProbe};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, ORIGIN};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The header that carries the token.
+pub const TOKEN_HEADER: &str = "x-atlas-ports-token";
+/// The largest request body read.
+const MAX_BODY: usize = 64 * 1024;
+/// How long one look at the registry and its ports answers `GET /api/state`: several open
+/// pages polling every second probe the ports about once a second, not once per page.
+const STATE_FRESH: Duration = Duration::from_millis(500);
+
+/// The last state served.
+#[derive(Debug, Default)]
+pub struct StateCache(Mutex<Option<(Instant, StatusCode, Bytes)>>);
+
+impl StateCache {
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// A refusal or failure, as the API answers it.
+struct Failure(StatusCode, &'static str, String);
+
+impl Failure {
+    fn respond(self) -> Response<Body> {
+        let Failure(status, code, message) = self;
+        http::json(status, &serde_json::json!({ "error": { "code": code, "message": message } }))
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        let status = match &e {
+            Error::RegistryMissing { .. } => StatusCode::NOT_FOUND,
+            Error::InvalidPort { .. } | Error::InvalidArgument { .. } | Error::UnknownService { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::LockTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Failure(status, e.code(), printable(&e.to_string()).into_owned())
+    }
+}
+
+fn forbidden(message: &str) -> Failure {
+    Failure(StatusCode::FORBIDDEN, "ERR_FORBIDDEN", message.to_owned())
+}
+
+pub async fn handle(ctx: &Arc<Context>, req: Request<Incoming>, host: &str) -> Response<Body> {
+    match answer(ctx, req, host).await {
+        Ok(r) => r,
+        Err(f) => f.respond(),
+    }
+}
+
+async fn answer(ctx: &Arc<Context>, req: Request<Incoming>, host: &str) -> Result<Response<Body>, Failure> {
+    let token = req.headers().get(TOKEN_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if !http::same_secret(token, ctx.token.as_bytes()) {
+        return Err(forbidden(
+            "this request does not carry the dashboard's token: only the page it serves may use the API",
+        ));
+    }
+    let path = req.uri().path().to_owned();
+    if req.method() == Method::GET && path == "/api/state" {
+        return Ok(state(ctx).await);
+    }
+    if req.method() != Method::POST {
+        return Err(Failure(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "ERR_METHOD",
+            format!("{} {path}: not an API request", req.method()),
+        ));
+    }
+    let expected_origin = format!("http://{host}");
+    match req.headers().get(ORIGIN).map(|v| v.as_bytes()) {
+        Some(origin) if origin.eq_ignore_ascii_case(expected_origin.as_bytes()) => {}
+        Some(origin) => {
+            let origin = String::from_utf8_lossy(origin);
+            return Err(forbidden(&format!(
+                "a request from {origin} may not change the registry; only {expected_origin} may"
+            )));
+        }
+        None => return Err(forbidden("a request that changes the registry must say its Origin")),
+    }
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    if !is_json {
+        return Err(Failure(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "ERR_CONTENT_TYPE",
+            "send application/json".to_owned(),
+        ));
+    }
+    let body = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| Failure(StatusCode::PAYLOAD_TOO_LARGE, "ERR_BODY", format!("could not read the request: {e}")))?
+        .to_bytes();
+    let answer = match path.as_str() {
+        "/api/release" => {
+            let ReleaseBody { port, worktree } = parse(&body)?;
+            act(ctx, move |c| Ok(ReleaseReport { released: c.ports().release(port, Some(&worktree))? })).await?
+        }
+        "/api/release-worktree" => {
+            let WorktreeBody { worktree } = parse(&body)?;
+            act(ctx, move |c| Ok(ReleaseReport { released: c.ports().release_worktree(&worktree)? })).await?
+        }
+        "/api/prune" => {
+            let PruneBody { dry_run } = parse(&body)?;
+            act(ctx, move |c| {
+                let ports = c.ports();
+                let facts = GitFacts::new(c.workspace().repository_root(ports.registry_path()).as_deref());
+                Ok(PruneReport { dry_run, released: ports.prune(dry_run, &facts)? })
+            })
+            .await?
+        }
+        "/api/check" => {
+            let CheckBody {} = parse(&body)?;
+            act(ctx, |c| {
+                let states = c.ports().health_check(None, &SystemHealthProbe::default())?;
+                Ok(serde_json::json!({ "checked": states.len() }))
+            })
+            .await?
+        }
+        _ => return Err(Failure(StatusCode::NOT_FOUND, "ERR_NOT_FOUND", format!("no API at {path}"))),
+    };
+    ctx.state.forget();
+    Ok(http::json(StatusCode::OK, &answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseBody {
+    port: u16,
+    worktree: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorktreeBody {
+    worktree: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PruneBody {
+    dry_run: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckBody {}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body)
+        .map_err(|e| Failure(StatusCode::BAD_REQUEST, "ERR_INVALID_ARGUMENT", format!("the request's JSON: {e}")))
+}
+
+/// Runs a registry operation on a blocking thread.
+async fn act<T: serde::Serialize + Send + 'static>(
+    ctx: &Arc<Context>,
+    work: impl FnOnce(&Context) -> atlas_ports_core::Result<T> + Send + 'static,
+) -> Result<serde_json::Value, Failure> {
+    let ctx = ctx.clone();
+    let done =
+        tokio::task::spawn_blocking(move || work(&ctx).map(|v| serde_json::to_value(v).expect("reports serialise")))
+            .await
+            .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, "ERR_INTERNAL", e.to_string()))?;
+    Ok(done?)
+}
+
+/// `GET /api/state`: the registry and its ports as seen at most [`STATE_FRESH`] ago.
+async fn state(ctx: &Arc<Context>) -> Response<Body> {
+    if let Some((at, status, body)) = ctx.state.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        && at.elapsed() < STATE_FRESH
+    {
+        return http::respond(status, "application/json", http::PLAIN_POLICY, body);
+    }
+    let looked = ctx.clone();
+    let (status, body) = tokio::task::spawn_blocking(move || match look(&looked) {
+        Ok(state) => (StatusCode::OK, serde_json::to_vec(&state).expect("the state serialises")),
+        Err(e) => {
+            let Failure(status, code, message) = e.into();
+            (
+                status,
+                serde_json::to_vec(&serde_json::json!({ "error": { "code": code, "message": message } }))
+                    .expect("json"),
+            )
+        }
+    })
+    .await
+    .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string().into_bytes()));
+    let body = Bytes::from(body);
+    *ctx.state.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), status, body.clone()));
+    http::respond(status, "application/json", http::PLAIN_POLICY, body)
+}
+
+fn look(ctx: &Context) -> atlas_ports_core::Result<DashboardState> {
+    let ports = ctx.ports();
+    let (reg, states) = ports.observe(None, &SystemHealthProbe::default())?;
+    let now = atlas_ports_core::Clock::now(&atlas_ports_native::SystemClock).to_string();
+    Ok(DashboardState::new(ctx.registry_display(), now, &reg, states, Some(ctx.port)))
+}

@@ -1,0 +1,125 @@
+//! `atlas-ports dashboard`: one local HTTP server (hyper on a single-threaded tokio runtime)
+//! that serves
+//! - the dashboard page at `http://127.0.0.1:PORT/` ([`page`]) and its JSON API ([`api`]):
+//!   every worktree's services with their live state, the conflicts, and the actions;
+//! - named URLs, `http://<service>.<worktree>.localhost:PORT/`, proxied to the port that
+//!   worktree's service holds today ([`proxy`]).
+//!
+//! Which of the two a request is for is decided by its `Host` alone ([`server`]); any other
+//! `Host` is refused, which is what defeats DNS rebinding. It listens on 127.0.0.1 only. The
+//! registry work (probes, releases) runs on tokio's blocking threads through the same
+//! [`atlas_ports_core::Ports`] operations as the CLI.
+
+mod api;
+mod http;
+mod page;
+mod proxy;
+mod server;
+
+use crate::args::DashboardArgs;
+use crate::commands::Invocation;
+use crate::output;
+use atlas_ports_core::{Error, Ports, Result};
+use atlas_ports_native::Workspace;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every request may use.
+#[derive(Debug)]
+pub struct Context {
+    ws: Workspace,
+    registry: Option<PathBuf>,
+    /// The port this server listens on: the only one its `Host`s may name.
+    pub port: u16,
+    /// The per-run secret the served page carries and every API request must send back.
+    pub token: String,
+    state: api::StateCache,
+}
+
+impl Context {
+    /// The registry operations, as the CLI's (`--registry`, else the discovered registry).
+    pub fn ports(&self) -> Ports<'_> {
+        self.ws.ports(self.registry.as_deref())
+    }
+
+    /// The registry's path as the user would write it.
+    pub fn registry_display(&self) -> String {
+        self.ws.display(self.ports().registry_path())
+    }
+
+    /// The workspace (for prune's git facts).
+    pub fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+}
+
+/// Serves until Ctrl+C or `q` at the terminal (or a signal when not on one).
+pub fn serve(inv: &Invocation<'_>, args: &DashboardArgs, json: bool) -> Result<()> {
+    let system = |action: &'static str| move |source| Error::System { action, source };
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, args.port.unwrap_or(0)))
+        .map_err(system("listen on 127.0.0.1 for the dashboard (is the port taken?)"))?;
+    listener.set_nonblocking(true).map_err(system("set up the dashboard's socket"))?;
+    let port = listener.local_addr().map_err(system("set up the dashboard's socket"))?.port();
+    let ctx = Arc::new(Context {
+        ws: Workspace::at(inv.ws.cwd.clone())?,
+        registry: inv.registry().map(PathBuf::from),
+        port,
+        token: http::token().map_err(system("draw the dashboard's random token"))?,
+        state: api::StateCache::default(),
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    if json {
+        output::text(&format!("{}\n", serde_json::json!({ "url": url, "port": port })))?;
+    } else {
+        output::text(&format!(
+            "atlas-ports dashboard: {url}\nregistry: {}\nnamed URLs: http://<service>.<worktree>.localhost:{port}/\nCtrl+C or q to stop.\n",
+            ctx.registry_display()
+        ))?;
+    }
+    if args.open
+        && let Err(e) = open_browser(&url)
+    {
+        output::note(&format!("atlas-ports: warning: could not open a browser ({e}); open {url} yourself"));
+    }
+    let mut keys = atlas_ports_native::Keys::listen()
+        .map_err(|source| Error::System { action: "listen to the keyboard for Ctrl+C", source })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(system("start the dashboard's server"))?;
+    runtime
+        .block_on(async {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let accepting = tokio::spawn(server::accept(listener, ctx));
+            while !keys.stop_requested() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            accepting.abort();
+            Ok::<(), std::io::Error>(())
+        })
+        .map_err(system("serve the dashboard"))?;
+    runtime.shutdown_background();
+    drop(keys);
+    Ok(())
+}
+
+/// Opens `url` with the system's handler for web links.
+fn open_browser(url: &str) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    let mut command = if cfg!(target_os = "macos") {
+        let mut c = Command::new("open");
+        c.arg(url);
+        c
+    } else if cfg!(windows) {
+        let mut c = Command::new("rundll32");
+        c.args(["url.dll,FileProtocolHandler", url]);
+        c
+    } else {
+        let mut c = Command::new("xdg-open");
+        c.arg(url);
+        c
+    };
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().map(drop)
+}

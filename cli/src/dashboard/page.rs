@@ -1,0 +1,100 @@
+//! The pages: the dashboard itself (its HTML, script and style sheet are files in `assets/`,
+//! built into the program, so it works offline), and the proxy's pages for a name that leads
+//! nowhere, to several services, or to one that is down.
+
+use super::http::{self, Body, escape};
+use atlas_ports_core::Allocation;
+use atlas_ports_core::names;
+use hyper::{Response, StatusCode};
+
+const INDEX: &str = include_str!("assets/index.html");
+const SCRIPT: &str = include_str!("assets/app.js");
+const STYLE: &str = include_str!("assets/style.css");
+
+/// The page, carrying this run's token for its script to send back.
+pub fn index(token: &str) -> Response<Body> {
+    let page = INDEX.replace("{{TOKEN}}", token);
+    http::respond(StatusCode::OK, "text/html; charset=utf-8", http::PAGE_POLICY, page)
+}
+
+pub fn script() -> Response<Body> {
+    http::respond(StatusCode::OK, "text/javascript; charset=utf-8", http::PAGE_POLICY, SCRIPT)
+}
+
+pub fn style() -> Response<Body> {
+    http::respond(StatusCode::OK, "text/css; charset=utf-8", http::PAGE_POLICY, STYLE)
+}
+
+fn document(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"color-scheme\" content=\"light dark\">\
+         <title>{title}</title></head><body>\n<h1>{title}</h1>\n{body}</body></html>\n",
+        title = escape(title)
+    )
+}
+
+fn listing(allocations: &[Allocation], proxy_port: u16) -> String {
+    let mut items = String::new();
+    for a in allocations {
+        let url = names::url(a, proxy_port);
+        items.push_str(&format!(
+            "<li><a href=\"{url}\">{url}</a>: {service} of worktree {worktree}, port {port}</li>\n",
+            url = escape(&url),
+            service = escape(&a.service),
+            worktree = escape(&a.worktree),
+            port = a.port
+        ));
+    }
+    if items.is_empty() {
+        "<p>The registry has no allocations yet.</p>\n".to_owned()
+    } else {
+        format!("<ul>\n{items}</ul>\n")
+    }
+}
+
+/// 404: no allocation has this name.
+pub fn unknown(name: &str, allocations: &[Allocation], proxy_port: u16) -> Response<Body> {
+    let body = format!(
+        "<p>No worktree's service is called <code>{}</code>. Names are \
+         <code>&lt;service&gt;.&lt;worktree&gt;.localhost:{proxy_port}</code>; these are the ones there are:</p>\n{}\
+         <p><a href=\"http://127.0.0.1:{proxy_port}/\">The dashboard</a></p>\n",
+        escape(name),
+        listing(allocations, proxy_port)
+    );
+    http::html(StatusCode::NOT_FOUND, document("Unknown name", &body))
+}
+
+/// 409: several allocations share this name.
+pub fn ambiguous(name: &str, found: &[Allocation], proxy_port: u16) -> Response<Body> {
+    let mut items = String::new();
+    for a in found {
+        items.push_str(&format!(
+            "<li>{service} of worktree {worktree}: <a href=\"http://127.0.0.1:{port}/\">port {port}</a></li>\n",
+            service = escape(&a.service),
+            worktree = escape(&a.worktree),
+            port = a.port
+        ));
+    }
+    let body = format!(
+        "<p><code>{}</code> stands for more than one allocation (worktree names that map to the same host \
+         label, or a service allocated twice). Reach them by port, or rename a worktree:</p>\n<ul>\n{items}</ul>\n\
+         <p><a href=\"http://127.0.0.1:{proxy_port}/\">The dashboard</a></p>\n",
+        escape(name)
+    );
+    http::html(StatusCode::CONFLICT, document("Ambiguous name", &body))
+}
+
+/// 502: the service does not answer.
+pub fn down(a: &Allocation, why: &str) -> Response<Body> {
+    let title = format!("{} of worktree {} is not running", a.service, a.worktree);
+    let body = format!(
+        "<p>The registry gives port {port} to {service} of worktree {worktree}, but {why}.</p>\n\
+         <p>Start it (for example <code>atlas-ports run --service {service} -- npm run dev</code> in that worktree) \
+         and reload.</p>\n",
+        port = a.port,
+        service = escape(&a.service),
+        worktree = escape(&a.worktree),
+        why = escape(why)
+    );
+    http::html(StatusCode::BAD_GATEWAY, document(&title, &body))
+}
