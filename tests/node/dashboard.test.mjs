@@ -282,3 +282,32 @@ test('named URLs reach each worktree\'s own server, stream, carry WebSockets, an
   assert.equal(await page.locator('body').innerText(), 'main GET /from-browser')
   await page.close()
 })
+
+test('Vite\'s hot reload works through a named URL: an edit reaches the open page without a reload', async (t) => {
+  const b = await freeBlock(2)
+  const registry = registryWith({ web: [b, b + 1] })
+  const port = allocate(registry, 'web', 'main')
+  const app = fs.mkdtempSync(`${registry}.app-`)
+  fs.writeFileSync(path.join(app, 'index.html'), '<!doctype html><title>app</title><p id="v"></p><script type="module" src="/main.js"></script>\n')
+  const source = (v) => `document.getElementById('v').textContent = '${v}'\nif (import.meta.hot) import.meta.hot.accept()\n`
+  fs.writeFileSync(path.join(app, 'main.js'), source('version 1'))
+  const vite = spawn(process.execPath, [path.join(npmDir, 'node_modules', 'vite', 'bin', 'vite.js'), '--port', String(port), '--strictPort', '--host', '127.0.0.1', '--logLevel', 'warn'], { cwd: app, stdio: 'ignore', detached: true })
+  t.after(() => process.kill(-vite.pid, 'SIGTERM'))
+  const d = await dashboard(registry, { native: true })
+  t.after(d.stop)
+  for (let i = 0; i < 150 && !(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200))
+
+  const page = await browser.newPage()
+  const sockets = []
+  page.on('websocket', (ws) => sockets.push(ws.url()))
+  await page.goto(`http://web.main.localhost:${d.port}/`)
+  await page.waitForFunction(() => document.getElementById('v').textContent === 'version 1', null, { timeout: 10000 })
+  // Vite's client opens its WebSocket to the page's own host: through the proxy.
+  await page.evaluate(() => { window.sameDocument = true })
+  fs.writeFileSync(path.join(app, 'main.js'), source('version 2'))
+  await page.waitForFunction(() => document.getElementById('v').textContent === 'version 2', null, { timeout: 10000 })
+  assert.equal(await page.evaluate(() => window.sameDocument), true, 'the update was hot: the page was not reloaded')
+  // Vite falls back to the server's own port when its socket fails: make sure it did not.
+  assert.ok(sockets.length > 0 && sockets.every((u) => u.startsWith(`ws://web.main.localhost:${d.port}/`)), `sockets: ${sockets}`)
+  await page.close()
+})
