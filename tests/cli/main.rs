@@ -6,6 +6,8 @@
 mod commands;
 mod concurrency;
 #[cfg(unix)]
+mod dashboard;
+#[cfg(unix)]
 mod health;
 #[cfg(unix)]
 mod hostile;

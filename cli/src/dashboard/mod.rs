@@ -58,8 +58,14 @@ impl Context {
 /// Serves until Ctrl+C or `q` at the terminal (or a signal when not on one).
 pub fn serve(inv: &Invocation<'_>, args: &DashboardArgs, json: bool) -> Result<()> {
     let system = |action: &'static str| move |source| Error::System { action, source };
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, args.port.unwrap_or(0)))
-        .map_err(system("listen on 127.0.0.1 for the dashboard (is the port taken?)"))?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, args.port.unwrap_or(0))).map_err(|e| match args.port {
+        Some(port) => Error::InvalidArgument {
+            what: "--port",
+            value: port.to_string(),
+            reason: format!("cannot listen on 127.0.0.1:{port}: {e}"),
+        },
+        None => Error::System { action: "listen on 127.0.0.1 for the dashboard", source: e },
+    })?;
     listener.set_nonblocking(true).map_err(system("set up the dashboard's socket"))?;
     let port = listener.local_addr().map_err(system("set up the dashboard's socket"))?.port();
     let ctx = Arc::new(Context {
