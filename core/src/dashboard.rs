@@ -16,7 +16,7 @@ pub struct DashboardState {
     pub registry: String,
     /// When this look was taken (RFC 3339 UTC).
     pub observed_at: String,
-    /// Worktrees in name order, each with its services in range order.
+    /// Worktrees in name order (ignoring case), each with its services in range order.
     pub worktrees: Vec<WorktreeView>,
     pub summary: HealthSummary,
     pub total: usize,
@@ -72,13 +72,9 @@ impl DashboardState {
         let total = states.len();
         let range_order = |service: &str| reg.ranges.get_index_of(service).unwrap_or(usize::MAX);
         let mut states = states;
-        states.sort_by(|a, b| {
-            let (a, b) = (&a.allocation, &b.allocation);
-            a.worktree
-                .cmp(&b.worktree)
-                .then_with(|| range_order(&a.service).cmp(&range_order(&b.service)))
-                .then_with(|| a.service.cmp(&b.service))
-                .then_with(|| a.port.cmp(&b.port))
+        states.sort_by_cached_key(|s| {
+            let a = &s.allocation;
+            (a.worktree.to_lowercase(), a.worktree.clone(), range_order(&a.service), a.service.clone(), a.port)
         });
         let mut worktrees: Vec<WorktreeView> = Vec::new();
         for s in states {

@@ -38,7 +38,7 @@ const STATES = { healthy: 'healthy', unhealthy: 'unhealthy', not_running: 'not r
 
 function when (iso) {
   const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString()
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })
 }
 
 function matches (worktree, s) {
@@ -54,12 +54,15 @@ function row (worktree, s) {
     ? el('td', {}, el('a', { href: s.named_url || s.direct_url, target: '_blank', rel: 'noopener' }, s.named_url ? s.named_url.replace(/^http:\/\//, '').replace(/\/$/, '') : `:${s.port}`),
       s.named_url ? el('a', { href: s.direct_url, class: 'muted small', target: '_blank', rel: 'noopener', title: 'by port' }, ` :${s.port}`) : null)
     : el('td', { class: 'muted' }, '—')
-  const owner = s.ownership && s.ownership.kind === 'foreign' ? ' (foreign)' : ''
-  return el('tr', { 'data-port': s.port, 'data-worktree': worktree.name, 'data-service': s.service, 'data-status': s.status },
+  const foreign = s.ownership && s.ownership.owner === 'foreign'
+  const process = s.pid ? `${s.process || 'pid'} ${s.pid}` : null
+  return el('tr', { 'data-port': s.port, 'data-worktree': worktree.name, 'data-service': s.service, 'data-status': s.status, 'data-foreign': foreign ? 'true' : null, class: foreign ? 'conflict' : null },
     el('td', {}, el('span', { class: 'name' }, s.service), s.description ? el('div', { class: 'muted small text' }, s.description) : null),
     el('td', { class: 'num' }, String(s.port)),
     el('td', {}, el('span', { class: `badge ${s.status}` }, STATES[s.status] || s.status), el('div', { class: 'muted small text' }, s.detail)),
-    el('td', {}, s.pid ? `${s.process || 'pid'} ${s.pid}${owner}` : el('span', { class: 'muted' }, '—')),
+    el('td', { title: s.ownership ? s.ownership.reason : null }, process || el('span', { class: 'muted' }, '—'),
+      foreign ? el('div', {}, el('span', { class: 'badge foreign', title: s.ownership.reason }, 'foreign process')) : null,
+      s.ownership && s.pid && s.ownership.owner !== 'own' ? el('div', { class: 'muted small text' }, s.ownership.reason) : null),
     el('td', {}, when(s.allocated_at), el('div', { class: 'muted small text' }, s.allocated_by)),
     open,
     el('td', {}, el('button', { type: 'button', class: 'release', 'aria-label': `Release port ${s.port} (${s.service} of ${worktree.name})`, onclick: () => release(worktree.name, s) }, 'Release'))
@@ -88,11 +91,14 @@ function drawConflicts () {
   for (const r of c.registry_conflicts) items.push(`Port ${r.port} is held by ${r.allocations.length} allocations: ${r.allocations.map((a) => `${a.service} of ${a.worktree}`).join(', ')}`)
   for (const s of c.system_conflicts) items.push(`Port ${s.allocation.port} (${s.allocation.service} of ${s.allocation.worktree}) is taken by ${s.process || 'another process'}${s.pid ? ` (pid ${s.pid})` : ''}: ${s.reason}`)
   for (const p of c.problems) items.push(p.message)
-  for (const m of c.mismatches) items.push(`Idle: port ${m.port} (${m.service} of ${m.worktree}) is allocated but nothing listens`)
   const list = $('conflicts')
   list.replaceChildren(...items.map((t) => el('li', { class: 'text' }, t)))
   if (items.length === 0) list.replaceChildren(el('li', { class: 'muted' }, 'None.'))
-  $('conflicts-title').textContent = `Conflicts (${c.summary.conflicts} conflicts, ${c.summary.problems} problems, ${c.summary.mismatches} idle)`
+  const idle = c.mismatches.map((m) => el('li', { class: 'text' }, `Port ${m.port}: ${m.service} of ${m.worktree}`))
+  $('idle-count').textContent = `${idle.length} idle allocations (allocated, nothing listens)`
+  $('idle').replaceChildren(...idle)
+  $('idle-details').hidden = idle.length === 0
+  $('conflicts-title').textContent = `Conflicts (${c.summary.conflicts + c.summary.problems})`
 }
 
 function draw () {
