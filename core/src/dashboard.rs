@@ -16,7 +16,8 @@ pub struct DashboardState {
     pub registry: String,
     /// When this look was taken (RFC 3339 UTC).
     pub observed_at: String,
-    /// Worktrees in name order (ignoring case), each with its services in range order.
+    /// Worktrees in natural name order (ignoring case, numbers by value: `agent-2` before
+    /// `agent-10`), each with its services in range order.
     pub worktrees: Vec<WorktreeView>,
     pub summary: HealthSummary,
     pub total: usize,
@@ -74,7 +75,7 @@ impl DashboardState {
         let mut states = states;
         states.sort_by_cached_key(|s| {
             let a = &s.allocation;
-            (a.worktree.to_lowercase(), a.worktree.clone(), range_order(&a.service), a.service.clone(), a.port)
+            (natural_key(&a.worktree), a.worktree.clone(), range_order(&a.service), a.service.clone(), a.port)
         });
         let mut worktrees: Vec<WorktreeView> = Vec::new();
         for s in states {
@@ -109,6 +110,26 @@ impl DashboardState {
         }
         DashboardState { registry, observed_at, worktrees, summary, total, conflicts }
     }
+}
+
+/// A name's sort key: lower-cased text, with each run of digits compared by its value.
+fn natural_key(name: &str) -> Vec<(String, u128)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for c in name.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if !digits.is_empty() {
+            key.push((std::mem::take(&mut text), digits.parse().unwrap_or(u128::MAX)));
+            digits.clear();
+        }
+        text.extend(c.to_lowercase());
+    }
+    key.push((text, if digits.is_empty() { 0 } else { digits.parse().unwrap_or(u128::MAX) }));
+    key
 }
 
 #[cfg(test)]
@@ -156,6 +177,13 @@ mod tests {
         assert_eq!(web.direct_url, format!("http://127.0.0.1:{}/", web.port));
         assert!(!d.worktrees[1].services[1].http, "a cache is not linked");
         assert_eq!(d.worktrees[0].path.as_deref(), Some("/repo/wt"));
+    }
+
+    #[test]
+    fn names_sort_naturally() {
+        let mut names = vec!["agent-10", "Agent-9", "agent-2", "main", "agent-2b", "agent", "Zeta", "alpha"];
+        names.sort_by_cached_key(|n| natural_key(n));
+        assert_eq!(names, ["agent", "agent-2", "agent-2b", "Agent-9", "agent-10", "alpha", "main", "Zeta"]);
     }
 
     #[test]

@@ -123,3 +123,28 @@ fn a_taken_or_impossible_port_is_exit_status_2() {
         assert!(run.stderr.contains("--port"), "{bad}: {}", run.stderr);
     }
 }
+
+#[test]
+fn open_hands_the_url_to_the_system_browser() {
+    let repo = Repo::new();
+    let port = free_block(1);
+    // A stand-in for xdg-open that writes down what it was asked to open.
+    let tools = repo.tmp.path().join("bin");
+    std::fs::create_dir(&tools).unwrap();
+    let opened = repo.tmp.path().join("opened");
+    let fake = tools.join("xdg-open");
+    std::fs::write(&fake, format!("#!/bin/sh\necho \"$@\" > '{}'\n", opened.display())).unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap_or_default());
+    let mut child = command_in(&repo.main)
+        .args(["dashboard", "--open", "--port", &port.to_string()])
+        .env("PATH", path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let asked = until(Duration::from_secs(5), "the browser is asked to open the page", || std::fs::read_to_string(&opened).ok());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(asked.trim(), format!("http://127.0.0.1:{port}/"));
+}
