@@ -143,7 +143,9 @@ fn open_hands_the_url_to_the_system_browser() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let asked = until(Duration::from_secs(5), "the browser is asked to open the page", || std::fs::read_to_string(&opened).ok());
+    let asked = until(Duration::from_secs(5), "the browser is asked to open the page", || {
+        std::fs::read_to_string(&opened).ok()
+    });
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(asked.trim(), format!("http://127.0.0.1:{port}/"));
