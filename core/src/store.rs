@@ -31,6 +31,8 @@ impl From<bool> for Change {
 pub struct Snapshot {
     text: Option<String>,
     fingerprint: Option<Fingerprint>,
+    /// Where an append goes in `text`, when the parse learned it.
+    layout: Option<Layout>,
     pub registry: Registry,
 }
 
@@ -85,12 +87,12 @@ impl<'fs> RegistryStore<'fs> {
     pub fn snapshot(&self) -> Result<Snapshot> {
         let fingerprint = self.fs.fingerprint(&self.path);
         let text = self.read_text()?;
-        let registry = match &text {
+        let (registry, layout) = match &text {
             Some(text) => self.parse(text)?,
-            None => Registry::with_default_ranges(""),
+            None => (Registry::with_default_ranges(""), None),
         };
         let fingerprint = fingerprint.filter(|_| text.is_some());
-        Ok(Snapshot { text, fingerprint, registry })
+        Ok(Snapshot { text, fingerprint, layout, registry })
     }
 
     /// The file's text; `None` when it is missing and that means the default registry.
@@ -114,8 +116,8 @@ impl<'fs> RegistryStore<'fs> {
         })
     }
 
-    fn parse(&self, text: &str) -> Result<Registry> {
-        Registry::from_json(text).map_err(|reason| Error::CorruptRegistry { path: self.path.clone(), reason })
+    fn parse(&self, text: &str) -> Result<(Registry, Option<Layout>)> {
+        Registry::from_json_laid_out(text).map_err(|reason| Error::CorruptRegistry { path: self.path.clone(), reason })
     }
 
     /// Locked read–modify–write. `change` returns its answer and what it did to the registry
@@ -155,16 +157,16 @@ impl<'fs> RegistryStore<'fs> {
         // The snapshot is still the file when its fingerprint (taken before it was read) is
         // unchanged, or, where the host has none, when the text read again is the same.
         let unchanged = |s: &Snapshot| s.fingerprint.is_some() && s.fingerprint == self.fs.fingerprint(&self.path);
-        let (text, mut registry) = match snapshot {
-            Some(s) if existed && unchanged(&s) => (s.text, s.registry),
+        let (text, mut registry, layout) = match snapshot {
+            Some(s) if existed && unchanged(&s) => (s.text, s.registry, s.layout),
             snapshot => {
                 let text = if existed { self.read_text()? } else { None };
-                let registry = match (&text, snapshot) {
-                    (Some(now_text), Some(s)) if s.text.as_deref() == Some(now_text.as_str()) => s.registry,
+                let (registry, layout) = match (&text, snapshot) {
+                    (Some(now_text), Some(s)) if s.text.as_deref() == Some(now_text.as_str()) => (s.registry, s.layout),
                     (Some(now_text), _) => self.parse(now_text)?,
-                    (None, _) => Registry::with_default_ranges(now),
+                    (None, _) => (Registry::with_default_ranges(now), None),
                 };
-                (text, registry)
+                (text, registry, layout)
             }
         };
         let before = registry.allocations.len();
@@ -174,8 +176,11 @@ impl<'fs> RegistryStore<'fs> {
             return Ok(answer);
         }
         registry.stamp(now);
+        // Where the parse did not learn the layout (an escaped key, say), look for it.
         let layout = match (&changed, &text) {
-            (Change::Appended, Some(text)) if registry.allocations.len() > before => Layout::find(text),
+            (Change::Appended, Some(text)) if registry.allocations.len() > before => {
+                layout.or_else(|| Layout::find(text))
+            }
             _ => None,
         };
         match (layout, &text) {

@@ -6,6 +6,7 @@ mod model;
 mod operations;
 mod parse;
 mod port_set;
+mod scan;
 pub(crate) mod splice;
 
 pub use model::{Allocation, HealthStatus, Metadata, PortRange, REGISTRY_VERSION, Registry, SCHEMA_VERSION};

@@ -3,10 +3,27 @@
 //! (duplicate ports, a port outside its range) load: those are conflicts, reported elsewhere.
 
 use super::model::Registry;
+use super::scan;
+use super::splice::Layout;
 
 impl Registry {
     /// Parses registry JSON text. The error is a human-readable reason naming where it failed.
     pub fn from_json(text: &str) -> Result<Registry, String> {
+        Registry::from_json_laid_out(text).map(|(registry, _)| registry)
+    }
+
+    /// [`Registry::from_json`], with the layout an append can splice into when the parse
+    /// learned it ([`super::scan`]).
+    pub(crate) fn from_json_laid_out(text: &str) -> Result<(Registry, Option<Layout>), String> {
+        match scan::parse(text) {
+            Some(scanned) => Ok((scanned.registry, scanned.layout)),
+            None => Registry::from_json_whole(text).map(|registry| (registry, None)),
+        }
+    }
+
+    /// Parses the whole text in one go: the reference for [`super::scan`], and the way to the
+    /// error message.
+    pub(crate) fn from_json_whole(text: &str) -> Result<Registry, String> {
         if text.trim().is_empty() {
             return Err("the file is empty; expected a JSON object with \"ranges\" and \"allocations\"".into());
         }
@@ -33,7 +50,7 @@ impl Registry {
     }
 
     /// Rules a parse cannot express.
-    fn check(&self) -> Result<(), String> {
+    pub(super) fn check(&self) -> Result<(), String> {
         for (name, range) in &self.ranges {
             if name.is_empty() {
                 return Err("ranges: a service name is empty".into());

@@ -40,10 +40,14 @@ impl Layout {
         if end != b.len() && !b[end..].iter().all(u8::is_ascii_whitespace) {
             return None;
         }
-        let allocations = allocations?;
-        let metadata = metadata?;
+        Layout::at(b, allocations?, metadata?.start)
+    }
+
+    /// The layout, given where the allocations array and the metadata object start and end
+    /// (found by [`Layout::find`], or while parsing: [`super::scan`]).
+    pub(crate) fn at(b: &[u8], allocations: Range<usize>, metadata: usize) -> Option<Layout> {
         let (mut last_updated, mut total_allocations) = (None, None);
-        members(b, metadata.start, |key, value| match key {
+        members(b, metadata, |key, value| match key {
             b"last_updated" => last_updated = Some(value),
             b"total_allocations" => total_allocations = Some(value),
             _ => {}
@@ -53,8 +57,10 @@ impl Layout {
             None
         } else {
             // `[\n    {` … `}\n  ]`: the layout whose indentation a new entry can copy.
-            let opens =
-                array.starts_with(b"[\n") && array[2..].starts_with(ENTRY_INDENT.as_bytes()) && array[6] == b'{';
+            let opens = array.starts_with(b"[\n")
+                && array.len() > 6
+                && array[2..].starts_with(ENTRY_INDENT.as_bytes())
+                && array[6] == b'{';
             let close = allocations.end - 1;
             let last = (allocations.start..close).rev().find(|&i| !b[i].is_ascii_whitespace())?;
             if !opens || b[last] != b'}' || &b[last + 1..close] != b"\n  " {
@@ -117,7 +123,7 @@ impl Layout {
 /// Walks the members of the object starting at `start` (after whitespace), calling `each` with
 /// each key's raw text and its value's span; answers the index after the closing `}`. `None`
 /// for a key with an escape (its raw text is not its name).
-fn members(b: &[u8], start: usize, mut each: impl FnMut(&[u8], Range<usize>)) -> Option<usize> {
+pub(super) fn members(b: &[u8], start: usize, mut each: impl FnMut(&[u8], Range<usize>)) -> Option<usize> {
     let mut i = skip_ws(b, start);
     if *b.get(i)? != b'{' {
         return None;
@@ -156,7 +162,7 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// `b[i]` is a `"`: answers the index after the closing one.
-fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+pub(super) fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     if *b.get(i)? != b'"' {
         return None;
     }
@@ -174,7 +180,7 @@ fn skip_string(b: &[u8], i: usize) -> Option<usize> {
 /// Answers the index just after the JSON value starting at `i`. In valid JSON each kind of
 /// bracket is balanced inside any value, so a container's end is found by counting its own
 /// kind only, jumping from one quote or bracket to the next with `memchr3`.
-fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+pub(super) fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     let (open, close) = match *b.get(i)? {
         b'"' => return skip_string(b, i),
         b'{' => (b'{', b'}'),
