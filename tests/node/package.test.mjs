@@ -1,8 +1,9 @@
 // The package as users get it: `npm pack`, installed into a fresh project, where require,
-// import, the TypeScript types, the load failure of a missing binary and `npx atlas-ports` work.
+// import, the TypeScript types, the load failure of a missing binary, `npx atlas-ports` and its
+// dashboard work.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { installedPackage, npmDir, tempDir } from './support.mjs'
@@ -103,4 +104,26 @@ test('a platform without a binary gets a coded error that says what to do', () =
   const bin = spawnSync(process.execPath, [path.join(bare, 'bin', 'atlas-ports.js'), '--version'], { encoding: 'utf8' })
   assert.equal(bin.status, 2)
   assert.match(bin.stderr, /^atlas-ports: error: atlas-ports cannot load its native addon on linux-x64-gnu/)
+})
+
+test('the installed package serves the dashboard: `npx atlas-ports dashboard` answers on its URL until stopped', async () => {
+  const { dir: proj } = installedPackage()
+  const registry = path.join(tempDir(), 'ports.json')
+  sh('npx', ['--no-install', 'atlas-ports', 'init', '--registry', registry], proj)
+  const child = spawn('npx', ['--no-install', 'atlas-ports', 'dashboard', '--registry', registry, '--format', 'json'], { cwd: proj, stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  try {
+    const first = await new Promise((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(out.split('\n')[0]) })
+      child.on('exit', (code) => reject(new Error(`dashboard exited ${code}`)))
+    })
+    const { url, port } = JSON.parse(first)
+    assert.equal(url, `http://127.0.0.1:${port}/`)
+    const page = await fetch(url)
+    assert.equal(page.status, 200)
+    assert.match(page.headers.get('content-security-policy'), /script-src 'self'/)
+    assert.match(await page.text(), /<meta name="atlas-ports-token" content="[0-9a-f]{64}">/)
+  } finally {
+    process.kill(-child.pid, 'SIGTERM')
+  }
 })
