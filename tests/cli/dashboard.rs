@@ -3,24 +3,11 @@
 //! Ctrl+C stops it with exit status 0. A taken or impossible `--port` is exit status 2. (The
 //! page itself is tested in real Chromium: tests/node/dashboard.test.mjs.)
 
+use crate::support::tmux::Session;
 use crate::support::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = tmux(&["kill-session", "-t", &self.0]);
-    }
-}
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).env("TERM", "xterm-256color").output().expect("tmux is installed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// One HTTP/1.1 request to 127.0.0.1:port; returns the status and the body.
 fn http(port: u16, host: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
@@ -54,19 +41,14 @@ fn dashboard_serves_its_page_waits_for_a_registry_and_stops_on_q() {
     let repo = Repo::new();
     let port = free_block(1);
     let exit_file = repo.tmp.path().join("exit");
-    let name = format!("atlas-dashboard-{}", std::process::id());
     let script = format!(
         "cd '{}' && '{}' dashboard --port {port}; echo EXIT=$? > '{}'; sleep 30",
         repo.main.display(),
         bin(),
         exit_file.display()
     );
-    tmux(&["new-session", "-d", "-s", &name, "-x", "160", "-y", "50", &script]);
-    let session = Session(name);
-    let screen = until(Duration::from_secs(10), "the URL is printed", || {
-        let s = tmux(&["capture-pane", "-p", "-t", &session.0]);
-        s.contains("Ctrl+C or q to stop").then_some(s)
-    });
+    let session = Session::start("dashboard", &script);
+    let screen = session.wait_for("Ctrl+C or q to stop", Duration::from_secs(10));
     assert!(screen.contains(&format!("atlas-ports dashboard: http://127.0.0.1:{port}/")), "{screen}");
     assert!(screen.contains(&format!("http://<service>.<worktree>.localhost:{port}/")), "{screen}");
 
@@ -105,7 +87,7 @@ fn dashboard_serves_its_page_waits_for_a_registry_and_stops_on_q() {
     assert_eq!(state["worktrees"][0]["name"], "repo");
     assert_eq!(state["worktrees"][0]["services"][0]["named_url"], format!("http://web.repo.localhost:{port}/"));
 
-    tmux(&["send-keys", "-t", &session.0, "q"]);
+    session.keys("q");
     let exit = until(Duration::from_secs(5), "the dashboard stopped", || std::fs::read_to_string(&exit_file).ok());
     assert_eq!(exit.trim(), "EXIT=0");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing listens after it stopped");

@@ -2,38 +2,9 @@
 //! redrawn while nothing changes, shows a server that starts within a few seconds, and Ctrl+C
 //! ends it with exit status 0.
 
+use crate::support::tmux::Session;
 use crate::support::*;
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = tmux(&["kill-session", "-t", &self.0]);
-    }
-}
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).env("TERM", "xterm-256color").output().expect("tmux is installed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn screen(session: &Session) -> String {
-    tmux(&["capture-pane", "-p", "-t", &session.0])
-}
-
-fn wait_for(session: &Session, what: &str, within: Duration) -> String {
-    let started = Instant::now();
-    loop {
-        let now = screen(session);
-        if now.contains(what) {
-            return now;
-        }
-        assert!(started.elapsed() < within, "{what:?} not on screen within {within:?}:\n{now}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn status_watch_redraws_on_change_and_stops_on_ctrl_c() {
@@ -43,7 +14,6 @@ fn status_watch_redraws_on_change_and_stops_on_ctrl_c() {
     repo.run(&["allocate", "--service", "web", "-q"]).success();
     let exit_file = repo.tmp.path().join("exit");
     let stty_file = repo.tmp.path().join("stty");
-    let name = format!("atlas-watch-{}", std::process::id());
     let script = format!(
         "cd '{}' && '{}' status --watch --interval 0.5; echo EXIT=$? > '{}'; stty -a > '{}'; sleep 30",
         repo.main.display(),
@@ -51,21 +21,20 @@ fn status_watch_redraws_on_change_and_stops_on_ctrl_c() {
         exit_file.display(),
         stty_file.display()
     );
-    tmux(&["new-session", "-d", "-s", &name, "-x", "160", "-y", "50", &script]);
-    let session = Session(name);
-    let first = wait_for(&session, "Status: not_running", Duration::from_secs(10));
+    let session = Session::start("watch", &script);
+    let first = session.wait_for("Status: not_running", Duration::from_secs(10));
     assert!(first.contains(&format!("{port} → repo (web)")) && first.contains("Ctrl+C or q to stop"), "{first}");
     // Nothing changes: nothing is redrawn (the footer's time would move).
     std::thread::sleep(Duration::from_millis(1600));
-    assert_eq!(screen(&session), first, "redrawn although nothing changed");
+    assert_eq!(session.screen(), first, "redrawn although nothing changed");
     // A server starts on the port: the row turns healthy within 3 s, without any key pressed.
     let _server = servers::http_server(port, &repo.main);
     let started = Instant::now();
-    let live = wait_for(&session, "Status: healthy", Duration::from_secs(3));
+    let live = session.wait_for("Status: healthy", Duration::from_secs(3));
     assert!(!live.contains("not_running"), "{live}");
     eprintln!("healthy on screen {:?} after the server listened", started.elapsed());
     // Ctrl+C ends the watch, with exit status 0.
-    tmux(&["send-keys", "-t", &session.0, "C-c"]);
+    session.keys("C-c");
     let deadline = Instant::now() + Duration::from_secs(5);
     while !exit_file.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

@@ -3,6 +3,8 @@
 
 #[cfg(unix)]
 pub mod servers;
+#[cfg(unix)]
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
