@@ -132,3 +132,25 @@ fn open_hands_the_url_to_the_system_browser() {
     let _ = child.wait();
     assert_eq!(asked.trim(), format!("http://127.0.0.1:{port}/"));
 }
+
+#[test]
+fn a_name_for_the_dashboards_own_port_is_not_proxied_to_itself() {
+    let repo = Repo::new();
+    let port = free_block(1);
+    repo.write_registry(&[("web", port, port)]);
+    repo.run(&["allocate", "--service", "web", "-q"]).success();
+    let mut child = command_in(&repo.main)
+        .args(["dashboard", "--port", &port.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let host = format!("web.repo.localhost:{port}");
+    let (status, body) = until(Duration::from_secs(5), "the dashboard answers", || {
+        TcpStream::connect(("127.0.0.1", port)).ok().map(|_| http(port, &host, "/", &[]))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 508, "{body}");
+    assert!(body.contains("web of worktree repo is on the dashboard&#39;s own port"), "{body}");
+}

@@ -98,3 +98,16 @@ pub fn down(a: &Allocation, why: &str) -> Response<Body> {
     );
     http::html(StatusCode::BAD_GATEWAY, document(&title, &body))
 }
+
+/// 508: the allocation's port is the dashboard's own.
+pub fn looped(a: &Allocation) -> Response<Body> {
+    let title = format!("{} of worktree {} is on the dashboard's own port", a.service, a.worktree);
+    let body = format!(
+        "<p>The registry gives port {port} to {service} of worktree {worktree}, and the dashboard listens there, \
+         so there is nothing else to reach. Release the port, or start the dashboard on another one.</p>\n",
+        port = a.port,
+        service = escape(&a.service),
+        worktree = escape(&a.worktree),
+    );
+    http::html(StatusCode::LOOP_DETECTED, document(&title, &body))
+}

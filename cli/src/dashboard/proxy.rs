@@ -38,6 +38,8 @@ pub async fn named(ctx: &Arc<Context>, req: Request<Incoming>, host: RequestHost
         Err(e) => return http::text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
     match names::route(&host, &allocations) {
+        // The dashboard's own port: forwarding would call this server again, forever.
+        Some(Route::Service(a)) if a.port == ctx.port => page::looped(a),
         Some(Route::Service(a)) => {
             let a = a.clone();
             forward(req, &a).await
