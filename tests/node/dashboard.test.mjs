@@ -119,7 +119,7 @@ test('the page lists the allocations, turns a row healthy when its server starts
   await page.close()
 })
 
-test('prune shows its dry run first and releases only when confirmed; release-worktree too', async (t) => {
+test('prune shows its dry run first and releases only when confirmed; release-worktree too, by keyboard', async (t) => {
   const b = await freeBlock(4)
   const repo = gitRepo()
   const gone = path.join(path.dirname(repo), `gone-${process.pid}`)
@@ -147,8 +147,22 @@ test('prune shows its dry run first and releases only when confirmed; release-wo
   await page.waitForSelector(`tr[data-port="${b}"]`, { state: 'detached', timeout: 3000 })
   assert.deepEqual(JSON.parse(fs.readFileSync(registry, 'utf8')).allocations.map((a) => a.port), [kept])
 
-  await page.getByRole('button', { name: 'Release every port of kept' }).click()
-  await page.getByRole('button', { name: 'Release 1' }).click()
+  // By keyboard alone: Enter on the button opens the dialog with Cancel focused, Escape
+  // cancels it, and Tab then Enter confirms.
+  const releaseAll = page.getByRole('button', { name: 'Release every port of kept' })
+  await releaseAll.focus()
+  await page.keyboard.press('Enter')
+  await dialog.waitFor({ state: 'visible' })
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel')
+  await page.keyboard.press('Escape')
+  await dialog.waitFor({ state: 'hidden' })
+  assert.equal((JSON.parse(fs.readFileSync(registry, 'utf8'))).allocations.length, 1, 'Escape released nothing')
+  await releaseAll.focus()
+  await page.keyboard.press('Enter')
+  await dialog.waitFor({ state: 'visible' })
+  await page.keyboard.press('Tab')
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Release 1')
+  await page.keyboard.press('Enter')
   await page.waitForSelector(`tr[data-port="${kept}"]`, { state: 'detached', timeout: 3000 })
   assert.deepEqual(JSON.parse(fs.readFileSync(registry, 'utf8')).allocations, [])
   await page.close()
