@@ -2,7 +2,7 @@
 # Smoke-runs what scripts/dist.sh built, each binary on its own platform as far as this Linux
 # x86_64 machine can run it: natively, under qemu-aarch64-static (arm64), under wine (Windows);
 # the macOS binaries by their Mach-O headers. Every CLI: init, allocate, check of an allocated
-# and of a busy port, allocate skipping the busy one, status. Every addon that a Node for its
+# and of a busy port, allocate skipping the busy one, status, and its dashboard. Every addon that a Node for its
 # platform can load here: through the package's own loader, allocatePort and checkPortAvailable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +68,42 @@ smoke_cli() {
     || { fail "$label: allocate did not skip the busy port: $(cat "$out")"; return; }
   run status --all && grep -q "$((base + 2)) → smoke2" "$out" || { fail "$label: status: $(cat "$out")"; return; }
   pass "$label: CLI (init-free allocate, check allocated and busy, allocate skipping, status)"
+}
+
+# Starts `dashboard` (after smoke_cli, on its registry of two allocations) and reads its page and
+# its state through its token, as the page does.
+smoke_dashboard() {
+  local label=$1 exe=$2; shift 2
+  local runner=("$@")
+  local dir="$work/cli-$label" port=$((base + 3))
+  local reg="$dir/ports.json" arg_reg="$dir/ports.json"
+  [[ ${runner[0]:-} == wine ]] && arg_reg=$(winepath -w "$reg" 2>/dev/null)
+  "${runner[@]}" "$exe" dashboard --port "$port" --registry "$arg_reg" </dev/null >"$dir/dashboard" 2>&1 &
+  local pid=$!
+  if python3 - "$port" <<'PY'
+import json, re, sys, time, urllib.request
+port = int(sys.argv[1])
+deadline = time.time() + 60
+while True:
+    try:
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("no answer within 60 s")
+        time.sleep(0.3)
+token = re.search(r'name="atlas-ports-token" content="([0-9a-f]{64})"', page).group(1)
+ask = urllib.request.Request(f"http://127.0.0.1:{port}/api/state", headers={"x-atlas-ports-token": token})
+state = json.load(urllib.request.urlopen(ask, timeout=30))
+sys.exit(0 if state["total"] == 2 else f"unexpected state: {state}")
+PY
+  then
+    pass "$label: dashboard (its page, and its state through the page's token)"
+  else
+    fail "$label: dashboard: $(cat "$dir/dashboard")"
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
 }
 
 # Loads an addon through the package's loader, in a project holding the main package and the
@@ -148,10 +184,16 @@ for archive in dist/cli/*; do
   name=$(basename "$archive"); target=${name#atlas-ports-"$version"-}; target=${target%.tar.gz}; target=${target%.zip}
   dir=$(unpack "$root/$archive")
   case "$target" in
-    x86_64-unknown-linux-gnu | x86_64-unknown-linux-musl) smoke_cli "$target" "$dir/atlas-ports" ;;
-    aarch64-unknown-linux-gnu) smoke_cli "$target" "$dir/atlas-ports" qemu-aarch64-static -L /usr/aarch64-linux-gnu ;;
-    aarch64-unknown-linux-musl) smoke_cli "$target" "$dir/atlas-ports" qemu-aarch64-static ;;
-    x86_64-pc-windows-gnu) wine_setup && smoke_cli "$target" "$dir/atlas-ports.exe" wine && windows_contention "$dir/atlas-ports.exe" ;;
+    x86_64-unknown-linux-gnu | x86_64-unknown-linux-musl)
+      smoke_cli "$target" "$dir/atlas-ports" && smoke_dashboard "$target" "$dir/atlas-ports" ;;
+    aarch64-unknown-linux-gnu)
+      smoke_cli "$target" "$dir/atlas-ports" qemu-aarch64-static -L /usr/aarch64-linux-gnu \
+        && smoke_dashboard "$target" "$dir/atlas-ports" qemu-aarch64-static -L /usr/aarch64-linux-gnu ;;
+    aarch64-unknown-linux-musl)
+      smoke_cli "$target" "$dir/atlas-ports" qemu-aarch64-static && smoke_dashboard "$target" "$dir/atlas-ports" qemu-aarch64-static ;;
+    x86_64-pc-windows-gnu)
+      wine_setup && smoke_cli "$target" "$dir/atlas-ports.exe" wine && smoke_dashboard "$target" "$dir/atlas-ports.exe" wine \
+        && windows_contention "$dir/atlas-ports.exe" ;;
     x86_64-apple-darwin) macho "$target" "$dir/atlas-ports" 10.12 ;;
     aarch64-apple-darwin) macho "$target" "$dir/atlas-ports" 11.0 ;;
   esac
