@@ -3,7 +3,7 @@
 //! failed operation never rewrites the file.
 
 use crate::error::{Error, Result};
-use crate::host::{FileSystem, Fingerprint};
+use crate::host::{FileBytes, FileSystem, Fingerprint};
 use crate::registry::Registry;
 use crate::registry::splice::Layout;
 use std::io;
@@ -26,10 +26,28 @@ impl From<bool> for Change {
     }
 }
 
+/// A registry file's content, known to be UTF-8 text.
+#[derive(Debug)]
+struct Text(FileBytes);
+
+impl Text {
+    fn new(bytes: FileBytes) -> std::result::Result<Text, std::str::Utf8Error> {
+        std::str::from_utf8(&bytes)?;
+        Ok(Text(bytes))
+    }
+
+    /// The text. Checked again on every call (0.45 ms for 13.5 MB), which keeps this crate free
+    /// of `unsafe`, and means that a mapped file another program rewrote in place meanwhile
+    /// stops the operation instead of being taken as text.
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("the registry file was changed in place while it was read")
+    }
+}
+
 /// A registry as read, with the text it was parsed from and the file's fingerprint before.
 #[derive(Debug)]
 pub struct Snapshot {
-    text: Option<String>,
+    text: Option<Text>,
     fingerprint: Option<Fingerprint>,
     /// Where an append goes in `text`, when the parse learned it.
     layout: Option<Layout>,
@@ -88,7 +106,7 @@ impl<'fs> RegistryStore<'fs> {
         let fingerprint = self.fs.fingerprint(&self.path);
         let text = self.read_text()?;
         let (registry, layout) = match &text {
-            Some(text) => self.parse(text)?,
+            Some(text) => self.parse(text.as_str())?,
             None => (Registry::with_default_ranges(""), None),
         };
         let fingerprint = fingerprint.filter(|_| text.is_some());
@@ -96,7 +114,7 @@ impl<'fs> RegistryStore<'fs> {
     }
 
     /// The file's text; `None` when it is missing and that means the default registry.
-    fn read_text(&self) -> Result<Option<String>> {
+    fn read_text(&self) -> Result<Option<Text>> {
         self.check_usable()?;
         let bytes = match self.fs.read(&self.path) {
             Ok(bytes) => bytes,
@@ -110,9 +128,9 @@ impl<'fs> RegistryStore<'fs> {
             }
             Err(e) => return Err(Error::io("read", &self.path, e)),
         };
-        String::from_utf8(bytes).map(Some).map_err(|e| Error::CorruptRegistry {
+        Text::new(bytes).map(Some).map_err(|e| Error::CorruptRegistry {
             path: self.path.clone(),
-            reason: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            reason: format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
         })
     }
 
@@ -162,8 +180,10 @@ impl<'fs> RegistryStore<'fs> {
             snapshot => {
                 let text = if existed { self.read_text()? } else { None };
                 let (registry, layout) = match (&text, snapshot) {
-                    (Some(now_text), Some(s)) if s.text.as_deref() == Some(now_text.as_str()) => (s.registry, s.layout),
-                    (Some(now_text), _) => self.parse(now_text)?,
+                    (Some(now_text), Some(s)) if s.text.as_ref().map(|t| &*t.0) == Some(&*now_text.0) => {
+                        (s.registry, s.layout)
+                    }
+                    (Some(now_text), _) => self.parse(now_text.as_str())?,
                     (None, _) => (Registry::with_default_ranges(now), None),
                 };
                 (text, registry, layout)
@@ -179,13 +199,13 @@ impl<'fs> RegistryStore<'fs> {
         // Where the parse did not learn the layout (an escaped key, say), look for it.
         let layout = match (&changed, &text) {
             (Change::Appended, Some(text)) if registry.allocations.len() > before => {
-                layout.or_else(|| Layout::find(text))
+                layout.or_else(|| Layout::find(text.as_str()))
             }
             _ => None,
         };
         match (layout, &text) {
             (Some(layout), Some(text)) => {
-                let total = registry.metadata.total_allocations;
+                let (text, total) = (text.as_str(), registry.metadata.total_allocations);
                 let appended = &registry.allocations[before..];
                 self.fs
                     .replace(&self.path, &mut |out| layout.write(text, appended, now, total, out))

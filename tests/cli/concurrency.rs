@@ -25,10 +25,36 @@ fn spawn_all(repo: &Repo, args: impl Fn(u16) -> Vec<String>) -> Vec<(u16, Child)
 
 #[test]
 fn fifty_processes_allocating_at_once_get_distinct_ports_and_lose_nothing() {
+    fifty_allocate_at_once(0);
+}
+
+/// The same on a registry large enough (about 270 KB) to be mapped rather than read: the
+/// mapping each process holds must never see another's write, and the old entries must come
+/// through byte for byte.
+#[test]
+fn fifty_processes_allocating_at_once_on_a_large_registry_lose_nothing() {
+    fifty_allocate_at_once(1_000);
+}
+
+/// `filler` allocations of another service are there before the processes start.
+fn fifty_allocate_at_once(filler: u16) {
     let repo = Repo::new();
     let start = free_block(PROCESSES);
     let end = start + PROCESSES - 1;
-    repo.write_registry(&[("bulk", start, end)]);
+    repo.write_registry(&[("bulk", start, end), ("old", 40_000, 40_000 + filler.max(1) - 1)]);
+    let mut reg = repo.registry_json();
+    reg["allocations"] = (0..filler)
+        .map(|i| {
+            serde_json::json!({"port": 40_000 + i, "worktree": format!("old-{i}"), "service": "old",
+                "allocated_at": "2025-12-31T10:00:00Z", "allocated_by": "test@host",
+                "description": "filler", "process_id": null, "health_status": "unknown"})
+        })
+        .collect();
+    reg["metadata"]["total_allocations"] = filler.into();
+    std::fs::write(repo.registry(), serde_json::to_string_pretty(&reg).unwrap()).unwrap();
+    let before = String::from_utf8(repo.registry_bytes()).unwrap();
+    // Up to the end of the last entry (or to the empty array).
+    let kept = &before[..before.rfind("\n  ]").or_else(|| before.find("[]")).unwrap()];
 
     let children = spawn_all(&repo, |i| {
         ["allocate", "--service", "bulk", "--worktree", &format!("wt-{i}"), "--quiet"].map(String::from).to_vec()
@@ -45,15 +71,19 @@ fn fifty_processes_allocating_at_once_get_distinct_ports_and_lose_nothing() {
 
     // The registry holds exactly what the processes reported.
     let reg = repo.registry_json();
-    let stored: BTreeSet<(u16, String)> = reg["allocations"]
+    let stored: Vec<(u16, String)> = reg["allocations"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| (a["port"].as_u64().unwrap() as u16, a["worktree"].as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(stored, reported);
-    assert_eq!(reg["allocations"].as_array().unwrap().len(), usize::from(PROCESSES));
-    assert_eq!(reg["metadata"]["total_allocations"], u64::from(PROCESSES));
+    let (old, new): (Vec<_>, Vec<_>) = stored.into_iter().partition(|(_, w)| w.starts_with("old-"));
+    assert_eq!(new.into_iter().collect::<BTreeSet<_>>(), reported);
+    assert_eq!(old.len(), usize::from(filler));
+    assert_eq!(reg["allocations"].as_array().unwrap().len(), usize::from(PROCESSES + filler));
+    assert_eq!(reg["metadata"]["total_allocations"], u64::from(PROCESSES + filler));
+    let after = String::from_utf8(repo.registry_bytes()).unwrap();
+    assert!(after.starts_with(kept), "the entries that were there are kept byte for byte");
     let leftovers: Vec<_> = std::fs::read_dir(repo.registry().parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

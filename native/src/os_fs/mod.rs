@@ -2,15 +2,18 @@
 //! - [`target`]: what a registry path stands for (a symbolic link is followed to the shared file
 //!   it names; folders, FIFOs, devices and dangling links are refused, and reads are bounded);
 //! - [`lock`]: the cross-process lock on `ports.json.lock` beside that file;
-//! - [`replace`]: atomic, durable replacement that keeps owner and mode.
+//! - [`replace`]: atomic, durable replacement that keeps owner and mode;
+//! - `map`: large registries are mapped, not copied, on Unix.
 
 mod lock;
+#[cfg(unix)]
+mod map;
 mod replace;
 mod target;
 
 pub use target::MAX_REGISTRY_BYTES;
 
-use atlas_ports_core::{Error, FileSystem, Fingerprint, LockGuard, Result};
+use atlas_ports_core::{Error, FileBytes, FileSystem, Fingerprint, LockGuard, Result};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -64,7 +67,7 @@ impl FileSystem for OsFs {
         target::fingerprint(path)
     }
 
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+    fn read(&self, path: &Path) -> io::Result<FileBytes> {
         target::read_bounded(path)
     }
 
@@ -345,5 +348,54 @@ mod tests {
             .unwrap();
         assert_eq!(port, 9001, "the other writer's 9000 was seen");
         assert_eq!(store.load().unwrap().allocations.len(), 2);
+    }
+
+    /// Where this process maps `path` (Linux's own account of its mappings).
+    #[cfg(target_os = "linux")]
+    fn mapped(path: &Path) -> bool {
+        let path = fs::canonicalize(path).unwrap();
+        fs::read_to_string("/proc/self/maps").unwrap().lines().any(|l| l.ends_with(path.to_str().unwrap()))
+    }
+
+    /// A large registry is mapped, reads as the file, and keeps what it read when the file is
+    /// replaced meanwhile (every write is a new file renamed over the old); a small one is read.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_large_registry_is_mapped_and_keeps_its_content_when_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (large, small) = (dir.path().join("large.json"), dir.path().join("small.json"));
+        let text: Vec<u8> = (0..map::MAP_FROM + 1).map(|i| b'a' + (i % 26) as u8).collect();
+        fs::write(&large, &text).unwrap();
+        fs::write(&small, &text[..map::MAP_FROM as usize - 1]).unwrap();
+        let fs_ = OsFs::default();
+
+        let held = fs_.read(&large).unwrap();
+        assert_eq!(&*held, &text[..]);
+        assert!(mapped(&large), "a file of {} bytes is mapped", text.len());
+        fs_.replace(&large, &mut |out| out.write_all(b"new")).unwrap();
+        assert_eq!(&*held, &text[..], "the mapping still holds the file as it was read");
+        assert_eq!(&*fs_.read(&large).unwrap(), b"new");
+        drop(held);
+
+        let held = fs_.read(&small).unwrap();
+        assert_eq!(&*held, &text[..map::MAP_FROM as usize - 1]);
+        assert!(!mapped(&small), "a file under {} bytes is read", map::MAP_FROM);
+    }
+
+    /// Bytes that are not UTF-8 in a mapped registry are the same clear error as in a read one,
+    /// and the file is left as it was.
+    #[test]
+    fn a_large_registry_that_is_not_utf8_is_named_corrupt_at_its_offset() {
+        use atlas_ports_core::RegistryStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ports.json");
+        let mut bytes =
+            format!("{{\"ranges\": {{}}, \"allocations\": [], \"pad\": \"{}\"}}", "x".repeat(100_000)).into_bytes();
+        bytes[70_000] = 0xff;
+        fs::write(&path, &bytes).unwrap();
+        let fs_ = OsFs::default();
+        let err = RegistryStore::new(&fs_, &path).load().unwrap_err().to_string();
+        assert!(err.contains("not UTF-8 text (invalid byte at offset 70000)"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), bytes);
     }
 }
