@@ -82,14 +82,7 @@ mkdir -p "$stage"
 say "CLI for ${#TARGETS[@]} targets"
 for t in "${TARGETS[@]}"; do
   echo "--- $t"
-  if needs_zig "$t"; then
-    MACOSX_DEPLOYMENT_TARGET=$(deployment_target "$t") \
-      cargo zigbuild --release --locked -p atlas-ports-cli --target "$t" 2>&1 | grep -v 'xcrun' || true
-  else
-    cargo build --release --locked -p atlas-ports-cli --target "$t"
-  fi
-  exe=atlas-ports; [[ $t == *windows* ]] && exe=atlas-ports.exe
-  test -f "target/$t/release/$exe" || { echo "no CLI was built for $t" >&2; exit 1; }
+  MACOSX_DEPLOYMENT_TARGET=$(deployment_target "$t") bash scripts/build-cli.sh "$t"
 done
 took "CLI builds"
 

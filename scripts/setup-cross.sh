@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what cross-building and smoke-running the distributables needs, skipping what is
 # there: the rustup targets given as arguments, zig and cargo-zigbuild from PyPI, and Debian's
-# mingw-w64 (Windows), llvm (Mach-O and PE inspection), qemu-user (arm64), wine (Windows), zip.
+# mingw-w64 (Windows), llvm (Mach-O and PE inspection), qemu-user (arm64), wine (Windows), zip,
+# and the arm64 gcc and static glibc (scripts/build-cli.sh).
 set -euo pipefail
 
 targets=("$@")
@@ -18,6 +19,9 @@ command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86
 command -v llvm-objdump >/dev/null 2>&1 || missing+=(llvm)
 command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
 [[ -d /usr/aarch64-linux-gnu/lib ]] || missing+=(libc6-arm64-cross libstdc++6-arm64-cross)
+# Links the static glibc CLI for arm64 (scripts/build-cli.sh).
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing+=(gcc-aarch64-linux-gnu)
+[[ -f /usr/aarch64-linux-gnu/lib/libc.a ]] || missing+=(libc6-dev-arm64-cross)
 command -v wine >/dev/null 2>&1 || missing+=(wine wine64)
 command -v zip >/dev/null 2>&1 || missing+=(zip)
 if ((${#missing[@]})); then

@@ -179,17 +179,26 @@ macho() {
   fi
 }
 
+# A Linux CLI is linked statically (scripts/build-cli.sh): no program interpreter to load.
+static_elf() {
+  local label=$1 file=$2
+  if llvm-readelf --program-headers "$file" | grep -q INTERP; then
+    fail "$label: $(basename "$file") is linked dynamically"
+  else
+    pass "$label: $(basename "$file") is linked statically"
+  fi
+}
+
 echo "==> smoke runs of dist/ (ports $base-$((base + 3)), $busy busy)"
 for archive in dist/cli/*; do
   name=$(basename "$archive"); target=${name#atlas-ports-"$version"-}; target=${target%.tar.gz}; target=${target%.zip}
   dir=$(unpack "$root/$archive")
   case "$target" in
     x86_64-unknown-linux-gnu | x86_64-unknown-linux-musl)
+      static_elf "$target" "$dir/atlas-ports"
       smoke_cli "$target" "$dir/atlas-ports" && smoke_dashboard "$target" "$dir/atlas-ports" ;;
-    aarch64-unknown-linux-gnu)
-      smoke_cli "$target" "$dir/atlas-ports" qemu-aarch64-static -L /usr/aarch64-linux-gnu \
-        && smoke_dashboard "$target" "$dir/atlas-ports" qemu-aarch64-static -L /usr/aarch64-linux-gnu ;;
-    aarch64-unknown-linux-musl)
+    aarch64-unknown-linux-gnu | aarch64-unknown-linux-musl)
+      static_elf "$target" "$dir/atlas-ports"
       smoke_cli "$target" "$dir/atlas-ports" qemu-aarch64-static && smoke_dashboard "$target" "$dir/atlas-ports" qemu-aarch64-static ;;
     x86_64-pc-windows-gnu)
       wine_setup && smoke_cli "$target" "$dir/atlas-ports.exe" wine && smoke_dashboard "$target" "$dir/atlas-ports.exe" wine \
