@@ -7,7 +7,9 @@
 //!
 //! For `allocate`, the machine's floor for the same bytes is measured in process in the same
 //! loop: a bare write + `fdatasync` + rename + folder `fsync` of a file of the registry's size.
-//! Set `BENCH_RUNS` to change the number of runs per case (default 21).
+//! Set `BENCH_RUNS` to change the number of runs per case (default 21), `BENCH_SIZES` to measure
+//! some sizes only (`BENCH_SIZES=1000,50000`), and `ATLAS_PORTS_BENCH_BIN` to measure another
+//! build of `atlas-ports` (a release archive's, say).
 
 #[path = "registry.rs"]
 mod registry;
@@ -19,20 +21,25 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
-    let bin = env!("CARGO_BIN_EXE_atlas-ports");
+    let bin = &registry::binary();
     let here = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/bench/");
     let (py_allocate, py_ops) = (format!("{here}reference_allocate.py"), format!("{here}reference_ops.py"));
     let tmp = tempfile::tempdir().unwrap();
     let registry = tmp.path().join("ports.json");
     let reg = registry.to_str().unwrap();
 
-    println!("whole commands, median of {runs} runs (wall time; python run interleaved)\n");
+    println!("whole commands, median of {runs} runs (wall time; python run interleaved)");
+    println!("binary: {bin}\n");
     println!(
         "{:<14} {:>7} {:>8} {:>11} {:>11} {:>7} {:>10} {:>10}",
         "command", "allocs", "file", "atlas-ports", "python", "ratio", "floor", "ours/floor"
     );
     let start = median((0..runs).map(|_| time(Command::new(bin).arg("--version"))).collect());
-    for count in [100usize, 1_000, 10_000, 50_000] {
+    let sizes: Vec<usize> = match std::env::var("BENCH_SIZES") {
+        Ok(v) => v.split(',').map(|n| n.trim().parse().expect("BENCH_SIZES: numbers separated by commas")).collect(),
+        Err(_) => vec![100, 1_000, 10_000, 50_000],
+    };
+    for count in sizes {
         let template = registry_text(count);
         let file = size(template.len());
         // allocate: writes, so the file is put back before every run.

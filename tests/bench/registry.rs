@@ -38,6 +38,13 @@ pub fn write_floor(dir: &Path, bytes: &[u8]) -> Duration {
     started.elapsed()
 }
 
+/// The `atlas-ports` measured: `ATLAS_PORTS_BENCH_BIN` when set (a release archive's, say),
+/// else the one cargo built for the bench.
+#[allow(dead_code)]
+pub fn binary() -> String {
+    std::env::var("ATLAS_PORTS_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_atlas-ports").to_owned())
+}
+
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]

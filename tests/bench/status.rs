@@ -2,6 +2,7 @@
 //! `atlas-ports status --health-check` over 200 allocations (50 of them served by live HTTP
 //! responders in this process, the rest closed) and of `status --all` over 5,000 allocations,
 //! with the process-start floor (`atlas-ports --version`) measured in the same run.
+//! `ATLAS_PORTS_BENCH_BIN` measures another build of `atlas-ports`.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -10,7 +11,8 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(11);
-    let bin = env!("CARGO_BIN_EXE_atlas-ports");
+    // As in the allocate bench: another build of the CLI when set (scripts/bench.sh).
+    let bin = &std::env::var("ATLAS_PORTS_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_atlas-ports").to_owned());
     let tmp = tempfile::tempdir().unwrap();
     let registry = tmp.path().join("ports.json");
     let reg = registry.to_str().unwrap();
