@@ -75,6 +75,14 @@ fn dashboard_serves_its_page_waits_for_a_registry_and_stops_on_q() {
         (status == 500).then_some(body)
     });
     assert!(body.contains("\"code\":\"ERR_CORRUPT_REGISTRY\""), "{body}");
+    // A named URL then says why it can't be followed, with the registry's text escaped as the
+    // CLI prints it: a hand-edited name can't send control sequences to whoever reads the page.
+    std::fs::write(repo.registry(), r#"{"ranges": {"we\u001b[2Jb": {"start": 9000, "end": 8000}}, "allocations": []}"#)
+        .unwrap();
+    let (status, body) = http(port, &format!("web.repo.localhost:{port}"), "/", &[]);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(r"ranges.we\u{1b}[2Jb: start 9000 is greater than end 8000"), "{body}");
+    assert!(!body.contains('\u{1b}'), "{body:?}");
     std::fs::remove_file(repo.registry()).unwrap();
     repo.init();
     repo.run(&["allocate", "--service", "web", "-q"]).success();

@@ -33,7 +33,10 @@ pub async fn named(ctx: &Arc<Context>, req: Request<Incoming>, host: RequestHost
     let allocations = match tokio::task::spawn_blocking(move || looked.ports().list(None)).await {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
-            return http::text(StatusCode::SERVICE_UNAVAILABLE, format!("atlas-ports: the registry: {e}"));
+            // Escaped as everywhere else a person reads registry text (a corrupt registry's
+            // message quotes it).
+            let message = format!("atlas-ports: the registry: {e}");
+            return http::text(StatusCode::SERVICE_UNAVAILABLE, atlas_ports_core::printable(&message).into_owned());
         }
         Err(e) => return http::text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
