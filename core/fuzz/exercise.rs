@@ -34,15 +34,7 @@ pub fn run(data: &[u8]) {
         let writes = fs.write_count();
         let service = &services[usize::from(op >> 3) % services.len()];
         let worktree = format!("w{}", op % 3);
-        let req = AllocateRequest {
-            service,
-            worktree: &worktree,
-            description: "",
-            worktree_path: None,
-            preferred: None,
-            exclude: &[],
-            git: None,
-        };
+        let req = AllocateRequest::new(service, &worktree);
         match op % 5 {
             0 | 1 => {
                 let result = if op % 5 == 0 { ports.allocate(&req) } else { ports.ensure(&req).map(|e| e.allocation) };

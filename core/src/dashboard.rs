@@ -139,13 +139,9 @@ mod tests {
 
     fn state(reg: &mut Registry, service: &str, worktree: &str, status: HealthStatus) -> AllocationState {
         let new = AllocateRequest {
-            service,
-            worktree,
             description: "d",
             worktree_path: Some("/repo/wt"),
-            preferred: None,
-            exclude: &[],
-            git: None,
+            ..AllocateRequest::new(service, worktree)
         };
         let a = reg.allocate(&new, "2026-01-01T00:00:00Z", "me@host", &mut |_| true).unwrap().clone();
         let mut s = AllocationState::as_stored(reg, a);

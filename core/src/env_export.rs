@@ -86,15 +86,7 @@ mod tests {
         reg.ranges.insert("web-staging".into(), crate::PortRange::new(8180, 8189, ""));
         reg.ranges.insert("web_staging".into(), crate::PortRange::new(8190, 8199, ""));
         for (service, worktree) in specs {
-            let new = AllocateRequest {
-                service,
-                worktree,
-                description: "",
-                worktree_path: None,
-                preferred: None,
-                exclude: &[],
-                git: None,
-            };
+            let new = AllocateRequest::new(service, worktree);
             reg.allocate(&new, "t", "", &mut |_| true).unwrap();
         }
         reg.allocations

@@ -137,15 +137,7 @@ mod tests {
 
     fn alloc(path: Option<&str>) -> Allocation {
         let mut reg = Registry::with_default_ranges("t");
-        let new = AllocateRequest {
-            service: "web",
-            worktree: "w",
-            description: "",
-            worktree_path: path,
-            preferred: None,
-            exclude: &[],
-            git: None,
-        };
+        let new = AllocateRequest { worktree_path: path, ..AllocateRequest::new("web", "w") };
         reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone()
     }
 

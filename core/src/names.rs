@@ -129,13 +129,8 @@ mod tests {
     fn alloc(port: u16, worktree: &str, service: &str) -> Allocation {
         let mut reg = crate::registry::Registry::with_default_ranges("t");
         let new = crate::registry::AllocateRequest {
-            service,
-            worktree,
-            description: "",
-            worktree_path: None,
             preferred: Some(port),
-            exclude: &[],
-            git: None,
+            ..crate::registry::AllocateRequest::new(service, worktree)
         };
         let a = reg.allocate(&new, "t", "", &mut |_| true).unwrap().clone();
         assert_eq!(a.port, port);

@@ -26,18 +26,6 @@ impl World {
     }
 }
 
-fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
-    AllocateRequest {
-        service,
-        worktree,
-        description: "",
-        worktree_path: None,
-        preferred: None,
-        exclude: &[],
-        git: None,
-    }
-}
-
 #[test]
 fn allocate_records_metadata_and_stamps_the_registry() {
     let w = World::new();
@@ -47,9 +35,7 @@ fn allocate_records_metadata_and_stamps_the_registry() {
         .allocate(&AllocateRequest {
             description: "Frontend",
             worktree_path: Some("/repo"),
-            preferred: None,
-            exclude: &[],
-            ..req("web", "review-GH-42")
+            ..AllocateRequest::new("web", "review-GH-42")
         })
         .unwrap();
     assert_eq!(a.port, 8080);
@@ -66,7 +52,7 @@ fn allocate_records_metadata_and_stamps_the_registry() {
 fn init_refuses_to_overwrite_unless_forced() {
     let w = World::new();
     w.ports().init(false).unwrap();
-    w.ports().allocate(&req("web", "a")).unwrap();
+    w.ports().allocate(&AllocateRequest::new("web", "a")).unwrap();
     let err = w.ports().init(false).unwrap_err();
     assert_eq!(err.code(), "ERR_REGISTRY_EXISTS");
     assert_eq!(w.ports().load().unwrap().allocations.len(), 1);
@@ -78,20 +64,20 @@ fn init_refuses_to_overwrite_unless_forced() {
 fn ensure_is_idempotent_per_worktree_and_service() {
     let w = World::new();
     w.ports().init(false).unwrap();
-    let first = w.ports().ensure(&req("api", "a")).unwrap();
+    let first = w.ports().ensure(&AllocateRequest::new("api", "a")).unwrap();
     assert!(first.created);
     let writes = w.fs.write_count();
-    let again = w.ports().ensure(&req("api", "a")).unwrap();
+    let again = w.ports().ensure(&AllocateRequest::new("api", "a")).unwrap();
     assert!(!again.created);
     assert_eq!(again.allocation.port, first.allocation.port);
     assert_eq!(w.fs.write_count(), writes, "ensure of a held port writes nothing");
-    assert_eq!(w.ports().ensure(&req("api", "b")).unwrap().allocation.port, 3001);
+    assert_eq!(w.ports().ensure(&AllocateRequest::new("api", "b")).unwrap().allocation.port, 3001);
 }
 
 #[test]
 fn failed_operations_never_write() {
     let w = World::new();
-    let missing = w.ports().allocate(&req("web", "a")).unwrap_err();
+    let missing = w.ports().allocate(&AllocateRequest::new("web", "a")).unwrap_err();
     assert_eq!(missing.code(), "ENOENT");
     // The core's words fit every front end; the CLI and Node add their own hint.
     assert_eq!(missing.to_string(), "no port registry at /repo/.atlas/worktrees/ports.json");
@@ -99,10 +85,10 @@ fn failed_operations_never_write() {
     let before = w.fs.get(REG).unwrap();
     let writes = w.fs.write_count();
     let errors = [
-        w.ports().allocate(&req("nope", "a")).unwrap_err(),
-        w.ports().allocate(&req("", "a")).unwrap_err(),
-        w.ports().allocate(&req("web", "bad\u{7}name")).unwrap_err(),
-        w.ports().ensure(&req("nope", "a")).unwrap_err(),
+        w.ports().allocate(&AllocateRequest::new("nope", "a")).unwrap_err(),
+        w.ports().allocate(&AllocateRequest::new("", "a")).unwrap_err(),
+        w.ports().allocate(&AllocateRequest::new("web", "bad\u{7}name")).unwrap_err(),
+        w.ports().ensure(&AllocateRequest::new("nope", "a")).unwrap_err(),
         w.ports().release(0, None).unwrap_err(),
         w.ports().release_worktree("").unwrap_err(),
     ];
@@ -127,7 +113,7 @@ fn failed_operations_never_write() {
 fn a_corrupt_registry_is_reported_and_left_alone() {
     let w = World::new();
     w.fs.insert(REG, "{\"ranges\": {\"web\": {\"start\": 8080, \"end\": 8099}},\n \"allocations\": [\n");
-    let err = w.ports().allocate(&req("web", "a")).unwrap_err();
+    let err = w.ports().allocate(&AllocateRequest::new("web", "a")).unwrap_err();
     assert_eq!(err.code(), "ERR_CORRUPT_REGISTRY");
     assert!(err.to_string().contains(REG) && err.to_string().contains("line 3 column 0"), "{err}");
     assert_eq!(w.fs.write_count(), 0);
@@ -146,7 +132,7 @@ fn unknown_fields_survive_allocate_and_release() {
             "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": 1, "mirror": "s3"},
             "trailer": null}"#,
     );
-    let b = w.ports().allocate(&req("web", "b")).unwrap();
+    let b = w.ports().allocate(&AllocateRequest::new("web", "b")).unwrap();
     assert_eq!(b.port, 8081);
     assert_eq!(w.ports().release(8081, None).unwrap().len(), 1);
     let text = String::from_utf8(w.fs.get(REG).unwrap()).unwrap();
@@ -163,12 +149,12 @@ fn unknown_fields_survive_allocate_and_release() {
 fn check_available_distinguishes_allocated_busy_and_free() {
     let w = World::new();
     w.ports().init(false).unwrap();
-    w.ports().allocate(&req("web", "a")).unwrap();
+    w.ports().allocate(&AllocateRequest::new("web", "a")).unwrap();
     w.probe.set_busy(8081, true);
     assert!(matches!(w.ports().check_available(8080).unwrap(), Availability::Allocated(v) if v[0].worktree == "a"));
     assert_eq!(w.ports().check_available(8081).unwrap(), Availability::InUse);
     assert_eq!(w.ports().check_available(8082).unwrap(), Availability::Available);
-    assert_eq!(w.ports().allocate(&req("web", "b")).unwrap().port, 8082, "busy port skipped");
+    assert_eq!(w.ports().allocate(&AllocateRequest::new("web", "b")).unwrap().port, 8082, "busy port skipped");
     assert_eq!(w.ports().find_next("web").unwrap().port, Some(8083));
     assert_eq!(w.ports().list(Some("b")).unwrap().len(), 1);
 }
@@ -178,9 +164,9 @@ fn exhausting_a_range_fails_cleanly() {
     let w = World::new();
     w.ports().init(false).unwrap();
     for i in 0..10 {
-        w.ports().allocate(&req("debug", &format!("w{i}"))).unwrap();
+        w.ports().allocate(&AllocateRequest::new("debug", &format!("w{i}"))).unwrap();
     }
-    let err = w.ports().allocate(&req("debug", "w10")).unwrap_err();
+    let err = w.ports().allocate(&AllocateRequest::new("debug", "w10")).unwrap_err();
     assert_eq!(err.code(), "ERR_RANGE_EXHAUSTED");
     assert_eq!(w.ports().find_next("debug").unwrap().port, None);
     assert_eq!(w.ports().load().unwrap().allocations.len(), 10);
@@ -190,15 +176,15 @@ fn exhausting_a_range_fails_cleanly() {
 fn ensure_of_a_held_port_neither_locks_nor_writes() {
     let w = World::new();
     w.ports().init(false).unwrap();
-    let port = w.ports().ensure(&req("web", "a")).unwrap().allocation.port;
+    let port = w.ports().ensure(&AllocateRequest::new("web", "a")).unwrap().allocation.port;
     let writes = w.fs.write_count();
     // Another writer holds the lock: the held port is still answered at once.
     let _held = atlas_ports_core::FileSystem::lock(&w.fs, std::path::Path::new(REG)).unwrap();
-    let again = w.ports().ensure(&req("web", "a")).unwrap();
+    let again = w.ports().ensure(&AllocateRequest::new("web", "a")).unwrap();
     assert_eq!((again.allocation.port, again.created), (port, false));
     assert_eq!(w.fs.write_count(), writes, "nothing written");
     // A port not yet held needs the lock.
-    assert_eq!(w.ports().ensure(&req("web", "b")).unwrap_err().code(), "ERR_LOCK_TIMEOUT");
+    assert_eq!(w.ports().ensure(&AllocateRequest::new("web", "b")).unwrap_err().code(), "ERR_LOCK_TIMEOUT");
 }
 
 #[test]
@@ -206,7 +192,7 @@ fn an_allocation_is_appended_to_the_files_text_which_is_otherwise_kept() {
     let w = World::new();
     let text = "{\"ranges\": {\"web\": {\"start\": 8080, \"end\": 8089}},\n\"allocations\": [\n    {\"port\": 8080, \"worktree\": \"a\", \"service\": \"web\", \"n\": 1.50}\n  ],\n\"metadata\": {\"last_updated\": \"\", \"total_allocations\": 1}}\n";
     w.fs.insert(REG, text);
-    w.ports().allocate(&req("web", "b")).unwrap();
+    w.ports().allocate(&AllocateRequest::new("web", "b")).unwrap();
     let after = String::from_utf8(w.fs.get(REG).unwrap()).unwrap();
     let (head, tail) = text.split_once("\n  ],").unwrap();
     assert!(after.starts_with(head), "the text before the new entry is kept:\n{after}");

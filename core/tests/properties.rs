@@ -97,7 +97,7 @@ proptest! {
             match op {
                 Op::Allocate { service, worktree, busy } => {
                     let w = format!("w{worktree}");
-                    let req = AllocateRequest { service: services[service], worktree: &w, description: "", worktree_path: None, preferred: None, exclude: &[], git: None };
+                    let req = AllocateRequest::new(services[service], &w);
                     if let Ok(a) = ports.allocate(&req) {
                         prop_assert!(!busy.contains(&a.port), "a busy port was handed out");
                         prop_assert!(before.allocations.iter().all(|b| b.port != a.port));
@@ -105,7 +105,7 @@ proptest! {
                 }
                 Op::Ensure { service, worktree } => {
                     let w = format!("w{worktree}");
-                    let req = AllocateRequest { service: services[service], worktree: &w, description: "", worktree_path: None, preferred: None, exclude: &[], git: None };
+                    let req = AllocateRequest::new(services[service], &w);
                     if let Ok(e) = ports.ensure(&req) {
                         let held = before.held_by(services[service], &w).map(|a| a.port);
                         prop_assert_eq!(held.is_none(), e.created);
@@ -138,7 +138,7 @@ proptest! {
         let before = ports.load().unwrap();
         let w = format!("new{worktree}");
         let services = ["web", "api", "db", "web-staging"];
-        if let Ok(a) = ports.allocate(&AllocateRequest { service: services[service], worktree: &w, description: "d", worktree_path: None, preferred: None, exclude: &[], git: None }) {
+        if let Ok(a) = ports.allocate(&AllocateRequest { description: "d", ..AllocateRequest::new(services[service], &w) }) {
             ports.release(a.port, Some(&w)).unwrap();
             let after = ports.load().unwrap();
             prop_assert_eq!(after.allocations, before.allocations);

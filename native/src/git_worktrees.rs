@@ -126,13 +126,8 @@ mod tests {
         let alloc = |worktree: &str, path: &str| {
             let mut reg = atlas_ports_core::Registry::with_default_ranges("t");
             let req = atlas_ports_core::AllocateRequest {
-                service: "web",
-                worktree,
-                description: "",
                 worktree_path: Some(path),
-                preferred: None,
-                exclude: &[],
-                git: None,
+                ..atlas_ports_core::AllocateRequest::new("web", worktree)
             };
             reg.allocate(&req, "t", "", &mut |_| true).unwrap().clone()
         };

@@ -38,15 +38,7 @@ fn main() {
             let snapshot = store.snapshot().unwrap();
             phases[0].push(t.elapsed());
             let t = Instant::now();
-            let req = AllocateRequest {
-                service: "bulk",
-                worktree: "bench",
-                description: "",
-                worktree_path: None,
-                preferred: None,
-                exclude: &[],
-                git: None,
-            };
+            let req = AllocateRequest::new("bulk", "bench");
             store
                 .update_from(Some(snapshot), "2026-01-01T00:00:00Z", |reg| {
                     reg.allocate(&req, "2026-01-01T00:00:00Z", "b@h", &mut |_| true)?;

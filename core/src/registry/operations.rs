@@ -23,6 +23,23 @@ pub struct AllocateRequest<'a> {
     pub git: Option<GitIdentity<'a>>,
 }
 
+impl<'a> AllocateRequest<'a> {
+    /// A request for `service` in `worktree` with everything else left out: no description, no
+    /// folder, no preferred port, nothing excluded, not from inside git. Set the rest with
+    /// struct update syntax: `AllocateRequest { preferred: Some(8085), ..AllocateRequest::new("web", "main") }`.
+    pub fn new(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
+        AllocateRequest {
+            service,
+            worktree,
+            description: "",
+            worktree_path: None,
+            preferred: None,
+            exclude: &[],
+            git: None,
+        }
+    }
+}
+
 /// A worktree as git knows it: its repository (the common git folder, absolute) and, for a
 /// linked worktree, git's id of it, which stays the same when the worktree is moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,18 +204,6 @@ mod tests {
 
     const NOW: &str = "2025-12-31T10:00:00Z";
 
-    fn req<'a>(service: &'a str, worktree: &'a str) -> AllocateRequest<'a> {
-        AllocateRequest {
-            service,
-            worktree,
-            description: "",
-            worktree_path: None,
-            preferred: None,
-            exclude: &[],
-            git: None,
-        }
-    }
-
     fn all_free(_: u16) -> bool {
         true
     }
@@ -206,22 +211,22 @@ mod tests {
     #[test]
     fn allocate_takes_the_first_unallocated_port_of_the_range() {
         let mut reg = Registry::with_default_ranges(NOW);
-        let p1 = reg.allocate(&req("web", "a"), NOW, "u@h", &mut all_free).unwrap().port;
-        let p2 = reg.allocate(&req("web", "b"), NOW, "u@h", &mut all_free).unwrap().port;
+        let p1 = reg.allocate(&AllocateRequest::new("web", "a"), NOW, "u@h", &mut all_free).unwrap().port;
+        let p2 = reg.allocate(&AllocateRequest::new("web", "b"), NOW, "u@h", &mut all_free).unwrap().port;
         assert_eq!((p1, p2), (8080, 8081));
         reg.release(8080, None);
-        assert_eq!(reg.allocate(&req("web", "c"), NOW, "u@h", &mut all_free).unwrap().port, 8080);
+        assert_eq!(reg.allocate(&AllocateRequest::new("web", "c"), NOW, "u@h", &mut all_free).unwrap().port, 8080);
     }
 
     #[test]
     fn busy_ports_are_skipped_and_exhaustion_is_an_error() {
         let mut reg = Registry::with_default_ranges(NOW);
         let mut busy_5432 = |p: u16| p != 5432;
-        assert_eq!(reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432).unwrap().port, 5433);
+        assert_eq!(reg.allocate(&AllocateRequest::new("database", "a"), NOW, "", &mut busy_5432).unwrap().port, 5433);
         for _ in 0..6 {
-            reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432).unwrap();
+            reg.allocate(&AllocateRequest::new("database", "a"), NOW, "", &mut busy_5432).unwrap();
         }
-        let err = reg.allocate(&req("database", "a"), NOW, "", &mut busy_5432).unwrap_err();
+        let err = reg.allocate(&AllocateRequest::new("database", "a"), NOW, "", &mut busy_5432).unwrap_err();
         assert_eq!(err.code(), "ERR_RANGE_EXHAUSTED");
         assert!(err.to_string().contains("'database' range (5432-5439)"), "{err}");
         // The busy port was never allocated, so it is the only one left.
@@ -231,14 +236,14 @@ mod tests {
     #[test]
     fn a_preferred_port_is_taken_when_it_can_be_and_excluded_ports_never() {
         let mut reg = Registry::with_default_ranges(NOW);
-        let prefer = |p: u16| AllocateRequest { preferred: Some(p), ..req("web", "a") };
+        let prefer = |p: u16| AllocateRequest { preferred: Some(p), ..AllocateRequest::new("web", "a") };
         assert_eq!(reg.allocate(&prefer(8085), NOW, "", &mut all_free).unwrap().port, 8085);
         assert_eq!(reg.allocate(&prefer(8085), NOW, "", &mut all_free).unwrap().port, 8080, "taken: the first free");
         assert_eq!(reg.allocate(&prefer(9999), NOW, "", &mut all_free).unwrap().port, 8081, "outside the range");
         let mut busy_8090 = |p: u16| p != 8090;
         assert_eq!(reg.allocate(&prefer(8090), NOW, "", &mut busy_8090).unwrap().port, 8082, "busy");
         let exclude = [8083, 8084];
-        let skip = AllocateRequest { exclude: &exclude, ..req("web", "b") };
+        let skip = AllocateRequest { exclude: &exclude, ..AllocateRequest::new("web", "b") };
         assert_eq!(reg.allocate(&skip, NOW, "", &mut all_free).unwrap().port, 8086);
     }
 
@@ -246,9 +251,9 @@ mod tests {
     fn a_port_held_by_any_entry_is_never_handed_out() {
         let mut reg = Registry::with_default_ranges(NOW);
         // A stray entry of another service sits inside web's range.
-        reg.allocate(&req("web", "a"), NOW, "", &mut all_free).unwrap();
+        reg.allocate(&AllocateRequest::new("web", "a"), NOW, "", &mut all_free).unwrap();
         reg.allocations[0].service = "api".into();
-        assert_eq!(reg.allocate(&req("web", "b"), NOW, "", &mut all_free).unwrap().port, 8081);
+        assert_eq!(reg.allocate(&AllocateRequest::new("web", "b"), NOW, "", &mut all_free).unwrap().port, 8081);
     }
 
     #[test]
@@ -262,7 +267,7 @@ mod tests {
     fn find_next_reports_range_and_allocated_ports_in_order() {
         let mut reg = Registry::with_default_ranges(NOW);
         for w in ["a", "b", "c"] {
-            reg.allocate(&req("web", w), NOW, "", &mut all_free).unwrap();
+            reg.allocate(&AllocateRequest::new("web", w), NOW, "", &mut all_free).unwrap();
         }
         reg.release(8081, None);
         let next = reg.find_next("web", &mut all_free).unwrap();
@@ -275,8 +280,8 @@ mod tests {
     #[test]
     fn release_by_worktree_resolves_duplicates() {
         let mut reg = Registry::with_default_ranges(NOW);
-        reg.allocate(&req("web", "a"), NOW, "", &mut all_free).unwrap();
-        reg.allocate(&req("web", "b"), NOW, "", &mut all_free).unwrap();
+        reg.allocate(&AllocateRequest::new("web", "a"), NOW, "", &mut all_free).unwrap();
+        reg.allocate(&AllocateRequest::new("web", "b"), NOW, "", &mut all_free).unwrap();
         reg.allocations[1].port = 8080; // hand-made duplicate
         let removed = reg.release(8080, Some("b"));
         assert_eq!(removed.len(), 1);
@@ -290,9 +295,9 @@ mod tests {
     fn release_worktree_and_stamp() {
         let mut reg = Registry::with_default_ranges(NOW);
         for s in ["web", "api", "cache"] {
-            reg.allocate(&req(s, "gone"), NOW, "", &mut all_free).unwrap();
+            reg.allocate(&AllocateRequest::new(s, "gone"), NOW, "", &mut all_free).unwrap();
         }
-        reg.allocate(&req("web", "kept"), NOW, "", &mut all_free).unwrap();
+        reg.allocate(&AllocateRequest::new("web", "kept"), NOW, "", &mut all_free).unwrap();
         assert_eq!(reg.allocations_of("gone").count(), 3);
         assert_eq!(reg.release_worktree("gone").len(), 3);
         reg.stamp("2026-01-01T00:00:00Z");

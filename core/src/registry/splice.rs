@@ -219,13 +219,9 @@ mod tests {
 
     fn request<'a>(worktree: &'a str) -> AllocateRequest<'a> {
         AllocateRequest {
-            service: "web",
-            worktree,
             description: "a \"quoted\" \\ description\twith\u{1} controls",
             worktree_path: Some("/src/x"),
-            preferred: None,
-            exclude: &[],
-            git: None,
+            ..AllocateRequest::new("web", worktree)
         }
     }
 

@@ -190,15 +190,7 @@ mod tests {
 
     fn web_8080() -> Allocation {
         let mut reg = Registry::with_default_ranges("t");
-        let new = AllocateRequest {
-            service: "web",
-            worktree: "review-GH-42",
-            description: "Frontend dev server",
-            worktree_path: None,
-            preferred: None,
-            exclude: &[],
-            git: None,
-        };
+        let new = AllocateRequest { description: "Frontend dev server", ..AllocateRequest::new("web", "review-GH-42") };
         reg.allocate(&new, "t", "u@h", &mut |_| true).unwrap().clone()
     }
 

@@ -331,15 +331,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         fs::write(dir.path().join("other"), text(r#"{"port": 9000, "worktree": "x", "service": "web"}"#)).unwrap();
         fs::rename(dir.path().join("other"), &path).unwrap();
-        let req = AllocateRequest {
-            service: "web",
-            worktree: "me",
-            description: "",
-            worktree_path: None,
-            preferred: None,
-            exclude: &[],
-            git: None,
-        };
+        let req = AllocateRequest::new("web", "me");
         let port = store
             .update_from(Some(snapshot), "t", |reg| {
                 let a = reg.allocate(&req, "t", "u@h", &mut |_| true)?.port;
