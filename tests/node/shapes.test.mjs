@@ -82,3 +82,18 @@ test('the CLI, Node and WebAssembly give every report in one shape', async () =>
   assert.deepEqual(cli('status', '--health-check', '--worktree', 'a'), health)
   assert.deepEqual(health.summary, { healthy: 0, notRunning: 2, unhealthy: 0, unknown: 0 })
 })
+
+test('every error code the core gives is in the TypeScript union and in the CLI docs, and no other', () => {
+  const root = path.join(import.meta.dirname, '..', '..')
+  const read = (file) => fs.readFileSync(path.join(root, file), 'utf8')
+  // `Error::code` in the core: one `=> "CODE"` per variant.
+  const core = read('core/src/error.rs')
+  const body = core.slice(core.indexOf('pub fn code(&self)'), core.indexOf('pub(crate) fn io('))
+  const codes = [...body.matchAll(/=> "([A-Z_]+)"/g)].map((m) => m[1])
+  assert.ok(codes.length >= 13, `the codes were found in core/src/error.rs: ${codes}`)
+  // The load failure is the JavaScript loader's own.
+  const union = read('npm/index.d.ts').match(/code: ((?:'[A-Z_]+'(?: \| )?)+)/)[1]
+  assert.deepEqual([...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort(), [...codes, 'ERR_NATIVE_BINDING_MISSING'].sort())
+  const table = read('docs/cli.md')
+  for (const code of codes) assert.match(table, new RegExp(`^\\| \`${code}\` \\|`, 'm'), `docs/cli.md lists ${code}`)
+})
