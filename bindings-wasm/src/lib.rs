@@ -213,15 +213,7 @@ impl PortRegistry {
 }
 
 fn request<'a>(service: &'a str, worktree: &'a str, description: &'a Option<String>) -> AllocateRequest<'a> {
-    AllocateRequest {
-        service,
-        worktree,
-        description: description.as_deref().unwrap_or(""),
-        worktree_path: None,
-        preferred: None,
-        exclude: &[],
-        git: None,
-    }
+    AllocateRequest { description: description.as_deref().unwrap_or(""), ..AllocateRequest::new(service, worktree) }
 }
 
 fn timestamp(input: &HostOptions) -> Timestamp {

@@ -31,9 +31,11 @@ pub enum Error {
     #[error("unknown service '{service}'; valid services: {}", valid.join(", "))]
     UnknownService { service: String, valid: Vec<String> },
 
-    /// Every port of the service's range is allocated or busy.
-    #[error("no available port in the '{service}' range ({start}-{end}): every port is allocated or in use")]
-    RangeExhausted { service: String, start: u16, end: u16 },
+    /// Every port of the service's range is allocated or busy, even after the ports of removed
+    /// worktrees were reclaimed. `holders` are the worktrees holding ports of the range, each
+    /// with its ports, in registry order.
+    #[error("{}", exhausted(service, *start, *end, holders))]
+    RangeExhausted { service: String, start: u16, end: u16, holders: Vec<(String, Vec<u16>)> },
 
     /// A port number outside 1–65535 or not a number at all.
     #[error("invalid port '{value}': expected an integer from 1 to 65535")]
@@ -78,6 +80,33 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// How many holders an exhausted range's message names before it counts the rest.
+const HOLDERS_NAMED: usize = 8;
+
+/// The message of [`Error::RangeExhausted`]: what is full, who holds it, and the ways out.
+fn exhausted(service: &str, start: u16, end: u16, holders: &[(String, Vec<u16>)]) -> String {
+    let mut text =
+        format!("no available port in the '{service}' range ({start}-{end}): every port is allocated or in use");
+    if !holders.is_empty() {
+        let named: Vec<String> = holders
+            .iter()
+            .take(HOLDERS_NAMED)
+            .map(|(w, ports)| {
+                let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+                format!("'{}' ({})", crate::printable(w), ports.join(", "))
+            })
+            .collect();
+        let more = holders.len().saturating_sub(HOLDERS_NAMED);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        text.push_str(&format!("; held by {}{more}", named.join(", ")));
+    }
+    let wider = end.saturating_add(end - start + 1);
+    text.push_str(&format!(
+        ". `atlas-ports prune` releases the ports of removed worktrees; `atlas-ports ranges set {service} {start}-{wider}` widens the range"
+    ));
+    text
 }
 
 impl Error {

@@ -32,7 +32,9 @@ pub use host::{
 };
 pub use ports::{Availability, Ensured, Ports};
 pub use printable::printable;
-pub use registry::{AllocateRequest, Allocation, GitIdentity, HealthStatus, Metadata, NextPort, PortRange, Registry};
+pub use registry::{
+    AllocateRequest, Allocation, GitIdentity, HealthStatus, Metadata, NextPort, PortRange, Registry, WorktreeFolder,
+};
 pub use status::{AllocationState, HealthSummary, StatusReport, WorktreeStatus};
 pub use store::{Change, RegistryStore, Snapshot};
 pub use time::Timestamp;

@@ -22,6 +22,15 @@ pub struct Ensured {
     pub moved_from: Option<u16>,
     /// Why a held port that is busy was kept although whose process holds it cannot be told.
     pub warning: Option<String>,
+    /// The allocations of removed worktrees released to make room, when the range had no
+    /// free port left ([`Ports::reclaiming`]).
+    pub reclaimed: Vec<Allocation>,
+}
+
+impl Ensured {
+    fn held(allocation: Allocation, warning: Option<String>) -> Ensured {
+        Ensured { allocation, created: false, moved_from: None, warning, reclaimed: Vec::new() }
+    }
 }
 
 /// The answer of `check_available`.
@@ -36,22 +45,37 @@ pub enum Availability {
 }
 
 /// The registry at one path, operated through one host.
-#[derive(Debug)]
 pub struct Ports<'h> {
     host: Host<'h>,
     store: RegistryStore<'h>,
+    /// What tells that a worktree is gone, when a full range may reclaim its ports.
+    reclaim: Option<Box<dyn WorktreeFacts + 'h>>,
+}
+
+impl std::fmt::Debug for Ports<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").field("store", &self.store).field("reclaim", &self.reclaim.is_some()).finish()
+    }
 }
 
 impl<'h> Ports<'h> {
     /// Operations on the registry at `registry`.
     pub fn new(host: Host<'h>, registry: impl Into<std::path::PathBuf>) -> Self {
-        Ports { host, store: RegistryStore::new(host.fs, registry) }
+        Ports { host, store: RegistryStore::new(host.fs, registry), reclaim: None }
     }
 
     /// Operations on a registry at a discovered location: while it does not exist, reads see
     /// the default registry with no allocations, and the first allocation creates it.
     pub fn creating(host: Host<'h>, registry: impl Into<std::path::PathBuf>) -> Self {
-        Ports { host, store: RegistryStore::new(host.fs, registry).default_when_missing() }
+        Ports { host, store: RegistryStore::new(host.fs, registry).default_when_missing(), reclaim: None }
+    }
+
+    /// When a range has no free port left, `allocate` and `ensure` first release the
+    /// allocations of worktrees that `facts` prove gone (the judgement of [`Ports::prune`]),
+    /// then try again; what they released is in the answer.
+    pub fn reclaiming(mut self, facts: Box<dyn WorktreeFacts + 'h>) -> Self {
+        self.reclaim = Some(facts);
+        self
     }
 
     /// The registry file's path.
@@ -78,13 +102,54 @@ impl<'h> Ports<'h> {
 
     /// Allocates the first free port of the service's range to the worktree.
     pub fn allocate(&self, req: &AllocateRequest<'_>) -> Result<Allocation> {
+        self.allocate_details(req).map(|e| e.allocation)
+    }
+
+    /// [`Ports::allocate`], with what it reclaimed to make room.
+    pub fn allocate_details(&self, req: &AllocateRequest<'_>) -> Result<Ensured> {
         let new = checked(req)?;
         let (now, by) = (self.now(), self.host.identity.allocated_by());
         self.store.update(&now, |reg| {
+            let mut name = String::new();
+            let new = new.named(reg, &mut name);
             let followed = reg.follow(&new);
-            let a = reg.allocate(&new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
-            Ok((a.clone(), if followed { Change::Rewritten } else { Change::Appended }))
+            let (a, reclaimed) = self.allocate_in(reg, &new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
+            let change = if followed || !reclaimed.is_empty() { Change::Rewritten } else { Change::Appended };
+            Ok((Ensured { allocation: a, created: true, moved_from: None, warning: None, reclaimed }, change))
         })
+    }
+
+    /// Allocates in `reg`; when the range is full, reclaims the ports of removed worktrees
+    /// (where this `Ports` may) and tries once more. Returns the allocation and what was
+    /// reclaimed.
+    fn allocate_in(
+        &self,
+        reg: &mut Registry,
+        new: &AllocateRequest<'_>,
+        now: &str,
+        by: &str,
+        is_free: &mut dyn FnMut(u16) -> bool,
+    ) -> Result<(Allocation, Vec<Allocation>)> {
+        let err = match reg.allocate(new, now, by, is_free) {
+            Ok(a) => return Ok((a.clone(), Vec::new())),
+            Err(err @ Error::RangeExhausted { .. }) => err,
+            Err(err) => return Err(err),
+        };
+        let Some(facts) = &self.reclaim else { return Err(err) };
+        let reclaimed = self.release_stale(reg, facts.as_ref());
+        if reclaimed.is_empty() {
+            return Err(err);
+        }
+        let a = reg.allocate(new, now, by, is_free)?.clone();
+        Ok((a, reclaimed))
+    }
+
+    /// Removes the allocations [`crate::prune::is_stale`] judges gone and returns them.
+    fn release_stale(&self, reg: &mut Registry, facts: &dyn WorktreeFacts) -> Vec<Allocation> {
+        let (gone, kept): (Vec<Allocation>, Vec<Allocation>) =
+            reg.allocations.drain(..).partition(|a| crate::prune::is_stale(a, facts, self.host.probe));
+        reg.allocations = kept;
+        gone
     }
 
     /// Returns the port the worktree already holds for the service, or allocates one. A port
@@ -95,24 +160,40 @@ impl<'h> Ports<'h> {
     }
 
     fn ensure_from(&self, snapshot: Snapshot, new: &AllocateRequest<'_>, warning: Option<String>) -> Result<Ensured> {
-        snapshot.registry.range_of(new.service)?;
-        if let Some(held) = snapshot.registry.held_by(new.service, new.worktree)
-            && !snapshot.registry.would_follow(new)
+        let reg = &snapshot.registry;
+        reg.range_of(new.service)?;
+        let mut name = String::new();
+        let named = new.named(reg, &mut name);
+        if let Some(held) = reg.held(&named).filter(|h| !named.exclude.contains(&h.port))
+            && !reg.would_follow(&named)
         {
-            return Ok(Ensured { allocation: held.clone(), created: false, moved_from: None, warning });
+            return Ok(Ensured::held(held.clone(), warning));
         }
         let (now, by) = (self.now(), self.host.identity.allocated_by());
         self.store.update_from(Some(snapshot), &now, |reg| {
             reg.range_of(new.service)?;
-            let followed = reg.follow(new);
-            if let Some(held) = reg.held_by(new.service, new.worktree) {
-                let allocation = held.clone();
-                let ensured = Ensured { allocation, created: false, moved_from: None, warning: warning.clone() };
-                return Ok((ensured, Change::from(followed)));
+            let mut name = String::new();
+            let new = new.named(reg, &mut name);
+            let followed = reg.follow(&new);
+            // A held port the caller excludes is given up for another (it asked not to get it).
+            let excluded = reg.held(&new).filter(|h| new.exclude.contains(&h.port)).map(|h| h.port);
+            if let Some(held) = reg.held(&new).filter(|_| excluded.is_none()) {
+                return Ok((Ensured::held(held.clone(), warning.clone()), Change::from(followed)));
             }
-            let a = reg.allocate(new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
-            let change = if followed { Change::Rewritten } else { Change::Appended };
-            Ok((Ensured { allocation: a.clone(), created: true, moved_from: None, warning: None }, change))
+            if let Some(port) = excluded {
+                reg.allocations.retain(|a| {
+                    !(a.port == port
+                        && Registry::belongs(a, new.worktree, new.folder.as_ref())
+                        && a.service == new.service)
+                });
+            }
+            let (a, reclaimed) = self.allocate_in(reg, &new, &now, &by, &mut |p| self.host.probe.is_free(p))?;
+            let change = if followed || excluded.is_some() || !reclaimed.is_empty() {
+                Change::Rewritten
+            } else {
+                Change::Appended
+            };
+            Ok((Ensured { allocation: a, created: true, moved_from: None, warning: None, reclaimed }, change))
         })
     }
 
@@ -126,7 +207,9 @@ impl<'h> Ports<'h> {
         let mut taken = None;
         let snapshot = self.store.snapshot()?;
         let reg = &snapshot.registry;
-        if let Some(held) = reg.held_by(new.service, new.worktree).filter(|h| !self.host.probe.is_free(h.port)) {
+        let mut name = String::new();
+        let named = new.named(reg, &mut name);
+        if let Some(held) = reg.held(&named).filter(|h| !self.host.probe.is_free(h.port)) {
             let kind = ProbeKind::for_service(&held.service, reg.ranges.get(held.service.as_str()));
             let seen = health.observe(&[ProbeTarget { port: held.port, kind }]).pop();
             match seen.and_then(|o| o.listener).map(|l| ownership(held, &l)) {
@@ -145,19 +228,25 @@ impl<'h> Ports<'h> {
         };
         let (now, by) = (self.now(), self.host.identity.allocated_by());
         self.store.update_from(Some(snapshot), &now, |reg| {
-            let still_held = reg.held_by(new.service, new.worktree).is_some_and(|h| h.port == port);
+            let mut name = String::new();
+            let new = new.named(reg, &mut name);
+            let still_held = reg.held(&new).is_some_and(|h| h.port == port);
             let moved_from = if still_held {
-                reg.allocations.retain(|a| !(a.port == port && a.worktree == new.worktree && a.service == new.service));
+                reg.allocations.retain(|a| {
+                    !(a.port == port
+                        && a.service == new.service
+                        && Registry::belongs(a, new.worktree, new.folder.as_ref()))
+                });
                 Some(port)
-            } else if let Some(held) = reg.held_by(new.service, new.worktree) {
+            } else if let Some(held) = reg.held(&new) {
                 // Another process moved it meanwhile.
-                let allocation = held.clone();
-                return Ok((Ensured { allocation, created: false, moved_from: None, warning: None }, false));
+                return Ok((Ensured::held(held.clone(), None), false));
             } else {
                 None
             };
-            let a = reg.allocate(&new, &now, &by, &mut |p| p != port && self.host.probe.is_free(p))?;
-            Ok((Ensured { allocation: a.clone(), created: true, moved_from, warning: None }, true))
+            let (a, reclaimed) =
+                self.allocate_in(reg, &new, &now, &by, &mut |p| p != port && self.host.probe.is_free(p))?;
+            Ok((Ensured { allocation: a, created: true, moved_from, warning: None, reclaimed }, true))
         })
     }
 
@@ -192,8 +281,7 @@ impl<'h> Ports<'h> {
             return Ok(self.store.load()?.allocations.into_iter().filter(|a| stale(a)).collect());
         }
         self.store.update(&self.now(), |reg| {
-            let (gone, kept): (Vec<Allocation>, Vec<Allocation>) = reg.allocations.drain(..).partition(|a| stale(a));
-            reg.allocations = kept;
+            let gone = self.release_stale(reg, facts);
             let changed = !gone.is_empty();
             Ok((gone, changed))
         })
@@ -278,6 +366,7 @@ fn checked<'a>(req: &AllocateRequest<'a>) -> Result<AllocateRequest<'a>> {
         preferred: req.preferred.map(checked_port).transpose()?,
         exclude: req.exclude,
         git: req.git,
+        folder: req.folder,
     })
 }
 

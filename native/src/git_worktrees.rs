@@ -44,14 +44,17 @@ impl GitWorktrees {
         out.status.success().then(|| GitWorktrees::from_porcelain(&String::from_utf8_lossy(&out.stdout)))
     }
 
-    /// Whether the allocation's worktree is live here: by folder, by git's id, or by name.
+    /// Whether the allocation's worktree is live here: by folder, or by git's id of it (which a
+    /// move keeps). Only an allocation that records neither git's id nor its repository (made
+    /// by an older version) is matched by name: names are no identity, since many worktrees
+    /// share a folder name.
     fn lists(&self, a: &Allocation) -> bool {
         let path = a.worktree_path.as_deref().map(Path::new);
+        let by_name = a.git_worktree.is_none() && a.repository.is_none();
         self.live.iter().any(|w| {
             path == Some(w.path.as_path())
-                || w.name == a.worktree
-                || w.id.as_deref() == Some(a.worktree.as_str())
                 || (w.id.is_some() && w.id == a.git_worktree)
+                || (by_name && (w.name == a.worktree || w.id.as_deref() == Some(a.worktree.as_str())))
         })
     }
 
@@ -80,9 +83,11 @@ fn admin_id(worktree: &Path) -> Option<String> {
 
 /// The facts `prune` needs: each allocation judged by its recorded repository (asked once per
 /// repository), an allocation recorded without one by the repository the registry serves.
+/// Git is asked only when a fact is needed (a full range reclaims rarely).
 #[derive(Debug, Default)]
 pub struct GitFacts {
-    fallback: Option<GitWorktrees>,
+    fallback_root: Option<PathBuf>,
+    fallback: std::cell::OnceCell<Option<GitWorktrees>>,
     asked: RefCell<HashMap<String, Option<GitWorktrees>>>,
 }
 
@@ -90,7 +95,11 @@ impl GitFacts {
     /// Facts whose fallback for allocations without a recorded repository is the repository
     /// with this worktree folder (none: such allocations are kept).
     pub fn new(registry_repository: Option<&Path>) -> GitFacts {
-        GitFacts { fallback: registry_repository.and_then(GitWorktrees::of_repository), asked: RefCell::default() }
+        GitFacts { fallback_root: registry_repository.map(Path::to_owned), ..GitFacts::default() }
+    }
+
+    fn fallback(&self) -> Option<&GitWorktrees> {
+        self.fallback.get_or_init(|| self.fallback_root.as_deref().and_then(GitWorktrees::of_repository)).as_ref()
     }
 }
 
@@ -106,7 +115,7 @@ impl WorktreeFacts for GitFacts {
                 let listing = asked.entry(repo.clone()).or_insert_with(|| GitWorktrees::of_git_dir(Path::new(repo)));
                 listing.as_ref().map(|l| l.lists(a))
             }
-            None => self.fallback.as_ref().map(|l| l.lists(a)),
+            None => self.fallback().map(|l| l.lists(a)),
         }
     }
 }

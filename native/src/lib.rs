@@ -26,7 +26,7 @@ pub use os_fs::{DEFAULT_LOCK_TIMEOUT, MAX_REGISTRY_BYTES, OsFs};
 pub use protocols::Timeouts;
 pub use system_host::{SystemClock, SystemIdentity};
 pub use system_probe::SystemProbe;
-pub use workspace::{NativeHost, OwnedGitIdentity, Workspace};
+pub use workspace::{NativeHost, Workspace};
 
 /// Environment variable bounding the lock wait, in milliseconds.
 pub const LOCK_TIMEOUT_ENV: &str = "ATLAS_PORTS_LOCK_TIMEOUT_MS";

@@ -26,7 +26,6 @@ pub fn project(ws: &Workspace) -> Result<(ProjectFile, PathBuf)> {
 /// when its text changes (atomically). An env file that `up` did not write is never replaced.
 pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
     let (project, root) = project(ws)?;
-    let (worktree, path) = ws.worktree(None)?;
     let env_path = root.join(&project.env_file);
     let existing = match fs::read_to_string(&env_path) {
         Ok(t) => Some(t),
@@ -43,18 +42,9 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
     let ports = ws.ports(registry);
     project.check_ranges(&ports.load()?)?;
     let probe = SystemHealthProbe::default();
-    let git = ws.git_identity(&worktree);
     let mut services = Vec::new();
     for s in &project.services {
-        let req = AllocateRequest {
-            service: &s.name,
-            worktree: &worktree,
-            description: &s.description,
-            worktree_path: path.as_deref(),
-            preferred: None,
-            exclude: &[],
-            git: git.as_ref().map(crate::OwnedGitIdentity::identity),
-        };
+        let req = AllocateRequest { description: &s.description, ..ws.request(&ports, &s.name, None)? };
         let e = ports.ensure_usable(&req, &probe)?;
         services.push(ServicePort {
             service: s.name.clone(),
@@ -69,6 +59,7 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
     if written {
         write_atomically(&env_path, text.as_bytes())?;
     }
+    let worktree = ws.worktree_name(&ports, None)?;
     let report = UpReport { worktree, env_file: ws.display(&env_path), written, services };
     Ok((report, ports.created_registry()))
 }
@@ -81,8 +72,9 @@ pub fn down(ws: &Workspace, registry: Option<&Path>) -> Result<DownReport> {
         Err(Error::ProjectFileMissing { .. }) => PathBuf::from(atlas_ports_core::project::DEFAULT_ENV_FILE),
         Err(e) => return Err(e),
     };
-    let (worktree, _) = ws.worktree(None)?;
-    let released = ws.ports(registry).release_worktree(&worktree)?;
+    let ports = ws.ports(registry);
+    let worktree = ws.worktree_name(&ports, None)?;
+    let released = ports.release_worktree(&worktree)?;
     let env_path = root.join(env_file);
     let (mut removed, mut kept) = (None, None);
     if let Ok(text) = fs::read_to_string(&env_path) {

@@ -3,7 +3,7 @@
 
 use crate::discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
 use crate::{LOCK_TIMEOUT_ENV, OsFs, SystemClock, SystemIdentity, SystemProbe};
-use atlas_ports_core::{Error, GitIdentity, Host, Ports, Result};
+use atlas_ports_core::{AllocateRequest, Error, GitIdentity, Host, Ports, Result, WorktreeFolder};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -43,7 +43,32 @@ pub struct Workspace {
     pub cwd: PathBuf,
     env_registry: Option<String>,
     worktree: Option<Worktree>,
+    /// What names the worktree worked in, found once.
+    here: Option<Here>,
     native: NativeHost,
+}
+
+/// [`WorktreeFolder`], owned.
+#[derive(Debug)]
+struct Here {
+    name: String,
+    parent: Option<String>,
+    path: String,
+    repository: String,
+    git_id: Option<String>,
+}
+
+impl Here {
+    fn of(w: &Worktree) -> Here {
+        let parent = w.root.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+        Here {
+            name: w.name(),
+            parent,
+            path: w.root.display().to_string(),
+            repository: w.common_dir.display().to_string(),
+            git_id: w.git_id.clone(),
+        }
+    }
 }
 
 impl Workspace {
@@ -56,8 +81,10 @@ impl Workspace {
 
     /// The surroundings of an operation working in `cwd` (the Node addon's `options.cwd`).
     pub fn at(cwd: PathBuf) -> Result<Workspace> {
+        let worktree = find_worktree(&cwd);
         Ok(Workspace {
-            worktree: find_worktree(&cwd),
+            here: worktree.as_ref().map(Here::of),
+            worktree,
             env_registry: std::env::var(REGISTRY_ENV).ok(),
             native: NativeHost::from_env()?,
             cwd,
@@ -67,15 +94,18 @@ impl Workspace {
     /// The registry operations, on the explicit registry or the discovered one. A registry
     /// named explicitly (`explicit`, `ATLAS_PORTS_REGISTRY`) must exist; the one discovered in
     /// a git repository is created by the first allocation (reads see no allocations until
-    /// then), so a repository needs no setup.
+    /// then), so a repository needs no setup. A full range reclaims the ports of worktrees git
+    /// says are gone.
     pub fn ports(&self, explicit: Option<&Path>) -> Ports<'_> {
         let env = self.env_registry.as_deref().filter(|p| !p.is_empty());
         let path = registry_path(explicit, env, &self.cwd, self.worktree.as_ref());
-        if explicit.is_none() && env.is_none() && self.worktree.is_some() {
+        let facts = Box::new(crate::GitFacts::new(self.repository_root(&path).as_deref()));
+        let ports = if explicit.is_none() && env.is_none() && self.worktree.is_some() {
             Ports::creating(self.native.host(), path)
         } else {
             Ports::new(self.native.host(), path)
-        }
+        };
+        ports.reclaiming(facts)
     }
 
     /// The git worktree around the folder worked in, if any.
@@ -83,26 +113,51 @@ impl Workspace {
         self.worktree.as_ref()
     }
 
-    /// The worktree id to use, and the worktree's folder when it is the current one.
-    pub fn worktree(&self, given: Option<&str>) -> Result<(String, Option<String>)> {
-        let here = self.worktree.as_ref();
-        match given {
-            Some(name) => {
-                let path = here.filter(|w| w.name() == name).map(|w| w.root.display().to_string());
-                Ok((name.to_owned(), path))
+    /// The worktree folder worked in, as the registry's naming needs it ([`WorktreeFolder`]).
+    pub fn folder(&self) -> Option<WorktreeFolder<'_>> {
+        let here = self.here.as_ref()?;
+        Some(WorktreeFolder {
+            name: &here.name,
+            parent: here.parent.as_deref(),
+            path: &here.path,
+            git: GitIdentity { repository: &here.repository, worktree_id: here.git_id.as_deref() },
+        })
+    }
+
+    /// A request for `service` in the worktree named `given`, else in the worktree worked in,
+    /// whose name the registry decides under its lock. A name given is taken as it is; it
+    /// records the folder worked in (for `prune` and moves) only when it is the name the
+    /// registry gives that folder.
+    pub fn request<'a>(
+        &'a self,
+        ports: &Ports<'_>,
+        service: &'a str,
+        given: Option<&'a str>,
+    ) -> Result<AllocateRequest<'a>> {
+        let folder = self.folder();
+        match (given, folder) {
+            (None, Some(folder)) => Ok(AllocateRequest::in_folder(service, folder)),
+            (None, None) => Err(Error::NotInWorktree { cwd: self.cwd.clone() }),
+            (Some(name), folder) => {
+                let mut req = AllocateRequest::new(service, name);
+                if let Some(folder) = folder.filter(|f| f.name == name)
+                    && ports.load()?.name_of(&folder) == name
+                {
+                    req.worktree_path = Some(folder.path);
+                    req.git = Some(folder.git);
+                }
+                Ok(req)
             }
-            None => match here {
-                Some(w) => Ok((w.name(), Some(w.root.display().to_string()))),
-                None => Err(Error::NotInWorktree { cwd: self.cwd.clone() }),
-            },
         }
     }
 
-    /// Who the worktree named `name` is to git, when it is the one worked in: recorded with its
-    /// allocations so that `prune` asks the right repository and a moved worktree keeps them.
-    pub fn git_identity(&self, name: &str) -> Option<OwnedGitIdentity> {
-        let here = self.worktree.as_ref().filter(|w| w.name() == name)?;
-        Some(OwnedGitIdentity { repository: here.common_dir.display().to_string(), worktree_id: here.git_id.clone() })
+    /// The worktree named `given`, else the name the registry gives the worktree worked in.
+    pub fn worktree_name(&self, ports: &Ports<'_>, given: Option<&str>) -> Result<String> {
+        match (given, self.folder()) {
+            (Some(name), _) => Ok(name.to_owned()),
+            (None, Some(folder)) => Ok(ports.load()?.name_of(&folder)),
+            (None, None) => Err(Error::NotInWorktree { cwd: self.cwd.clone() }),
+        }
     }
 
     /// The repository whose worktrees the registry serves: the root above
@@ -120,19 +175,5 @@ impl Workspace {
             Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
             _ => path.display().to_string(),
         }
-    }
-}
-
-/// [`GitIdentity`], owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedGitIdentity {
-    pub repository: String,
-    pub worktree_id: Option<String>,
-}
-
-impl OwnedGitIdentity {
-    /// The borrowed form an [`atlas_ports_core::AllocateRequest`] carries.
-    pub fn identity(&self) -> GitIdentity<'_> {
-        GitIdentity { repository: &self.repository, worktree_id: self.worktree_id.as_deref() }
     }
 }

@@ -8,6 +8,8 @@ mod concurrency;
 #[cfg(unix)]
 mod dashboard;
 #[cfg(unix)]
+mod fleets;
+#[cfg(unix)]
 mod health;
 #[cfg(unix)]
 mod hostile;

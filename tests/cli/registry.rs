@@ -53,7 +53,7 @@ fn explicit_registry_and_environment_variable_take_precedence() {
         .args(["list", "--all", "--registry", elsewhere.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(Run::from(run).success().stdout, "Port ".to_owned() + &range.to_string() + " (svc): \n");
+    assert_eq!(Run::from(run).success().stdout, format!("Worktree 'w':\n  Port {range} (svc): \n"));
 }
 
 #[test]

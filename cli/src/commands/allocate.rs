@@ -3,25 +3,24 @@
 use super::{Exit, Invocation};
 use crate::args::AllocateArgs;
 use crate::output;
-use atlas_ports_core::{AllocateRequest, Allocation, Result, report};
-use atlas_ports_native::{OwnedGitIdentity, SystemHealthProbe};
+use atlas_ports_core::{AllocateRequest, Allocation, Ports, Result, report};
+use atlas_ports_native::SystemHealthProbe;
 
 pub fn allocate(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let json = inv.json()?;
-    let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
-    let git = inv.ws.git_identity(&worktree);
-    let a = ports.allocate(&request(&args, &worktree, path.as_deref(), git.as_ref()))?;
+    let req = request(inv, &ports, &args)?;
+    let ensured = ports.allocate_details(&req)?;
     super::note_created(inv, &ports);
-    print(&args, json, &a, || report::allocated(&a, &inv.ws.display(ports.registry_path())))
+    super::note_moved(&ensured);
+    let a = &ensured.allocation;
+    print(&args, json, a, || report::allocated(a, &inv.ws.display(ports.registry_path())))
 }
 
 pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     let json = inv.json()?;
-    let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
-    let git = inv.ws.git_identity(&worktree);
-    let req = request(&args, &worktree, path.as_deref(), git.as_ref());
+    let req = request(inv, &ports, &args)?;
     let ensured = ports.ensure_usable(&req, &SystemHealthProbe::default())?;
     super::note_created(inv, &ports);
     super::note_moved(&ensured);
@@ -39,21 +38,9 @@ pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
     })
 }
 
-fn request<'a>(
-    args: &'a AllocateArgs,
-    worktree: &'a str,
-    path: Option<&'a str>,
-    git: Option<&'a OwnedGitIdentity>,
-) -> AllocateRequest<'a> {
-    AllocateRequest {
-        service: &args.service,
-        worktree,
-        description: &args.description,
-        worktree_path: path,
-        preferred: None,
-        exclude: &[],
-        git: git.map(OwnedGitIdentity::identity),
-    }
+fn request<'a>(inv: &'a Invocation<'_>, ports: &Ports<'_>, args: &'a AllocateArgs) -> Result<AllocateRequest<'a>> {
+    let req = inv.ws.request(ports, &args.service, args.worktree.as_deref())?;
+    Ok(AllocateRequest { description: &args.description, ..req })
 }
 
 fn print(args: &AllocateArgs, json: bool, a: &Allocation, text: impl FnOnce() -> String) -> Result<Exit> {

@@ -7,8 +7,9 @@ use atlas_ports_core::{Result, env_export};
 
 pub fn run(inv: &Invocation<'_>, args: EnvArgs) -> Result<Exit> {
     let format = inv.env_format()?;
-    let (worktree, _) = inv.ws.worktree(args.worktree.as_deref())?;
-    let allocations = inv.ports().list(Some(&worktree))?;
+    let ports = inv.ports();
+    let worktree = inv.ws.worktree_name(&ports, args.worktree.as_deref())?;
+    let allocations = ports.list(Some(&worktree))?;
     let (vars, shadowed) = env_export::port_variables(&allocations);
     for warning in shadowed {
         output::note(&format!("atlas-ports: warning: {warning}"));

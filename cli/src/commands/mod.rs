@@ -115,6 +115,13 @@ pub fn note_moved(ensured: &atlas_ports_core::Ensured) {
     if let Some(warning) = &ensured.warning {
         crate::output::note(&format!("atlas-ports: warning: {warning}"));
     }
+    if !ensured.reclaimed.is_empty() {
+        crate::output::note(&format!(
+            "atlas-ports: the '{}' range was full: released {} of worktrees that are gone",
+            a.service,
+            atlas_ports_core::report::released_list(&ensured.reclaimed)
+        ));
+    }
 }
 
 /// Runs a parsed command line.

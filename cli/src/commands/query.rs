@@ -30,13 +30,15 @@ pub fn check(inv: &Invocation<'_>, args: CheckArgs) -> Result<Exit> {
 
 pub fn list(inv: &Invocation<'_>, args: ListArgs) -> Result<Exit> {
     let json = inv.json()?;
-    let worktree = if args.all { None } else { Some(inv.ws.worktree(args.worktree.as_deref())?.0) };
-    let allocations = inv.ports().list(worktree.as_deref())?;
+    let ports = inv.ports();
+    let worktree = if args.all { None } else { Some(inv.ws.worktree_name(&ports, args.worktree.as_deref())?) };
+    let allocations = ports.list(worktree.as_deref())?;
     match (json, &worktree) {
         (true, _) => output::json(&allocations)?,
         (false, Some(w)) if allocations.is_empty() => output::note(&format!("No ports allocated to worktree '{w}'")),
         (false, None) if allocations.is_empty() => output::note("No ports allocated"),
-        (false, _) => output::text(&report::allocation_lines(&allocations))?,
+        (false, Some(_)) => output::text(&report::allocation_lines(&allocations))?,
+        (false, None) => output::text(&report::allocation_lines_by_worktree(&allocations))?,
     }
     Ok(Exit::Success)
 }

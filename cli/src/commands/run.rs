@@ -10,7 +10,6 @@ use std::ffi::OsString;
 use std::process::Command;
 
 pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
-    let (worktree, path) = inv.ws.worktree(args.worktree.as_deref())?;
     let ports = inv.ports();
     // Everything that can be wrong is found before the first write: a failed `run` leaves the
     // registry as it was.
@@ -22,24 +21,20 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
     for arg in &args.command {
         substitute(arg, &named)?;
     }
-    let git = inv.ws.git_identity(&worktree);
+    let mut worktree = inv.ws.worktree_name(&ports, args.worktree.as_deref())?;
     let mut held: Vec<(&str, u16)> = Vec::new();
     for service in &args.service {
         if held.iter().any(|(s, _)| s == service) {
             continue;
         }
         let request = AllocateRequest {
-            service,
-            worktree: &worktree,
             description: &args.description,
-            worktree_path: path.as_deref(),
-            preferred: None,
-            exclude: &[],
-            git: git.as_ref().map(atlas_ports_native::OwnedGitIdentity::identity),
+            ..inv.ws.request(&ports, service, args.worktree.as_deref())?
         };
         let ensured = ports.ensure_usable(&request, &atlas_ports_native::SystemHealthProbe::default())?;
         super::note_created(inv, &ports);
         super::note_moved(&ensured);
+        worktree = ensured.allocation.worktree.to_string();
         held.push((service, ensured.allocation.port));
     }
     let argv = args.command.iter().map(|a| substitute(a, &held)).collect::<Result<Vec<_>>>()?;

@@ -3,6 +3,7 @@
 mod codec;
 mod members;
 mod model;
+mod naming;
 mod operations;
 mod parse;
 mod port_set;
@@ -10,5 +11,6 @@ mod scan;
 pub(crate) mod splice;
 
 pub use model::{Allocation, HealthStatus, Metadata, PortRange, REGISTRY_VERSION, Registry, SCHEMA_VERSION};
+pub use naming::WorktreeFolder;
 pub use operations::{AllocateRequest, GitIdentity, NextPort};
 pub use port_set::PortSet;

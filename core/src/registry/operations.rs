@@ -3,6 +3,7 @@
 //! (real sockets) and WebAssembly (busy ports passed in by the host).
 
 use super::model::{Allocation, HealthStatus, PortRange, Registry};
+use super::naming::WorktreeFolder;
 use super::port_set::PortSet;
 use crate::error::{Error, Result};
 
@@ -21,6 +22,10 @@ pub struct AllocateRequest<'a> {
     pub exclude: &'a [u16],
     /// Who the worktree is to git, when the request comes from inside it.
     pub git: Option<GitIdentity<'a>>,
+    /// Set when no name was given and the request comes from inside a worktree: the registry
+    /// then decides the name ([`Registry::name_of`]) under the lock, and the folder and git
+    /// identity recorded are the folder's. `worktree` is only a stand-in until then.
+    pub folder: Option<WorktreeFolder<'a>>,
 }
 
 impl<'a> AllocateRequest<'a> {
@@ -36,6 +41,32 @@ impl<'a> AllocateRequest<'a> {
             preferred: None,
             exclude: &[],
             git: None,
+            folder: None,
+        }
+    }
+
+    /// The worktree in `folder`, named as the registry decides.
+    pub fn in_folder(service: &'a str, folder: WorktreeFolder<'a>) -> AllocateRequest<'a> {
+        AllocateRequest {
+            worktree_path: Some(folder.path),
+            git: Some(folder.git),
+            folder: Some(folder),
+            ..AllocateRequest::new(service, folder.name)
+        }
+    }
+
+    /// This request under the name the registry gives its folder (as it is, when a name was
+    /// given): what an operation under the lock works with.
+    pub fn named<'b>(&self, registry: &Registry, name: &'b mut String) -> AllocateRequest<'b>
+    where
+        'a: 'b,
+    {
+        match &self.folder {
+            Some(folder) => {
+                *name = registry.name_of(folder);
+                AllocateRequest { worktree: name.as_str(), ..*self }
+            }
+            None => *self,
         }
     }
 }
@@ -103,11 +134,9 @@ impl Registry {
         let taken = self.allocated_ports();
         let mut usable = |p: u16| !taken.contains(p) && !new.exclude.contains(&p) && is_free(p);
         let preferred = new.preferred.filter(|&p| (start..=end).contains(&p) && usable(p));
-        let port = preferred.or_else(|| (start..=end).find(|&p| usable(p))).ok_or_else(|| Error::RangeExhausted {
-            service: new.service.to_owned(),
-            start,
-            end,
-        })?;
+        let Some(port) = preferred.or_else(|| (start..=end).find(|&p| usable(p))) else {
+            return Err(self.exhausted(new.service));
+        };
         self.allocations.push(Allocation {
             port,
             worktree: new.worktree.into(),
@@ -147,13 +176,19 @@ impl Registry {
     }
 
     fn to_follow(&self, new: &AllocateRequest<'_>) -> Vec<usize> {
-        let Some(GitIdentity { repository, worktree_id: Some(id) }) = new.git else { return Vec::new() };
+        let mine = |a: &Allocation| match (&new.folder, new.git) {
+            (Some(folder), _) => folder.made(a),
+            (None, Some(GitIdentity { repository, worktree_id: Some(id) })) => {
+                a.repository.as_deref() == Some(repository) && a.git_worktree.as_deref() == Some(id)
+            }
+            _ => false,
+        };
         let mut moving = Vec::new();
         for (i, a) in self.allocations.iter().enumerate() {
-            let same = a.repository.as_deref() == Some(repository) && a.git_worktree.as_deref() == Some(id);
+            let same = mine(a);
             let renamed = a.worktree != new.worktree;
             let moved = renamed || (new.worktree_path.is_some() && a.worktree_path.as_deref() != new.worktree_path);
-            let taken = || self.held_by(&a.service, new.worktree).is_some();
+            let taken = || self.held(&AllocateRequest { service: &a.service, ..*new }).is_some();
             if same && moved && !(renamed && taken()) {
                 moving.push(i);
             }
@@ -164,6 +199,35 @@ impl Registry {
     /// The port this worktree already holds for this service (the first, if several).
     pub fn held_by(&self, service: &str, worktree: &str) -> Option<&Allocation> {
         self.allocations.iter().find(|a| a.service == service && a.worktree == worktree)
+    }
+
+    /// The port the request's worktree already holds for its service: under its name, and,
+    /// for a worktree named by its folder, made by it (or by no one in particular).
+    pub fn held(&self, req: &AllocateRequest<'_>) -> Option<&Allocation> {
+        self.allocations
+            .iter()
+            .find(|a| a.service == req.service && Registry::belongs(a, req.worktree, req.folder.as_ref()))
+    }
+
+    /// The error for a range with no port left, naming who holds it and the ways out.
+    fn exhausted(&self, service: &str) -> Error {
+        let range = match self.range_of(service) {
+            Ok(range) => range,
+            Err(err) => return err,
+        };
+        let mut holders: Vec<(&str, Vec<u16>)> = Vec::new();
+        for a in self.allocations.iter().filter(|a| range.contains(a.port)) {
+            match holders.iter_mut().find(|(w, _)| *w == a.worktree.as_str()) {
+                Some((_, ports)) => ports.push(a.port),
+                None => holders.push((&a.worktree, vec![a.port])),
+            }
+        }
+        Error::RangeExhausted {
+            service: service.to_owned(),
+            start: range.start,
+            end: range.end,
+            holders: holders.into_iter().map(|(w, ports)| (w.to_owned(), ports)).collect(),
+        }
     }
 
     /// Removes the allocations of `port` (only `worktree`'s when given) and returns them.

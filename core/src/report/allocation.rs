@@ -183,6 +183,40 @@ pub fn allocation_lines(allocations: &[Allocation]) -> String {
     out
 }
 
+/// `list --all`: the allocations grouped by worktree, in order of first appearance, each line
+/// as [`allocation_lines`] prints it.
+pub fn allocation_lines_by_worktree(allocations: &[Allocation]) -> String {
+    let mut worktrees: Vec<&str> = Vec::new();
+    for a in allocations {
+        if !worktrees.contains(&a.worktree.as_str()) {
+            worktrees.push(&a.worktree);
+        }
+    }
+    let mut out = String::new();
+    for w in worktrees {
+        let _ = writeln!(out, "Worktree '{}':", crate::printable(w));
+        for a in allocations.iter().filter(|a| a.worktree == w) {
+            let _ = writeln!(
+                out,
+                "  Port {} ({}): {}",
+                a.port,
+                crate::printable(&a.service),
+                crate::printable(&a.description)
+            );
+        }
+    }
+    out
+}
+
+/// Released allocations in one line: `8085 (web) of 'gone-1', 3001 (api) of 'gone-1'`.
+pub fn released_list(released: &[Allocation]) -> String {
+    let items: Vec<String> = released
+        .iter()
+        .map(|a| format!("{} ({}) of '{}'", a.port, crate::printable(&a.service), crate::printable(&a.worktree)))
+        .collect();
+    items.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +262,13 @@ You can start your service with:
     #[test]
     fn list_lines() {
         assert_eq!(allocation_lines(&[web_8080()]), "Port 8080 (web): Frontend dev server\n");
+        let mut other = web_8080();
+        other.worktree = "a-app".into();
+        other.port = 8081;
+        assert_eq!(
+            allocation_lines_by_worktree(&[web_8080(), other.clone(), web_8080()]),
+            "Worktree 'review-GH-42':\n  Port 8080 (web): Frontend dev server\n  Port 8080 (web): Frontend dev server\n\
+             Worktree 'a-app':\n  Port 8081 (web): Frontend dev server\n"
+        );
     }
 }

@@ -17,8 +17,8 @@ pub use crate::status::{
     AllocationState, HealthReport, HealthSummary, RangeStatus, StatusReport, WorktreeReport, WorktreeStatus,
 };
 pub use allocation::{
-    CheckReport, InitReport, PruneReport, ReleaseReport, Unavailable, allocated, allocation_lines, already_held,
-    next_port, released, worktree_released,
+    CheckReport, InitReport, PruneReport, ReleaseReport, Unavailable, allocated, allocation_lines,
+    allocation_lines_by_worktree, already_held, next_port, released, released_list, worktree_released,
 };
 pub use conflicts::conflicts;
 pub use health::{health, health_block};

@@ -38,6 +38,15 @@ impl Repo {
         path
     }
 
+    /// Adds a linked worktree at `<tmp>/<relative>` (folders created as needed) on a new branch
+    /// `branch`, as agent tools lay them out (`codex/worktrees/1f3c/repo`), and returns its folder.
+    pub fn add_worktree_at(&self, relative: &str, branch: &str) -> PathBuf {
+        let path = self.tmp.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        git(&self.main, &["worktree", "add", "-q", "-b", branch, path.to_str().unwrap()]);
+        path
+    }
+
     /// The shared registry in the main worktree.
     pub fn registry(&self) -> PathBuf {
         self.main.join(".atlas/worktrees/ports.json")
