@@ -19,7 +19,7 @@ const PLACE = ['registry', 'cwd']
 const ALLOCATION = [...PLACE, 'worktree', 'description', 'preferred', 'exclude']
 
 /** The type of each option member. */
-const MEMBER_TYPES = { force: 'boolean', preferred: 'port', exclude: 'ports' }
+const MEMBER_TYPES = { force: 'boolean', dryRun: 'boolean', preferred: 'port', exclude: 'ports' }
 
 /**
  * Each operation's parameters: `string` (a required string), `string?` (optional), `port` (a
@@ -41,6 +41,10 @@ const OPERATIONS = {
   up: [PLACE],
   down: [PLACE],
   projectFile: [PLACE],
+  listAllAllocations: [PLACE],
+  currentWorktree: [PLACE],
+  worktreePorts: ['string?', PLACE],
+  prune: [[...PLACE, 'dryRun']],
 }
 
 const NAMES = {
@@ -59,6 +63,10 @@ const NAMES = {
   up: ['options'],
   down: ['options'],
   projectFile: ['options'],
+  listAllAllocations: ['options'],
+  currentWorktree: ['options'],
+  worktreePorts: ['worktree', 'options'],
+  prune: ['options'],
 }
 
 const describe = (value) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value)}`)
@@ -145,6 +153,10 @@ function report(details, service) {
     process.emitWarning(`port ${details.movedFrom} (${service}) is taken by another process; moved to ${details.port}`, { code: 'ATLAS_PORTS_MOVED' })
   }
   if (details.warning !== undefined) process.emitWarning(details.warning, { code: 'ATLAS_PORTS_PORT_BUSY' })
+  if (details.reclaimed.length > 0) {
+    const released = details.reclaimed.map((a) => `${a.port} (${a.service}) of '${a.worktree}'`).join(', ')
+    process.emitWarning(`the '${service}' range was full: released ${released} of worktrees that are gone`, { code: 'ATLAS_PORTS_RECLAIMED' })
+  }
   return details.port
 }
 exports.ensurePort = function (...given) {

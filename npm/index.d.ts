@@ -120,6 +120,18 @@ export interface ConflictSummary {
   problems: number
 }
 
+/**
+ * The name of the worktree `options.cwd` (default: the current folder) is in, as the registry
+ * gives it: the folder's name, or a distinct variant when another worktree has that name.
+ */
+export declare function currentWorktree(options?: Options | undefined | null): Promise<string>
+
+/**
+ * The name of the worktree `options.cwd` (default: the current folder) is in, as the registry
+ * gives it: the folder's name, or a distinct variant when another worktree has that name.
+ */
+export declare function currentWorktreeSync(options?: Options | undefined | null): string
+
 /** A service that atlas-ports.toml declares. */
 export interface DeclaredService {
   name: string
@@ -153,6 +165,10 @@ export interface EnsuredPort {
   movedFrom?: number
   /** Why a busy held port was kept although whose process holds it cannot be told. */
   warning?: string
+  /** The worktree's name, as the registry gives it. */
+  worktree: string
+  /** Allocations of worktrees that are gone, released because the range was full. */
+  reclaimed: Array<Allocation>
 }
 
 /**
@@ -245,6 +261,12 @@ export declare function initRegistry(options?: InitOptions | undefined | null): 
  */
 export declare function initRegistrySync(options?: InitOptions | undefined | null): string
 
+/** Every worktree's allocations, as stored: nothing is probed. */
+export declare function listAllAllocations(options?: Options | undefined | null): Promise<Array<Allocation>>
+
+/** Every worktree's allocations, as stored: nothing is probed. */
+export declare function listAllAllocationsSync(options?: Options | undefined | null): Array<Allocation>
+
 /** The allocations of a worktree (default: the current one), as stored. */
 export declare function listAllocatedPorts(worktree?: string | undefined | null, options?: Options | undefined | null): Promise<Array<Allocation>>
 
@@ -300,6 +322,26 @@ export interface ProjectInfo {
   /** The service the Vite plugin uses: marked `vite = true`, else `web`, else the first. */
   viteService: string
 }
+
+/**
+ * Releases the allocations of worktrees that are gone (folder deleted, git no longer lists
+ * them, nothing listens); with `options.dryRun`, only says which. Returns them.
+ */
+export declare function prune(options?: PruneOptions | undefined | null): Promise<Array<Allocation>>
+
+/** Options of `prune`. */
+export interface PruneOptions {
+  registry?: string
+  cwd?: string
+  /** Only say what would be released; the registry is unchanged. */
+  dryRun?: boolean
+}
+
+/**
+ * Releases the allocations of worktrees that are gone (folder deleted, git no longer lists
+ * them, nothing listens); with `options.dryRun`, only says which. Returns them.
+ */
+export declare function pruneSync(options?: PruneOptions | undefined | null): Array<Allocation>
 
 /** One service range with its allocations and free ports. */
 export interface RangeStatus {
@@ -408,6 +450,28 @@ export interface UpReport {
  * (only when it changes).
  */
 export declare function upSync(options?: Options | undefined | null): UpReport
+
+/**
+ * All of a worktree's ports at once (default: the current worktree's): by service, and as the
+ * environment variables `atlas-ports env` prints (`PORT_WEB`: `'8080'`).
+ */
+export declare function worktreePorts(worktree?: string | undefined | null, options?: Options | undefined | null): Promise<WorktreePorts>
+
+/** The answer of `worktreePorts`. */
+export interface WorktreePorts {
+  /** The worktree's name. */
+  worktree: string
+  /** Service → port (the first, if a service holds several). */
+  ports: Record<string, number>
+  /** `PORT_WEB` → `'8080'`: the variables `atlas-ports env` prints. */
+  env: Record<string, string>
+}
+
+/**
+ * All of a worktree's ports at once (default: the current worktree's): by service, and as the
+ * environment variables `atlas-ports env` prints (`PORT_WEB`: `'8080'`).
+ */
+export declare function worktreePortsSync(worktree?: string | undefined | null, options?: Options | undefined | null): WorktreePorts
 
 /** One worktree's allocations with their live state. */
 export interface WorktreeStatus {

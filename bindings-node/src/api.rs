@@ -3,11 +3,11 @@
 //! CLI.
 
 use crate::error::{Code, to_js};
-use crate::options::{AllocateOptions, InitOptions, Options, Place, ReleaseOptions};
+use crate::options::{AllocateOptions, InitOptions, Options, Place, PruneOptions, ReleaseOptions};
 use crate::task::Job;
 use crate::types::{
     Allocation, ConflictReport, DeclaredService, DownReport, EnsuredPort, HealthReport, NextPort, ProjectInfo,
-    StatusReport, UpReport,
+    StatusReport, UpReport, WorktreePorts,
 };
 use atlas_ports_core::{AllocateRequest, Availability, Ensured, Error as CoreError, report, status, validate};
 use atlas_ports_native::{SystemHealthProbe, lifecycle};
@@ -72,25 +72,16 @@ fn request_port(
     let preferred = o.preferred.map(port_of).transpose()?;
     let exclude = o.exclude.unwrap_or_default().into_iter().map(port_of).collect::<CoreResult<Vec<u16>>>()?;
     let p = place(o.registry, o.cwd)?;
-    let (worktree, path) = p.ctx.worktree(worktree.or(o.worktree).as_deref())?;
+    let ports = p.ports();
+    let worktree = worktree.or(o.worktree);
     let description = description.or(o.description);
-    let git = p.ctx.git_identity(&worktree);
     let req = AllocateRequest {
-        service: &service,
-        worktree: &worktree,
         description: description.as_deref().unwrap_or(""),
-        worktree_path: path.as_deref(),
         preferred,
         exclude: &exclude,
-        git: git.as_ref().map(atlas_ports_native::OwnedGitIdentity::identity),
+        ..p.ctx.request(&ports, &service, worktree.as_deref())?
     };
-    let ports = p.ports();
-    if ensure {
-        ports.ensure_usable(&req, &SystemHealthProbe::default())
-    } else {
-        let allocation = ports.allocate(&req)?;
-        Ok(Ensured { allocation, created: true, moved_from: None, warning: None })
-    }
+    if ensure { ports.ensure_usable(&req, &SystemHealthProbe::default()) } else { ports.allocate_details(&req) }
 }
 
 fn details(e: Ensured) -> EnsuredPort {
@@ -99,6 +90,8 @@ fn details(e: Ensured) -> EnsuredPort {
         created: e.created,
         moved_from: e.moved_from.map(u32::from),
         warning: e.warning,
+        worktree: e.allocation.worktree.to_string(),
+        reclaimed: e.reclaimed.iter().map(Allocation::from).collect(),
     }
 }
 
@@ -165,8 +158,59 @@ export! {
     list_allocated_ports, list_allocated_ports_sync, Vec<Allocation>, "Promise<Array<Allocation>>",
     (worktree: Option<String>, options: Option<Options>) {
         let p = place_of(options)?;
-        let (worktree, _) = p.ctx.worktree(worktree.as_deref())?;
-        Ok(p.ports().list(Some(&worktree))?.iter().map(Allocation::from).collect())
+        let ports = p.ports();
+        let worktree = p.ctx.worktree_name(&ports, worktree.as_deref())?;
+        Ok(ports.list(Some(&worktree))?.iter().map(Allocation::from).collect())
+    }
+}
+
+export! {
+    #[doc = " Every worktree's allocations, as stored: nothing is probed."]
+    list_all_allocations, list_all_allocations_sync, Vec<Allocation>, "Promise<Array<Allocation>>",
+    (options: Option<Options>) {
+        Ok(place_of(options)?.ports().list(None)?.iter().map(Allocation::from).collect())
+    }
+}
+
+export! {
+    #[doc = " The name of the worktree `options.cwd` (default: the current folder) is in, as the registry"]
+    #[doc = " gives it: the folder's name, or a distinct variant when another worktree has that name."]
+    current_worktree, current_worktree_sync, String, "Promise<string>",
+    (options: Option<Options>) {
+        let p = place_of(options)?;
+        p.ctx.worktree_name(&p.ports(), None)
+    }
+}
+
+export! {
+    #[doc = " All of a worktree's ports at once (default: the current worktree's): by service, and as the"]
+    #[doc = " environment variables `atlas-ports env` prints (`PORT_WEB`: `'8080'`)."]
+    worktree_ports, worktree_ports_sync, WorktreePorts, "Promise<WorktreePorts>",
+    (worktree: Option<String>, options: Option<Options>) {
+        let p = place_of(options)?;
+        let ports = p.ports();
+        let worktree = p.ctx.worktree_name(&ports, worktree.as_deref())?;
+        let allocations = ports.list(Some(&worktree))?;
+        let (vars, _) = atlas_ports_core::env_export::port_variables(&allocations);
+        let mut by_service = std::collections::BTreeMap::new();
+        for a in &allocations {
+            by_service.entry(a.service.to_string()).or_insert(u32::from(a.port));
+        }
+        let env = vars.iter().map(|v| (v.name.clone(), v.port.to_string())).collect();
+        Ok(WorktreePorts { worktree, ports: by_service, env })
+    }
+}
+
+export! {
+    #[doc = " Releases the allocations of worktrees that are gone (folder deleted, git no longer lists"]
+    #[doc = " them, nothing listens); with `options.dryRun`, only says which. Returns them."]
+    prune, prune_sync, Vec<Allocation>, "Promise<Array<Allocation>>",
+    (options: Option<PruneOptions>) {
+        let o = options.unwrap_or_default();
+        let p = place(o.registry, o.cwd)?;
+        let ports = p.ports();
+        let facts = atlas_ports_native::GitFacts::new(p.ctx.repository_root(ports.registry_path()).as_deref());
+        Ok(ports.prune(o.dry_run.unwrap_or(false), &facts)?.iter().map(Allocation::from).collect())
     }
 }
 

@@ -42,6 +42,16 @@ pub struct ReleaseOptions {
     pub worktree: Option<String>,
 }
 
+/// Options of `prune`.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct PruneOptions {
+    pub registry: Option<String>,
+    pub cwd: Option<String>,
+    /// Only say what would be released; the registry is unchanged.
+    pub dry_run: Option<bool>,
+}
+
 /// Options of `initRegistry`.
 #[napi(object)]
 #[derive(Debug, Default, Clone)]

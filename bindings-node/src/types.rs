@@ -58,6 +58,22 @@ pub struct EnsuredPort {
     pub moved_from: Option<u32>,
     /// Why a busy held port was kept although whose process holds it cannot be told.
     pub warning: Option<String>,
+    /// The worktree's name, as the registry gives it.
+    pub worktree: String,
+    /// Allocations of worktrees that are gone, released because the range was full.
+    pub reclaimed: Vec<Allocation>,
+}
+
+/// The answer of `worktreePorts`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct WorktreePorts {
+    /// The worktree's name.
+    pub worktree: String,
+    /// Service → port (the first, if a service holds several).
+    pub ports: std::collections::BTreeMap<String, u32>,
+    /// `PORT_WEB` → `'8080'`: the variables `atlas-ports env` prints.
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// The answer of `findNextPort`.
