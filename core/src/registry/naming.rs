@@ -50,7 +50,7 @@ fn identified(a: &Allocation) -> bool {
 impl Registry {
     /// The name of the worktree in `folder` (see the module's rules).
     pub fn name_of(&self, folder: &WorktreeFolder<'_>) -> String {
-        let owners = self.name_owners();
+        let owners = self.name_owners(folder.name);
         let free = |name: &str| owners.get(name).is_none_or(|a| folder.made(a));
         let recorded = self
             .allocations
@@ -78,10 +78,11 @@ impl Registry {
         a.worktree == name && folder.is_none_or(|f| !identified(a) || f.made(a))
     }
 
-    /// Each name to the first allocation that carries it and says who made it.
-    fn name_owners(&self) -> HashMap<&str, &Allocation> {
+    /// Each name that contains `part` (every candidate name does) to the first allocation that
+    /// carries it and says who made it.
+    fn name_owners(&self, part: &str) -> HashMap<&str, &Allocation> {
         let mut owners = HashMap::new();
-        for a in self.allocations.iter().filter(|a| identified(a)) {
+        for a in self.allocations.iter().filter(|a| identified(a) && a.worktree.contains(part)) {
             owners.entry(a.worktree.as_str()).or_insert(a);
         }
         owners
