@@ -28,8 +28,9 @@ pub trait FileSystem {
         let _ = path;
         None
     }
-    /// The whole content of a file: read into memory, or mapped from it where that is cheaper.
-    fn read(&self, path: &Path) -> io::Result<FileBytes>;
+    /// The whole content of a file, copied into memory this process owns: what is checked is then
+    /// what is written back, whatever another program does to the file meanwhile.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Replaces the file atomically with what `contents` writes: a reader, or a process killed
     /// at any instant, sees the old content or the new, never a mix. Called only while
     /// [`FileSystem::lock`] is held. The content is streamed so that a large registry is never
@@ -41,37 +42,6 @@ pub trait FileSystem {
     /// bounded time ([`crate::Error::LockTimeout`] past it). Released when the guard drops, or
     /// when the process dies.
     fn lock(&self, registry: &Path) -> Result<Box<dyn LockGuard + '_>>;
-}
-
-/// The bytes of a file as the host holds them ([`FileSystem::read`]): a buffer it read, or a
-/// mapping of the file (the native host maps large registries: copying 13.5 MB into fresh
-/// pages costs more than parsing it).
-pub struct FileBytes(Box<dyn AsRef<[u8]> + Send + Sync>);
-
-impl FileBytes {
-    /// Bytes held by anything that can lend them (a mapping, say).
-    pub fn new(bytes: impl AsRef<[u8]> + Send + Sync + 'static) -> FileBytes {
-        FileBytes(Box::new(bytes))
-    }
-}
-
-impl From<Vec<u8>> for FileBytes {
-    fn from(bytes: Vec<u8>) -> FileBytes {
-        FileBytes::new(bytes)
-    }
-}
-
-impl std::ops::Deref for FileBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        (*self.0).as_ref()
-    }
-}
-
-impl std::fmt::Debug for FileBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FileBytes({} bytes)", self.len())
-    }
 }
 
 /// See [`FileSystem::fingerprint`].

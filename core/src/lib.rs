@@ -27,9 +27,7 @@ pub mod validate;
 pub use conflicts::ConflictReport;
 pub use error::{Error, Result};
 pub use health::{Listener, Observation, Ownership, ProbeKind, ProbeTarget};
-pub use host::{
-    Clock, FileBytes, FileSystem, Fingerprint, HealthProbe, Host, Identity, LockGuard, Probe, WorktreeFacts,
-};
+pub use host::{Clock, FileSystem, Fingerprint, HealthProbe, Host, Identity, LockGuard, Probe, WorktreeFacts};
 pub use ports::{Availability, Ensured, Ports};
 pub use printable::printable;
 pub use registry::{

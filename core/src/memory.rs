@@ -2,7 +2,7 @@
 //! registry themselves.
 
 use crate::error::{Error, Result};
-use crate::host::{Clock, FileBytes, FileSystem, Identity, LockGuard, Probe};
+use crate::host::{Clock, FileSystem, Identity, LockGuard, Probe};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -55,8 +55,8 @@ impl FileSystem for MemoryFs {
     fn exists(&self, path: &Path) -> bool {
         lock(&self.files).contains_key(path)
     }
-    fn read(&self, path: &Path) -> io::Result<FileBytes> {
-        self.get(path).map(FileBytes::from).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.get(path).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     }
     fn replace(&self, path: &Path, contents: &mut dyn FnMut(&mut dyn io::Write) -> io::Result<()>) -> io::Result<()> {
         let mut bytes = Vec::new();

@@ -3,7 +3,7 @@
 //! failed operation never rewrites the file.
 
 use crate::error::{Error, Result};
-use crate::host::{FileBytes, FileSystem, Fingerprint};
+use crate::host::{FileSystem, Fingerprint};
 use crate::registry::Registry;
 use crate::registry::splice::Layout;
 use std::io;
@@ -26,24 +26,18 @@ impl From<bool> for Change {
     }
 }
 
-/// A registry file's content, known to be UTF-8 text.
+/// How many times a read is tried while another program is seen rewriting the file in place.
+const READ_TRIES: usize = 3;
+
+/// A registry file's content: UTF-8 text this process owns, checked once. Because it is a
+/// private copy, what is written back from it (an append keeps the text and inserts into it) is
+/// exactly what was validated, whatever another program does to the file meanwhile.
 #[derive(Debug)]
-struct Text(FileBytes);
+struct Text(String);
 
 impl Text {
-    fn new(bytes: FileBytes) -> std::result::Result<Text, std::str::Utf8Error> {
-        std::str::from_utf8(&bytes)?;
-        Ok(Text(bytes))
-    }
-
-    /// The text. Checked again on every call (0.45 ms for 13.5 MB), which keeps this crate free
-    /// of `unsafe`, and means that a mapped file another program rewrote in place meanwhile is
-    /// refused as corrupt instead of being taken as text.
-    fn as_str(&self, path: &Path) -> Result<&str> {
-        std::str::from_utf8(&self.0).map_err(|e| Error::CorruptRegistry {
-            path: path.to_owned(),
-            reason: format!("changed in place while it was read (invalid byte at offset {})", e.valid_up_to()),
-        })
+    fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -106,34 +100,53 @@ impl<'fs> RegistryStore<'fs> {
     /// reuses the parse when the file has not changed meanwhile, and can append to the text
     /// instead of rewriting it.
     pub fn snapshot(&self) -> Result<Snapshot> {
-        let fingerprint = self.fs.fingerprint(&self.path);
-        let text = self.read_text()?;
+        let (text, fingerprint) = self.read_text()?;
         let (registry, layout) = match &text {
-            Some(text) => self.parse(text.as_str(&self.path)?)?,
+            Some(text) => self.parse(text.as_str())?,
             None => (Registry::with_default_ranges(""), None),
         };
         let fingerprint = fingerprint.filter(|_| text.is_some());
         Ok(Snapshot { text, fingerprint, layout, registry })
     }
 
-    /// The file's text; `None` when it is missing and that means the default registry.
-    fn read_text(&self) -> Result<Option<Text>> {
+    /// The file's text and its fingerprint from before it was read; `None` when it is missing and
+    /// that means the default registry. Another program may be rewriting the file in place (an
+    /// editor, `jq … > ports.json`), which no lock of ours keeps out: when the fingerprint moved
+    /// during the read, the read is torn, so it is tried again, and refused as corrupt when the
+    /// file never holds still.
+    fn read_text(&self) -> Result<(Option<Text>, Option<Fingerprint>)> {
         self.check_usable()?;
-        let bytes = match self.fs.read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e)
-                if e.kind() == io::ErrorKind::NotFound && self.default_when_missing && !self.fs.exists(&self.path) =>
-            {
-                return Ok(None);
+        for _ in 0..READ_TRIES {
+            let before = self.fs.fingerprint(&self.path);
+            let bytes = match self.fs.read(&self.path) {
+                Ok(bytes) => bytes,
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        && self.default_when_missing
+                        && !self.fs.exists(&self.path) =>
+                {
+                    return Ok((None, None));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(Error::RegistryMissing { path: self.path.clone() });
+                }
+                Err(e) => return Err(Error::io("read", &self.path, e)),
+            };
+            if before.is_some() && self.fs.fingerprint(&self.path) != before {
+                continue;
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::RegistryMissing { path: self.path.clone() });
-            }
-            Err(e) => return Err(Error::io("read", &self.path, e)),
-        };
-        Text::new(bytes).map(Some).map_err(|e| Error::CorruptRegistry {
+            let text = String::from_utf8(bytes).map_err(|e| Error::CorruptRegistry {
+                path: self.path.clone(),
+                reason: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            })?;
+            return Ok((Some(Text(text)), before));
+        }
+        Err(Error::CorruptRegistry {
             path: self.path.clone(),
-            reason: format!("not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+            reason: format!(
+                "another program kept changing it in place while it was read ({READ_TRIES} tries); \
+                 try again when it is saved"
+            ),
         })
     }
 
@@ -181,12 +194,12 @@ impl<'fs> RegistryStore<'fs> {
         let (text, mut registry, layout) = match snapshot {
             Some(s) if existed && unchanged(&s) => (s.text, s.registry, s.layout),
             snapshot => {
-                let text = if existed { self.read_text()? } else { None };
+                let text = if existed { self.read_text()?.0 } else { None };
                 let (registry, layout) = match (&text, snapshot) {
-                    (Some(now_text), Some(s)) if s.text.as_ref().map(|t| &*t.0) == Some(&*now_text.0) => {
+                    (Some(now_text), Some(s)) if s.text.as_ref().map(Text::as_str) == Some(now_text.as_str()) => {
                         (s.registry, s.layout)
                     }
-                    (Some(now_text), _) => self.parse(now_text.as_str(&self.path)?)?,
+                    (Some(now_text), _) => self.parse(now_text.as_str())?,
                     (None, _) => (Registry::with_default_ranges(now), None),
                 };
                 (text, registry, layout)
@@ -203,13 +216,13 @@ impl<'fs> RegistryStore<'fs> {
         let layout = match (&changed, &text) {
             (Change::Appended, Some(text)) if registry.allocations.len() > before => match layout {
                 Some(layout) => Some(layout),
-                None => Layout::find(text.as_str(&self.path)?),
+                None => Layout::find(text.as_str()),
             },
             _ => None,
         };
         match (layout, &text) {
             (Some(layout), Some(text)) => {
-                let (text, total) = (text.as_str(&self.path)?, registry.metadata.total_allocations);
+                let (text, total) = (text.as_str(), registry.metadata.total_allocations);
                 let appended = &registry.allocations[before..];
                 self.fs
                     .replace(&self.path, &mut |out| layout.write(text, appended, now, total, out))
@@ -259,33 +272,38 @@ impl<'fs> RegistryStore<'fs> {
 mod tests {
     use super::*;
     use crate::host::LockGuard;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
-    /// Bytes that are a registry when first looked at and then stop being UTF-8, as a mapped
-    /// file rewritten in place by another program would.
-    struct Rewritten {
-        valid: Vec<u8>,
-        broken: Vec<u8>,
-        looks: AtomicUsize,
+    const REGISTRY: &[u8] = br#"{"ranges": {}, "allocations": []}"#;
+
+    /// A registry file that another program rewrites in place: its fingerprint moves on each of
+    /// the first `moving` reads, as size and times do under an in-place writer.
+    struct RewrittenFs {
+        moving: u64,
+        looks: AtomicU64,
+        reads: AtomicU64,
     }
 
-    impl AsRef<[u8]> for Rewritten {
-        fn as_ref(&self) -> &[u8] {
-            if self.looks.fetch_add(1, Ordering::SeqCst) == 0 { &self.valid } else { &self.broken }
+    impl RewrittenFs {
+        fn new(moving: u64) -> Self {
+            RewrittenFs { moving, looks: AtomicU64::new(0), reads: AtomicU64::new(0) }
         }
     }
-
-    struct RewrittenFs;
 
     impl FileSystem for RewrittenFs {
         fn exists(&self, _: &Path) -> bool {
             true
         }
-        fn read(&self, _: &Path) -> io::Result<FileBytes> {
-            let valid = br#"{"ranges": {}, "allocations": []}"#.to_vec();
-            let mut broken = valid.clone();
-            broken[3] = 0xff;
-            Ok(FileBytes::new(Rewritten { valid, broken, looks: AtomicUsize::new(0) }))
+        fn fingerprint(&self, _: &Path) -> Option<Fingerprint> {
+            // Two looks per read (before and after): it moves between them while reads are torn.
+            let look = self.looks.fetch_add(1, Ordering::SeqCst);
+            let read = look / 2;
+            let version = if read < self.moving { look } else { 2 * self.moving };
+            Some(Fingerprint([version, 0, 0, 0, 0]))
+        }
+        fn read(&self, _: &Path) -> io::Result<Vec<u8>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(REGISTRY.to_vec())
         }
         fn replace(&self, _: &Path, _: &mut dyn FnMut(&mut dyn io::Write) -> io::Result<()>) -> io::Result<()> {
             unreachable!("nothing is written")
@@ -298,12 +316,23 @@ mod tests {
         }
     }
 
-    /// Text that stops being UTF-8 after it was checked is refused as corrupt, not taken as text
-    /// and not a panic.
+    /// A read during which the file changed is not trusted: it is read again.
     #[test]
-    fn text_changed_in_place_after_the_check_is_a_corrupt_registry() {
-        let err = RegistryStore::new(&RewrittenFs, "ports.json").load().unwrap_err();
+    fn a_read_torn_by_an_in_place_rewrite_is_tried_again() {
+        let fs = RewrittenFs::new(READ_TRIES as u64 - 1);
+        let registry = RegistryStore::new(&fs, "ports.json").load().unwrap();
+        assert!(registry.allocations.is_empty());
+        assert_eq!(fs.reads.load(Ordering::SeqCst), READ_TRIES as u64);
+    }
+
+    /// A file that never holds still is refused as corrupt, naming why, rather than taken from
+    /// a torn read.
+    #[test]
+    fn a_file_that_keeps_changing_in_place_is_refused() {
+        let fs = RewrittenFs::new(u64::MAX / 4);
+        let err = RegistryStore::new(&fs, "ports.json").load().unwrap_err();
         assert_eq!(err.code(), "ERR_CORRUPT_REGISTRY");
-        assert!(err.to_string().contains("changed in place while it was read (invalid byte at offset 3)"), "{err}");
+        assert!(err.to_string().contains("kept changing it in place while it was read (3 tries)"), "{err}");
+        assert_eq!(fs.reads.load(Ordering::SeqCst), READ_TRIES as u64);
     }
 }

@@ -3,17 +3,16 @@
 //!   it names; folders, FIFOs, devices and dangling links are refused, and reads are bounded);
 //! - [`lock`]: the cross-process lock on `ports.json.lock` beside that file;
 //! - [`replace`]: atomic, durable replacement that keeps owner and mode;
-//! - `map`: large registries are mapped, not copied, on Unix.
+//! - `buffer`: what a registry is read into (a private copy, never a mapping).
 
+mod buffer;
 mod lock;
-#[cfg(unix)]
-mod map;
 mod replace;
 mod target;
 
 pub use target::MAX_REGISTRY_BYTES;
 
-use atlas_ports_core::{Error, FileBytes, FileSystem, Fingerprint, LockGuard, Result};
+use atlas_ports_core::{Error, FileSystem, Fingerprint, LockGuard, Result};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -67,7 +66,7 @@ impl FileSystem for OsFs {
         target::fingerprint(path)
     }
 
-    fn read(&self, path: &Path) -> io::Result<FileBytes> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         target::read_bounded(path)
     }
 
@@ -342,40 +341,30 @@ mod tests {
         assert_eq!(store.load().unwrap().allocations.len(), 2);
     }
 
-    /// Where this process maps `path` (Linux's own account of its mappings).
-    #[cfg(target_os = "linux")]
-    fn mapped(path: &Path) -> bool {
-        let path = fs::canonicalize(path).unwrap();
-        fs::read_to_string("/proc/self/maps").unwrap().lines().any(|l| l.ends_with(path.to_str().unwrap()))
-    }
-
-    /// A large registry is mapped, reads as the file, and keeps what it read when the file is
-    /// replaced meanwhile (every write is a new file renamed over the old); a small one is read.
-    #[cfg(target_os = "linux")]
+    /// What was read is this process's own copy: replacing the file or rewriting it in place
+    /// afterwards changes nothing in it (a mapping would change, or fault when cut short).
     #[test]
-    fn a_large_registry_is_mapped_and_keeps_its_content_when_replaced() {
+    fn a_large_registry_is_read_into_a_private_copy() {
         let dir = tempfile::tempdir().unwrap();
-        let (large, small) = (dir.path().join("large.json"), dir.path().join("small.json"));
-        let text: Vec<u8> = (0..map::MAP_FROM + 1).map(|i| b'a' + (i % 26) as u8).collect();
-        fs::write(&large, &text).unwrap();
-        fs::write(&small, &text[..map::MAP_FROM as usize - 1]).unwrap();
+        let path = dir.path().join("large.json");
+        let text: Vec<u8> = (0..(5 << 20)).map(|i| b'a' + (i % 26) as u8).collect();
+        fs::write(&path, &text).unwrap();
         let fs_ = OsFs::default();
-
-        let held = fs_.read(&large).unwrap();
-        assert_eq!(&*held, &text[..]);
-        assert!(mapped(&large), "a file of {} bytes is mapped", text.len());
-        fs_.replace(&large, &mut |out| out.write_all(b"new")).unwrap();
-        assert_eq!(&*held, &text[..], "the mapping still holds the file as it was read");
-        assert_eq!(&*fs_.read(&large).unwrap(), b"new");
-        drop(held);
-
-        let held = fs_.read(&small).unwrap();
-        assert_eq!(&*held, &text[..map::MAP_FROM as usize - 1]);
-        assert!(!mapped(&small), "a file under {} bytes is read", map::MAP_FROM);
+        let held = fs_.read(&path).unwrap();
+        assert_eq!(held, text);
+        // In place, as `cat copy > ports.json` does: truncated, then written again.
+        OpenOptions::new().write(true).truncate(true).open(&path).unwrap().write_all(b"x").unwrap();
+        assert_eq!(held, text, "the copy keeps what was read");
+        #[cfg(target_os = "linux")]
+        {
+            let path = fs::canonicalize(&path).unwrap();
+            let maps = fs::read_to_string("/proc/self/maps").unwrap();
+            assert!(!maps.lines().any(|l| l.ends_with(path.to_str().unwrap())), "the file is not mapped");
+        }
     }
 
-    /// Bytes that are not UTF-8 in a mapped registry are the same clear error as in a read one,
-    /// and the file is left as it was.
+    /// Bytes that are not UTF-8 in a large registry are a clear error naming the offset, and the
+    /// file is left as it was.
     #[test]
     fn a_large_registry_that_is_not_utf8_is_named_corrupt_at_its_offset() {
         use atlas_ports_core::RegistryStore;

@@ -4,7 +4,7 @@
 //! not followed (the rule the kernel's `protected_symlinks` applies), and anything that is not
 //! a regular file of a sane size is refused with words saying what it is.
 
-use atlas_ports_core::{FileBytes, Fingerprint};
+use atlas_ports_core::Fingerprint;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -58,22 +58,18 @@ pub fn unusable(path: &Path) -> Option<String> {
 
 /// Reads a registry: only a regular file, and at most [`MAX_REGISTRY_BYTES`]. Opening does not
 /// block (a FIFO would wait for a writer forever), and the type is checked on the open file.
-pub fn read_bounded(path: &Path) -> io::Result<FileBytes> {
+pub fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open_nonblocking(&resolve(path)?)?;
     let meta = file.metadata()?;
     if let Some(p) = problem(&meta) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("it is {p}")));
     }
-    #[cfg(unix)]
-    if meta.len() >= super::map::MAP_FROM {
-        return super::map::map(&file);
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    let mut bytes = super::buffer::for_file(meta.len() as usize);
     (&mut file).take(MAX_REGISTRY_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_REGISTRY_BYTES {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, too_large()));
     }
-    Ok(bytes.into())
+    Ok(bytes)
 }
 
 /// The identity and version of the file a registry path stands for: a replacement (a new
