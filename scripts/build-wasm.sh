@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the WebAssembly packages (the bindings-wasm crate): target/wasm/nodejs (require()) and
 # target/wasm/web (ES module for browsers), from one .wasm built with the size-optimised
-# `wasm-release` profile.
+# `wasm-release` profile. Installs what it needs first (scripts/install-wasm-bindgen.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-wasm-bindgen.sh
 
 cargo rustc -p atlas-ports-wasm --lib --locked --target wasm32-unknown-unknown --profile wasm-release \
   --crate-type cdylib

@@ -5,7 +5,8 @@
 #   dist/cli/   atlas-ports-<version>-<target>.tar.gz (.zip for Windows), README and LICENSE inside
 #   dist/SHA256SUMS
 # Installs what it needs first, skipping what is there (zig and cargo-zigbuild from PyPI,
-# Debian's mingw-w64 and llvm, the rustup targets, Node for Windows to link the addon against).
+# Debian's mingw-w64 and llvm, the rustup targets, Node for Windows to link the addon against,
+# wasm-bindgen, and the npm package's build tools).
 #   bash scripts/dist.sh                 # everything
 #   DIST_TARGETS="x86_64-unknown-linux-musl" bash scripts/dist.sh    # some targets only
 set -euo pipefail
@@ -55,6 +56,8 @@ needs_zig() { [[ $1 != x86_64-unknown-linux-gnu && $1 != *windows* ]]; }
 
 say "tools"
 bash scripts/setup-cross.sh "${TARGETS[@]}"
+bash scripts/install-wasm-bindgen.sh
+bash scripts/install-npm-tools.sh
 took "tools"
 
 # Windows: napi-build links the addon against node.exe's N-API exports, through an import

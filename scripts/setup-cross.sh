@@ -26,7 +26,7 @@ command -v wine >/dev/null 2>&1 || missing+=(wine wine64)
 command -v zip >/dev/null 2>&1 || missing+=(zip)
 if ((${#missing[@]})); then
   echo "apt-get install ${missing[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  bash "$(dirname "$0")/apt-install.sh" "${missing[@]}"
 fi
 
 # zig (the cross linker for Linux arm64/musl and macOS) and cargo-zigbuild, pinned.

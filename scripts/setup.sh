@@ -13,7 +13,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 if ! command -v git >/dev/null 2>&1; then
   say "apt-get install git"
-  apt-get update -qq && apt-get install -y -qq git
+  bash scripts/apt-install.sh git
 fi
 if [[ ${1:-} == cli ]]; then
   exit 0
@@ -50,7 +50,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   say "apt-get install ${missing[*]}"
-  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+  bash scripts/apt-install.sh "${missing[@]}"
   # Debian starts the servers it installs where an init system runs. The tests start their
   # own on free ports and need the default ones (5432, 6379) free: stop what we just installed.
   for svc in redis-server postgresql; do
@@ -60,17 +60,8 @@ if ((${#missing[@]})); then
   done
 fi
 
-# wasm-bindgen's CLI and test runner, at the version the core pins (its output must match the
-# crate). Not --locked: a locked dependency version is missing from the registry here. Once per
-# machine, about 2-5 minutes.
-wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
-if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen_version" ]]; then
-  say "cargo install wasm-bindgen-cli --version $wasm_bindgen_version"
-  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
-fi
+# wasm-bindgen's CLI and test runner, at the version the core pins.
+bash scripts/install-wasm-bindgen.sh
 
-# The npm package's build and test tools (@napi-rs/cli, typescript, get-port), as locked.
-if [[ ! -x npm/node_modules/.bin/napi || npm/package-lock.json -nt npm/node_modules/.package-lock.json ]]; then
-  say "npm ci (npm/)"
-  (cd npm && npm ci --no-audit --no-fund)
-fi
+# The npm package's build and test tools, as locked.
+bash scripts/install-npm-tools.sh
