@@ -12,6 +12,8 @@ mod fleets;
 #[cfg(unix)]
 mod health;
 #[cfg(unix)]
+mod hooks;
+#[cfg(unix)]
 mod hostile;
 #[cfg(unix)]
 mod lifecycle;
