@@ -297,6 +297,10 @@ pub struct DashboardArgs {
     /// Open the page in the default browser
     #[arg(long)]
     pub open: bool,
+    /// Seconds a proxied service may take to answer a named-URL request (its status and
+    /// headers) before the browser gets 504
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub proxy_timeout: u64,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -11,6 +11,7 @@
 //! [`atlas_ports_core::Ports`] operations as the CLI.
 
 mod api;
+mod head;
 mod http;
 mod page;
 mod proxy;
@@ -36,6 +37,9 @@ pub struct Context {
     /// The per-run secret the served page carries and every API request must send back.
     pub token: String,
     state: api::StateCache,
+    /// What named-URL requests share: the response timeout, and how many lookups and tunnels
+    /// may be under way at once.
+    proxy: proxy::Limits,
 }
 
 impl Context {
@@ -74,6 +78,7 @@ pub fn serve(inv: &Invocation<'_>, args: &DashboardArgs, json: bool) -> Result<(
         port,
         token: http::token().map_err(system("draw the dashboard's random token"))?,
         state: api::StateCache::default(),
+        proxy: proxy::Limits::new(Duration::from_secs(args.proxy_timeout)),
     });
     let url = format!("http://127.0.0.1:{port}/");
     if json {
