@@ -21,6 +21,8 @@ mod lifecycle;
 mod moves;
 mod probe;
 #[cfg(unix)]
+mod proxy;
+#[cfg(unix)]
 mod prune;
 mod registry;
 mod scripts;

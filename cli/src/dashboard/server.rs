@@ -56,6 +56,7 @@ pub async fn accept(listener: tokio::net::TcpListener, ctx: Arc<Context>) {
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEAD_TIMEOUT)
                 .max_buf_size(MAX_HEAD_BYTES)
+                .max_header_size(MAX_HEAD_BYTES)
                 .max_headers(MAX_HEADERS)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
