@@ -352,3 +352,52 @@ fn an_unknown_name_lists_at_most_50_names_nearest_first() {
     assert!(first.contains(&format!("http://bulk.wt-299.localhost:{}/", d.port)), "{first}");
     assert!(answer.len() < 16 * 1024, "{} bytes", answer.len());
 }
+
+/// Requests for unknown names, forty at once and a hundred abandoned mid-lookup, on a registry
+/// of 20,000 allocations: the dashboard reads the registry a few times, not once per request,
+/// and its peak memory stays a small multiple of one copy.
+#[cfg(target_os = "linux")]
+#[test]
+fn requests_at_once_on_a_large_registry_do_not_each_hold_a_copy_of_it() {
+    let repo = Repo::new();
+    let count = 20_000u32;
+    let allocations: Vec<serde_json::Value> = (0..count)
+        .map(|i| {
+            serde_json::json!({"port": 20_000 + i, "worktree": format!("wt-{i}"), "service": "bulk",
+                "allocated_at": "2025-12-31T10:00:00Z", "allocated_by": "bench@host",
+                "description": "benchmark filler", "process_id": null, "health_status": "unknown"})
+        })
+        .collect();
+    let registry = serde_json::json!({
+        "ranges": {"bulk": {"start": 20_000, "end": 20_000 + count + 999}},
+        "allocations": allocations,
+        "metadata": {"version": "1.0.0", "last_updated": "", "total_allocations": count, "schema_version": 1}
+    });
+    std::fs::create_dir_all(repo.registry().parent().unwrap()).unwrap();
+    std::fs::write(repo.registry(), serde_json::to_string_pretty(&registry).unwrap()).unwrap();
+    let dashboard = Dashboard::start(&repo, &[]);
+    let d = &dashboard;
+    let request =
+        &|i: usize| format!("GET / HTTP/1.1\r\nHost: nope-{i}.x.localhost:{}\r\nConnection: close\r\n\r\n", d.port);
+    // A hundred requests whose browsers leave at once.
+    for i in 0..100 {
+        let mut s = TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+        s.write_all(request(i).as_bytes()).unwrap();
+    }
+    let answers: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..40).map(|i| scope.spawn(move || d.raw(&request(i)))).collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for a in &answers {
+        assert_eq!(status(a), 404, "{}", &a[..a.len().min(300)]);
+        assert!(a.len() < 16 * 1024, "{} bytes", a.len());
+    }
+    let status_file = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    let peak_kib: u64 = status_file
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    // One copy of this registry in memory is about 10 MB; one per request was over 400 MB.
+    assert!(peak_kib < 150 * 1024, "peak RSS {} MB", peak_kib / 1024);
+}

@@ -117,6 +117,15 @@ impl Drop for Routing<'_> {
 
 /// The registry's allocations as read by a lookup that began no earlier than `arrived`.
 async fn listing(ctx: &Arc<Context>, arrived: Instant) -> Listing {
+    // On a task of its own, so that it runs to the end even if the browser goes away: were it
+    // dropped with the request, its read would go on on a blocking thread while the next
+    // request began another, and 200 abandoned requests on a 50,000-allocation registry had
+    // 1.8 GB of lookups under way at once.
+    let ctx = ctx.clone();
+    tokio::spawn(async move { look_up(&ctx, arrived).await }).await.unwrap_or_else(|e| Arc::new(Err(e.to_string())))
+}
+
+async fn look_up(ctx: &Arc<Context>, arrived: Instant) -> Listing {
     let mut last = ctx.proxy.last.lock().await;
     if let Some((began, listing)) = &*last
         && *began >= arrived
@@ -135,7 +144,8 @@ async fn listing(ctx: &Arc<Context>, arrived: Instant) -> Listing {
     .await
     .unwrap_or_else(|e| Err(e.to_string()));
     let listing = Arc::new(read);
-    *last = Some((began, listing.clone()));
+    // Kept for the requests still waiting; when every one has gone, nobody would let it go.
+    *last = (ctx.proxy.routing.load(Ordering::SeqCst) > 0).then(|| (began, listing.clone()));
     listing
 }
 
