@@ -231,6 +231,23 @@ fn an_absolute_form_target_is_routed_on_its_authority_and_forwarded_in_origin_fo
 }
 
 #[test]
+fn a_malformed_request_body_is_400_not_blamed_on_the_service() {
+    let (repo, port) = repo_with_web();
+    let _service = Service::start(port, |s| {
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        ok(s);
+    });
+    let d = Dashboard::start(&repo, &[]);
+    let answer = d.raw(&format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nfffffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        d.host()
+    ));
+    assert_eq!(status(&answer), 400, "{answer}");
+    assert!(answer.contains("the request's body could not be read"), "{answer}");
+}
+
+#[test]
 fn connect_is_405() {
     let (repo, port) = repo_with_web();
     let service = Service::start(port, ok);

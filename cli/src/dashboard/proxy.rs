@@ -298,6 +298,15 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
     let timeout = ctx.proxy.timeout;
     let mut response = match tokio::time::timeout(timeout, sender.send_request(req)).await {
         Ok(Ok(r)) => r,
+        // The browser's body could not be read (bad chunked framing, say): its fault, not the
+        // service's.
+        Ok(Err(e)) if e.is_user() => {
+            connection.abort();
+            return http::text(
+                StatusCode::BAD_REQUEST,
+                format!("Refused: the request's body could not be read ({e})."),
+            );
+        }
         Ok(Err(e)) => {
             connection.abort();
             return down(StatusCode::BAD_GATEWAY, format!("port {} did not answer the request ({e})", a.port));
