@@ -164,8 +164,9 @@ pub enum Command {
         "and nothing on a branch switch. A failing `up` warns; it never fails the checkout.\n",
         "With husky or lefthook, add this line to their post-checkout hook instead:\n",
         "  atlas-ports hooks run \"$@\"\n",
-        "A hook that cannot be read, is binary or not UTF-8, is a symbolic link or is not a shell\n",
-        "script is left as it is (exit status 2), with the line to add to it by hand.\n",
+        "A hook that cannot be read, is binary or not UTF-8, is a symbolic link, is not a shell\n",
+        "script or is written by husky, lefthook or pre-commit is left as it is (exit status 2),\n",
+        "with the line to add by hand.\n",
         "Exit status: 0, or 2 on error or a hook left as it is"
     ))]
     Hooks(HooksArgs),

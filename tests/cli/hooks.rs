@@ -136,3 +136,32 @@ fn a_shell_hook_gets_the_block_after_its_interpreter_line_and_keeps_its_mode() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), mine);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o750);
 }
+
+#[test]
+fn hooks_that_a_hooks_manager_writes_are_left_to_it() {
+    // lefthook's generated hook in .git/hooks.
+    let repo = Repo::new();
+    let path = hook(&repo);
+    let lefthook = b"#!/bin/sh\n\nif [ \"$LEFTHOOK\" = \"0\" ]; then\n  exit 0\nfi\ncall_lefthook()\n{\n  lefthook run \"post-checkout\" \"$@\"\n}\n";
+    write_hook(&path, lefthook, 0o755);
+    let run = repo.run(&["hooks", "install"]).code(2);
+    assert!(run.stderr.contains("lefthook wrote it"), "{}", run.stderr);
+    assert!(run.stderr.contains("run: atlas-ports hooks run {0}"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&path).unwrap(), lefthook);
+
+    // husky's folder, through core.hooksPath: not even a new file is written there.
+    let repo = Repo::new();
+    let husky = repo.main.join(".husky/_");
+    std::fs::create_dir_all(&husky).unwrap();
+    let status =
+        Command::new("git").args(["config", "core.hooksPath", ".husky/_"]).current_dir(&repo.main).status().unwrap();
+    assert!(status.success());
+    let run = repo.run(&["hooks", "install"]).code(2);
+    assert!(
+        run.stderr.contains(".husky/_/post-checkout is left as it is: it is in husky's hooks folder"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Add this one line to .husky/post-checkout"), "{}", run.stderr);
+    assert!(!husky.join("post-checkout").exists());
+}
