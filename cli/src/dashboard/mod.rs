@@ -13,6 +13,7 @@
 mod api;
 mod head;
 mod http;
+mod lookup;
 mod page;
 mod proxy;
 mod server;
@@ -37,9 +38,10 @@ pub struct Context {
     /// The per-run secret the served page carries and every API request must send back.
     pub token: String,
     state: api::StateCache,
-    /// What named-URL requests share: the response timeout, and how many lookups and tunnels
-    /// may be under way at once.
+    /// What named-URL requests share: the response timeout and the tunnels open.
     proxy: proxy::Limits,
+    /// The registry lookups behind named URLs.
+    lookups: lookup::Lookups,
 }
 
 impl Context {
@@ -79,6 +81,7 @@ pub fn serve(inv: &Invocation<'_>, args: &DashboardArgs, json: bool) -> Result<(
         token: http::token().map_err(system("draw the dashboard's random token"))?,
         state: api::StateCache::default(),
         proxy: proxy::Limits::new(Duration::from_secs(args.proxy_timeout)),
+        lookups: lookup::Lookups::default(),
     });
     let url = format!("http://127.0.0.1:{port}/");
     if json {

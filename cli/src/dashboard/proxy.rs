@@ -1,20 +1,24 @@
 //! Named URLs: `http://<service>.<worktree>.localhost:PORT/` proxied to the port that
-//! worktree's service holds now (looked up in the registry on every request, so a port change
-//! is followed at once). Bodies stream both ways as they come (server-sent events, chunked
-//! responses), and an `Upgrade` (WebSocket, as Vite's and Next's hot reload use) is passed on:
-//! once the service answers `101`, bytes are copied both ways until either side closes.
+//! worktree's service holds now (looked up in the registry for every request, so a port change
+//! is followed at once; lookups run one at a time and are shared by the requests waiting for
+//! them). Bodies stream both ways as they come (server-sent events, chunked responses), and an
+//! `Upgrade` (WebSocket, as Vite's and Next's hot reload use) is passed on: once the service
+//! answers `101`, bytes are copied both ways until either side closes, and the other is closed
+//! soon after.
 //!
-//! The request keeps its `Host` (so the app sees the name it was reached by) and gains
-//! `X-Forwarded-For`, `-Host` and `-Proto`; hop-by-hop headers are dropped both ways. The
-//! service is reached at 127.0.0.1, then at [::1] (a dev server bound to `localhost` may be on
-//! either). A name no allocation has gets a 404 page listing the names there are; a service
-//! that does not answer gets a 502 page naming it.
+//! The request has passed [`super::head`] (one strict `Host`, origin form), keeps its `Host`
+//! (so the app sees the name it was reached by) and gains `X-Forwarded-For`, `-Host` and
+//! `-Proto`; hop-by-hop headers are dropped both ways. The service is reached at 127.0.0.1,
+//! then at [::1] (a dev server bound to `localhost` may be on either). A name no allocation has
+//! gets a 404 page listing some of the names there are; a service that does not answer gets a
+//! 502 page naming it, or 504 after `--proxy-timeout`.
 
 use super::Context;
 use super::http::{self, Body};
+use super::lookup::{self, Found};
 use super::page;
 use atlas_ports_core::Allocation;
-use atlas_ports_core::names::{self, RequestHost, Route};
+use atlas_ports_core::names::RequestHost;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue, UPGRADE};
@@ -24,9 +28,8 @@ use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -38,9 +41,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const TUNNEL_LINGER: Duration = Duration::from_secs(2);
 /// The most tunnels open at once (they outlive the connection that asked for them).
 pub const MAX_TUNNELS: usize = 256;
-/// A registry's allocations as one lookup read them (or why it could not), shared by the
-/// requests that lookup answers.
-type Listing = Arc<Result<Vec<Allocation>, String>>;
 /// The most bytes a service's response head may take (a service that sends headers forever
 /// gets 502).
 const MAX_RESPONSE_HEAD: usize = 256 * 1024;
@@ -66,115 +66,19 @@ const END_TO_END: &[&str] = &[
 pub struct Limits {
     /// How long a service may take to answer (status and headers): then 504.
     pub timeout: Duration,
-    /// One registry lookup at a time, and the last one with when it began: a request that
-    /// arrived before a lookup began is answered by it, so forty requests at once read the
-    /// registry about twice, not forty times, and hold one copy of it, not forty.
-    last: tokio::sync::Mutex<Option<(Instant, Listing)>>,
-    /// Requests between arriving and routing; the last one out lets the listing go.
-    routing: AtomicUsize,
     tunnels: Arc<Semaphore>,
 }
 
 impl Limits {
     pub fn new(timeout: Duration) -> Limits {
-        Limits {
-            timeout,
-            last: tokio::sync::Mutex::new(None),
-            routing: AtomicUsize::new(0),
-            tunnels: Arc::new(Semaphore::new(MAX_TUNNELS)),
-        }
+        Limits { timeout, tunnels: Arc::new(Semaphore::new(MAX_TUNNELS)) }
     }
-}
-
-/// Where a name leads: only the answer (one allocation, or a page) is kept, not the registry's
-/// allocations while a response streams.
-enum Found {
-    Service(Allocation),
-    Page(Response<Body>),
-}
-
-/// A request between arriving and routing, counted in [`Limits::routing`] until dropped, even
-/// when the browser goes away mid-lookup.
-struct Routing<'c>(&'c Context);
-
-impl<'c> Routing<'c> {
-    fn enter(ctx: &'c Context) -> Routing<'c> {
-        ctx.proxy.routing.fetch_add(1, Ordering::SeqCst);
-        Routing(ctx)
-    }
-}
-
-impl Drop for Routing<'_> {
-    fn drop(&mut self) {
-        if self.0.proxy.routing.fetch_sub(1, Ordering::SeqCst) == 1
-            && let Ok(mut last) = self.0.proxy.last.try_lock()
-        {
-            // Nobody else is routing: the listing is of no more use, and may be large.
-            last.take();
-        }
-    }
-}
-
-/// The registry's allocations as read by a lookup that began no earlier than `arrived`.
-async fn listing(ctx: &Arc<Context>, arrived: Instant) -> Listing {
-    // On a task of its own, so that it runs to the end even if the browser goes away: were it
-    // dropped with the request, its read would go on on a blocking thread while the next
-    // request began another, and 200 abandoned requests on a 50,000-allocation registry had
-    // 1.8 GB of lookups under way at once.
-    let ctx = ctx.clone();
-    tokio::spawn(async move { look_up(&ctx, arrived).await }).await.unwrap_or_else(|e| Arc::new(Err(e.to_string())))
-}
-
-async fn look_up(ctx: &Arc<Context>, arrived: Instant) -> Listing {
-    let mut last = ctx.proxy.last.lock().await;
-    if let Some((began, listing)) = &*last
-        && *began >= arrived
-    {
-        return listing.clone();
-    }
-    let began = Instant::now();
-    let looked = ctx.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        looked.ports().list(None).map_err(|e| {
-            // Escaped as everywhere else a person reads registry text (a corrupt registry's
-            // message quotes it).
-            atlas_ports_core::printable(&format!("atlas-ports: the registry: {e}")).into_owned()
-        })
-    })
-    .await
-    .unwrap_or_else(|e| Err(e.to_string()));
-    let listing = Arc::new(read);
-    // Kept for the requests still waiting; when every one has gone, nobody would let it go.
-    *last = (ctx.proxy.routing.load(Ordering::SeqCst) > 0).then(|| (began, listing.clone()));
-    listing
 }
 
 pub async fn named(ctx: &Arc<Context>, req: Request<Incoming>, host: RequestHost) -> Response<Body> {
-    let arrived = Instant::now();
-    let routing = Routing::enter(ctx);
-    let listing = listing(ctx, arrived).await;
-    let port = ctx.port;
-    let found = tokio::task::spawn_blocking(move || {
-        let allocations = match &*listing {
-            Ok(a) => a,
-            Err(message) => return Found::Page(http::text(StatusCode::SERVICE_UNAVAILABLE, message.clone())),
-        };
-        match names::route(&host, allocations) {
-            // The dashboard's own port: forwarding would call this server again, forever.
-            Some(Route::Service(a)) if a.port == port => Found::Page(page::looped(a)),
-            Some(Route::Service(a)) => Found::Service(a.clone()),
-            Some(Route::Ambiguous(found)) => {
-                Found::Page(page::ambiguous(&host.name, &found.into_iter().cloned().collect::<Vec<_>>(), port))
-            }
-            Some(Route::Unknown { .. }) | None => Found::Page(page::unknown(&host, allocations, port)),
-        }
-    })
-    .await;
-    drop(routing);
-    match found {
-        Ok(Found::Service(a)) => forward(ctx, req, &a).await,
-        Ok(Found::Page(page)) => page,
-        Err(e) => http::text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    match lookup::find(ctx, host).await {
+        Found::Service(a) => forward(ctx, req, &a).await,
+        Found::Page(page) => page,
     }
 }
 
