@@ -418,3 +418,28 @@ fn requests_at_once_on_a_large_registry_do_not_each_hold_a_copy_of_it() {
     // One copy of this registry in memory is about 10 MB; one per request was over 400 MB.
     assert!(peak_kib < 150 * 1024, "peak RSS {} MB", peak_kib / 1024);
 }
+
+/// 600 connections that send nothing: the dashboard serves 512 at a time and queues the rest,
+/// closes idle ones after 10 s, and then answers a real request.
+#[cfg(target_os = "linux")]
+#[test]
+fn idle_connections_are_capped_and_closed() {
+    let (repo, _) = repo_with_web();
+    let d = Dashboard::start(&repo, &[]);
+    let answer = d.raw(&format!("GET / HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n", d.port));
+    assert_eq!(status(&answer), 200);
+    let idle = d.settled_descriptors();
+    let flood: Vec<TcpStream> = (0..600)
+        .map(|_| {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], d.port));
+            TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap()
+        })
+        .collect();
+    let held = d.settled_descriptors() - idle;
+    assert!((500..=512).contains(&held), "{held} connections held at once");
+    let started = Instant::now();
+    let answer = d.raw(&format!("GET / HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n", d.port));
+    assert_eq!(status(&answer), 200, "answered once idle connections were closed");
+    assert!(started.elapsed() < Duration::from_secs(19), "{:?}", started.elapsed());
+    drop(flood);
+}
