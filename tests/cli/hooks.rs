@@ -165,3 +165,32 @@ fn hooks_that_a_hooks_manager_writes_are_left_to_it() {
     assert!(run.stderr.contains("Add this one line to .husky/post-checkout"), "{}", run.stderr);
     assert!(!husky.join("post-checkout").exists());
 }
+
+#[test]
+fn uninstall_leaves_a_block_it_cannot_take_out_safely_and_says_how() {
+    // A block installed through a link before links were refused: the shared file stays.
+    let repo = Repo::new();
+    let path = hook(&repo);
+    let shared = repo.tmp.path().join("shared-hook");
+    let block = "# >>> atlas-ports >>> (`atlas-ports hooks uninstall` removes this block)\natlas-ports hooks run \"$@\"\n# <<< atlas-ports <<<\n";
+    let text = format!("#!/bin/sh\n{block}echo shared\n");
+    write_hook(&shared, text.as_bytes(), 0o755);
+    std::os::unix::fs::symlink(&shared, &path).unwrap();
+    let run = repo.run(&["hooks", "uninstall"]).code(2);
+    assert!(run.stderr.contains("it is a symbolic link"), "{}", run.stderr);
+    assert!(run.stderr.contains("remove the lines from"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), text);
+    assert!(
+        repo.run(&["hooks", "install"]).success().stdout.starts_with("The post-checkout hook already runs atlas-ports")
+    );
+
+    // A block in a hook that is not UTF-8.
+    let repo = Repo::new();
+    let path = hook(&repo);
+    let mut latin1 = format!("#!/bin/sh\n{block}").into_bytes();
+    latin1.extend_from_slice(b"# caf\xe9\n");
+    write_hook(&path, &latin1, 0o755);
+    let run = repo.run(&["hooks", "uninstall"]).code(2);
+    assert!(run.stderr.contains("it is not UTF-8 text"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&path).unwrap(), latin1);
+}
