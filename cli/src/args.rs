@@ -164,7 +164,10 @@ pub enum Command {
         "and nothing on a branch switch. A failing `up` warns; it never fails the checkout.\n",
         "With husky or lefthook, add this line to their post-checkout hook instead:\n",
         "  atlas-ports hooks run \"$@\"\n",
-        "Exit status: 0, or 2 on error"
+        "A hook that cannot be read, is binary or not UTF-8, is a symbolic link, is not a shell\n",
+        "script or is written by husky, lefthook or pre-commit is left as it is (exit status 2),\n",
+        "with the line to add by hand.\n",
+        "Exit status: 0, or 2 on error or a hook left as it is"
     ))]
     Hooks(HooksArgs),
 
@@ -175,7 +178,8 @@ pub enum Command {
         "the conflicts, updated every second, and can release ports, prune and run a health check.\n",
         "The same server routes http://<service>.<worktree>.localhost:PORT/ to that worktree's port\n",
         "(HTTP, streaming and WebSocket). It listens on 127.0.0.1 only. Ctrl+C or q stops it.\n",
-        "Exit status: 0 stopped, 2 the port is taken or the registry cannot be read"
+        "A service that takes longer than --proxy-timeout to answer gets the browser a 504.\n",
+        "Exit status: 0 stopped, 2 the port is taken, a flag is invalid or the registry cannot be read"
     ))]
     Dashboard(DashboardArgs),
 
@@ -297,6 +301,10 @@ pub struct DashboardArgs {
     /// Open the page in the default browser
     #[arg(long)]
     pub open: bool,
+    /// Seconds a proxied service may take to answer a named-URL request (its status and
+    /// headers) before the browser gets 504
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub proxy_timeout: u64,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -59,27 +59,49 @@ pub struct RequestHost {
 
 impl RequestHost {
     /// Parses a `Host` header value (`web.pr-42.localhost:4100`, `127.0.0.1:4100`,
-    /// `[::1]:4100`); `None` when it is not a host and optional port.
+    /// `[::1]:4100`) strictly (RFC 9110 §7.2, RFC 3986 §3.2.2); `None` unless it is exactly a
+    /// host and an optional port:
+    /// - a name is dot-separated labels of 1 to 63 ASCII letters, digits, `-`, none empty
+    ///   (`localhost..`, `.localhost` and `a..b` are not names), at most 253 characters; one
+    ///   trailing dot (the root) is allowed and dropped;
+    /// - an IP literal is `[` hex digits, `:` and `.` `]`;
+    /// - a port is 1 to 5 ASCII digits, at most 65535: no sign (`+4100`), no space, not empty.
+    ///
+    /// A looser parse lets two programs read one header two ways: the proxy's routing and the
+    /// service behind it must agree on what was asked for.
     pub fn parse(value: &str) -> Option<RequestHost> {
-        let value = value.trim();
+        let value = value.trim_matches([' ', '\t']);
         let (name, port) = if let Some(rest) = value.strip_prefix('[') {
             let (inside, after) = rest.split_once(']')?;
+            let literal = !inside.is_empty()
+                && inside.len() <= 45
+                && inside.contains(':')
+                && inside.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            if !literal {
+                return None;
+            }
             let port = match after {
                 "" => None,
-                p => Some(p.strip_prefix(':')?.parse().ok()?),
+                p => Some(parse_port(p.strip_prefix(':')?)?),
             };
-            (format!("[{inside}]"), port)
+            (format!("[{}]", inside.to_ascii_lowercase()), port)
         } else {
-            match value.rsplit_once(':') {
-                Some((name, port)) => (name.to_owned(), Some(port.parse().ok()?)),
-                None => (value.to_owned(), None),
+            let (name, port) = match value.split_once(':') {
+                Some((name, port)) => (name, Some(parse_port(port)?)),
+                None => (value, None),
+            };
+            let name = name.strip_suffix('.').unwrap_or(name);
+            let labels_ok = name.len() <= 253
+                && name.split('.').all(|label| {
+                    (1..=MAX_LABEL).contains(&label.len())
+                        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !labels_ok {
+                return None;
             }
+            (name.to_ascii_lowercase(), port)
         };
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        let plausible = !name.is_empty()
-            && name.len() <= 253
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '[' | ']' | ':'));
-        plausible.then_some(RequestHost { name, port })
+        Some(RequestHost { name, port })
     }
 
     /// The labels before `.localhost`, when the name is under `localhost` (and not `localhost`
@@ -88,6 +110,14 @@ impl RequestHost {
         let stem = self.name.strip_suffix(".localhost")?;
         Some(stem.split('.').collect())
     }
+}
+
+/// A port as `Host` writes it: 1 to 5 ASCII digits, at most 65535.
+fn parse_port(text: &str) -> Option<u16> {
+    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Where a named host leads.
@@ -172,6 +202,42 @@ mod tests {
         assert!(RequestHost::parse("evil.example:99999").is_none());
         assert!(RequestHost::parse("a b").is_none());
         assert!(RequestHost::parse("").is_none());
+    }
+
+    #[test]
+    fn hosts_are_parsed_strictly() {
+        assert_eq!(RequestHost::parse("localhost.:4100").unwrap().name, "localhost");
+        assert_eq!(RequestHost::parse("[::1]").unwrap().port, None);
+        assert_eq!(RequestHost::parse("localhost:00080").unwrap().port, Some(80));
+        for bad in [
+            "localhost..:4100",
+            "localhost:+4100",
+            "localhost:-1",
+            "localhost: 4100",
+            "localhost:",
+            "localhost:4100:4100",
+            "localhost:041000",
+            ".localhost:4100",
+            "web..localhost:4100",
+            "web.pr_1.localhost:4100",
+            "web.pr-1.localhost%00:4100",
+            "a@localhost:4100",
+            "localhost/x:4100",
+            "[::1",
+            "[]:80",
+            "[::1]80",
+            "[::1]:+80",
+            "[fe80::1%25eth0]:80",
+            "[v1.x]:80",
+            ":4100",
+            ".",
+        ] {
+            assert_eq!(RequestHost::parse(bad), None, "{bad:?}");
+        }
+        let long_label = format!("{}.localhost", "a".repeat(64));
+        assert_eq!(RequestHost::parse(&long_label), None);
+        let long_name = vec!["a".repeat(60); 5].join(".");
+        assert_eq!(RequestHost::parse(&long_name), None);
     }
 
     #[test]

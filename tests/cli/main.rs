@@ -12,12 +12,16 @@ mod fleets;
 #[cfg(unix)]
 mod health;
 #[cfg(unix)]
+mod hooks;
+#[cfg(unix)]
 mod hostile;
 #[cfg(unix)]
 mod lifecycle;
 #[cfg(unix)]
 mod moves;
 mod probe;
+#[cfg(unix)]
+mod proxy;
 #[cfg(unix)]
 mod prune;
 mod registry;

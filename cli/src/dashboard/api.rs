@@ -33,6 +33,8 @@ use std::time::{Duration, Instant};
 pub const TOKEN_HEADER: &str = "x-atlas-ports-token";
 /// The largest request body read.
 const MAX_BODY: usize = 64 * 1024;
+/// How long a request's body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one look at the registry and its ports answers `GET /api/state`: several open
 /// pages polling every second probe the ports about once a second, not once per page.
 const STATE_FRESH: Duration = Duration::from_millis(500);
@@ -123,11 +125,19 @@ async fn answer(ctx: &Arc<Context>, req: Request<Incoming>, host: &str) -> Resul
             "send application/json".to_owned(),
         ));
     }
-    let body = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| Failure(StatusCode::PAYLOAD_TOO_LARGE, "ERR_BODY", format!("could not read the request: {e}")))?
-        .to_bytes();
+    let body = match tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) => {
+            return Err(Failure(StatusCode::PAYLOAD_TOO_LARGE, "ERR_BODY", format!("could not read the request: {e}")));
+        }
+        Err(_) => {
+            return Err(Failure(
+                StatusCode::REQUEST_TIMEOUT,
+                "ERR_BODY",
+                format!("the request's body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+            ));
+        }
+    };
     let answer = match path.as_str() {
         "/api/release" => {
             let ReleaseBody { port, worktree } = parse(&body)?;

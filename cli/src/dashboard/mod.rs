@@ -11,7 +11,9 @@
 //! [`atlas_ports_core::Ports`] operations as the CLI.
 
 mod api;
+mod head;
 mod http;
+mod lookup;
 mod page;
 mod proxy;
 mod server;
@@ -36,6 +38,10 @@ pub struct Context {
     /// The per-run secret the served page carries and every API request must send back.
     pub token: String,
     state: api::StateCache,
+    /// What named-URL requests share: the response timeout and the tunnels open.
+    proxy: proxy::Limits,
+    /// The registry lookups behind named URLs.
+    lookups: lookup::Lookups,
 }
 
 impl Context {
@@ -74,6 +80,8 @@ pub fn serve(inv: &Invocation<'_>, args: &DashboardArgs, json: bool) -> Result<(
         port,
         token: http::token().map_err(system("draw the dashboard's random token"))?,
         state: api::StateCache::default(),
+        proxy: proxy::Limits::new(Duration::from_secs(args.proxy_timeout)),
+        lookups: lookup::Lookups::default(),
     });
     let url = format!("http://127.0.0.1:{port}/");
     if json {

@@ -4,7 +4,7 @@
 
 use super::http::{self, Body, escape};
 use atlas_ports_core::Allocation;
-use atlas_ports_core::names;
+use atlas_ports_core::names::{self, RequestHost};
 use hyper::{Response, StatusCode};
 
 const INDEX: &str = include_str!("assets/index.html");
@@ -33,9 +33,29 @@ fn document(title: &str, body: &str) -> String {
     )
 }
 
-fn listing(allocations: &[Allocation], proxy_port: u16) -> String {
+/// The most named URLs an error page lists: a registry of 50,000 allocations once made every
+/// unknown name a 6.8 MB page.
+pub const MAX_LISTED: usize = 50;
+
+/// The named URLs worth showing for a name that leads nowhere: those that share its worktree
+/// or service label first, then the rest in registry order, at most [`MAX_LISTED`].
+fn listing(asked: &RequestHost, allocations: &[Allocation], proxy_port: u16) -> String {
+    if allocations.is_empty() {
+        return "<p>The registry has no allocations yet.</p>\n".to_owned();
+    }
+    let labels = asked.localhost_labels().unwrap_or_default();
+    let (service, worktree) = match labels.as_slice() {
+        [s, w] => (*s, *w),
+        [w] => ("", *w),
+        _ => ("", ""),
+    };
+    let kin = |a: &Allocation| names::host_label(&a.worktree) == worktree || names::host_label(&a.service) == service;
+    let mut shown: Vec<&Allocation> = allocations.iter().filter(|a| kin(a)).take(MAX_LISTED).collect();
+    if shown.len() < MAX_LISTED {
+        shown.extend(allocations.iter().filter(|a| !kin(a)).take(MAX_LISTED - shown.len()));
+    }
     let mut items = String::new();
-    for a in allocations {
+    for a in &shown {
         let url = names::url(a, proxy_port);
         items.push_str(&format!(
             "<li><a href=\"{url}\">{url}</a>: {service} of worktree {worktree}, port {port}</li>\n",
@@ -45,21 +65,23 @@ fn listing(allocations: &[Allocation], proxy_port: u16) -> String {
             port = a.port
         ));
     }
-    if items.is_empty() {
-        "<p>The registry has no allocations yet.</p>\n".to_owned()
-    } else {
-        format!("<ul>\n{items}</ul>\n")
-    }
+    let more = match allocations.len() - shown.len() {
+        0 => String::new(),
+        n => format!(
+            "<p>and {n} more: <a href=\"http://127.0.0.1:{proxy_port}/\">the dashboard</a> lists them all.</p>\n"
+        ),
+    };
+    format!("<ul>\n{items}</ul>\n{more}")
 }
 
 /// 404: no allocation has this name.
-pub fn unknown(name: &str, allocations: &[Allocation], proxy_port: u16) -> Response<Body> {
+pub fn unknown(asked: &RequestHost, allocations: &[Allocation], proxy_port: u16) -> Response<Body> {
     let body = format!(
         "<p>No worktree's service is called <code>{}</code>. Names are \
-         <code>&lt;service&gt;.&lt;worktree&gt;.localhost:{proxy_port}</code>; these are the ones there are:</p>\n{}\
+         <code>&lt;service&gt;.&lt;worktree&gt;.localhost:{proxy_port}</code>; these are some of the ones there are:</p>\n{}\
          <p><a href=\"http://127.0.0.1:{proxy_port}/\">The dashboard</a></p>\n",
-        escape(name),
-        listing(allocations, proxy_port)
+        escape(&asked.name),
+        listing(asked, allocations, proxy_port)
     );
     http::html(StatusCode::NOT_FOUND, document("Unknown name", &body))
 }
@@ -84,19 +106,20 @@ pub fn ambiguous(name: &str, found: &[Allocation], proxy_port: u16) -> Response<
     http::html(StatusCode::CONFLICT, document("Ambiguous name", &body))
 }
 
-/// 502: the service does not answer.
-pub fn down(a: &Allocation, why: &str) -> Response<Body> {
-    let title = format!("{} of worktree {} is not running", a.service, a.worktree);
+/// 502 (or 504): the service does not answer, or not in time, or not as HTTP.
+/// `state` ends the title: "is not running", "did not answer in time".
+pub fn down(a: &Allocation, status: StatusCode, state: &str, why: &str) -> Response<Body> {
+    let title = format!("{} of worktree {} {state}", a.service, a.worktree);
     let body = format!(
         "<p>The registry gives port {port} to {service} of worktree {worktree}, but {why}.</p>\n\
-         <p>Start it (for example <code>atlas-ports run --service {service} -- npm run dev</code> in that worktree) \
-         and reload.</p>\n",
+         <p>If it is not running, start it (for example <code>atlas-ports run --service {service} -- npm run dev</code> \
+         in that worktree) and reload.</p>\n",
         port = a.port,
         service = escape(&a.service),
         worktree = escape(&a.worktree),
         why = escape(why)
     );
-    http::html(StatusCode::BAD_GATEWAY, document(&title, &body))
+    http::html(status, document(&title, &body))
 }
 
 /// 508: the allocation's port is the dashboard's own.

@@ -1,79 +1,112 @@
 //! Named URLs: `http://<service>.<worktree>.localhost:PORT/` proxied to the port that
-//! worktree's service holds now (looked up in the registry on every request, so a port change
-//! is followed at once). Bodies stream both ways as they come (server-sent events, chunked
-//! responses), and an `Upgrade` (WebSocket, as Vite's and Next's hot reload use) is passed on:
-//! once the service answers `101`, bytes are copied both ways until either side closes.
+//! worktree's service holds now (looked up in the registry for every request, so a port change
+//! is followed at once; lookups run one at a time and are shared by the requests waiting for
+//! them). Bodies stream both ways as they come (server-sent events, chunked responses), and an
+//! `Upgrade` (WebSocket, as Vite's and Next's hot reload use) is passed on: once the service
+//! answers `101`, bytes are copied both ways until either side closes, and the other is closed
+//! soon after.
 //!
-//! The request keeps its `Host` (so the app sees the name it was reached by) and gains
-//! `X-Forwarded-For`, `-Host` and `-Proto`; hop-by-hop headers are dropped both ways. The
-//! service is reached at 127.0.0.1, then at [::1] (a dev server bound to `localhost` may be on
-//! either). A name no allocation has gets a 404 page listing the names there are; a service
-//! that does not answer gets a 502 page naming it.
+//! The request has passed [`super::head`] (one strict `Host`, origin form), keeps its `Host`
+//! (so the app sees the name it was reached by) and gains `X-Forwarded-For`, `-Host` and
+//! `-Proto`; hop-by-hop headers are dropped both ways. The service is reached at 127.0.0.1,
+//! then at [::1] (a dev server bound to `localhost` may be on either). A name no allocation has
+//! gets a 404 page listing some of the names there are; a service that does not answer gets a
+//! 502 page naming it, or 504 after `--proxy-timeout`.
 
 use super::Context;
 use super::http::{self, Body};
+use super::lookup::{self, Found};
 use super::page;
 use atlas_ports_core::Allocation;
-use atlas_ports_core::names::{self, RequestHost, Route};
+use atlas_ports_core::names::RequestHost;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue, UPGRADE};
+use hyper::upgrade::OnUpgrade;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
-/// How long connecting to a service may take before it counts as down.
+/// How long connecting to a service may take before it counts as down (per address tried).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Once one side of a tunnel (a WebSocket) has closed, how long the other may take to close
+/// too before it is closed for it.
+pub const TUNNEL_LINGER: Duration = Duration::from_secs(2);
+/// The most tunnels open at once (they outlive the connection that asked for them).
+pub const MAX_TUNNELS: usize = 256;
+/// The most bytes a service's response head may take (a service that sends headers forever
+/// gets 502).
+const MAX_RESPONSE_HEAD: usize = 256 * 1024;
+/// Headers a `Connection` header may not remove: they are about the message, not the hop, and
+/// dropping them would change what the service is asked (`Connection: host` once removed the
+/// very `Host` this server routed on).
+const END_TO_END: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "cache-control",
+    "authorization",
+    "cookie",
+    "origin",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+];
 
-pub async fn named(ctx: &Arc<Context>, req: Request<Incoming>, host: RequestHost) -> Response<Body> {
-    let looked = ctx.clone();
-    let allocations = match tokio::task::spawn_blocking(move || looked.ports().list(None)).await {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
-            // Escaped as everywhere else a person reads registry text (a corrupt registry's
-            // message quotes it).
-            let message = format!("atlas-ports: the registry: {e}");
-            return http::text(StatusCode::SERVICE_UNAVAILABLE, atlas_ports_core::printable(&message).into_owned());
-        }
-        Err(e) => return http::text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
-    match names::route(&host, &allocations) {
-        // The dashboard's own port: forwarding would call this server again, forever.
-        Some(Route::Service(a)) if a.port == ctx.port => page::looped(a),
-        Some(Route::Service(a)) => {
-            let a = a.clone();
-            forward(req, &a).await
-        }
-        Some(Route::Ambiguous(found)) => {
-            page::ambiguous(&host.name, &found.into_iter().cloned().collect::<Vec<_>>(), ctx.port)
-        }
-        Some(Route::Unknown { .. }) | None => page::unknown(&host.name, &allocations, ctx.port),
+/// The limits every named-URL request shares.
+#[derive(Debug)]
+pub struct Limits {
+    /// How long a service may take to answer (status and headers): then 504.
+    pub timeout: Duration,
+    tunnels: Arc<Semaphore>,
+}
+
+impl Limits {
+    pub fn new(timeout: Duration) -> Limits {
+        Limits { timeout, tunnels: Arc::new(Semaphore::new(MAX_TUNNELS)) }
     }
 }
 
-/// Whether the request asks to switch protocols (`Connection: upgrade` with an `Upgrade`).
-fn wants_upgrade(headers: &HeaderMap) -> bool {
-    headers.contains_key(UPGRADE)
-        && headers
-            .get_all(CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+pub async fn named(ctx: &Arc<Context>, req: Request<Incoming>, host: RequestHost) -> Response<Body> {
+    match lookup::find(ctx, host).await {
+        Found::Service(a) => forward(ctx, req, &a).await,
+        Found::Page(page) => page,
+    }
 }
 
-/// Drops the headers that describe one hop, not the message; with `upgrade`, keeps
-/// `Connection: upgrade` and `Upgrade`.
-fn drop_hop_headers(headers: &mut HeaderMap, upgrade: bool) {
-    let named: Vec<HeaderName> = headers
+/// The tokens of the `Connection` headers, lower-cased.
+fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
+    headers
         .get_all(CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Whether the request asks to switch protocols (`Connection: upgrade` with an `Upgrade`).
+fn wants_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(UPGRADE) && connection_tokens(headers).iter().any(|t| t == "upgrade")
+}
+
+/// Drops the headers that describe one hop, not the message; with `upgrade`, keeps
+/// `Connection: upgrade` and `Upgrade`. The headers a `Connection` header names go too, except
+/// the [`END_TO_END`] ones.
+fn drop_hop_headers(headers: &mut HeaderMap, upgrade: bool) {
+    let named: Vec<HeaderName> = connection_tokens(headers)
+        .iter()
+        .filter(|t| !END_TO_END.contains(&t.as_str()))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .filter(|n| !(upgrade && *n == UPGRADE))
         .collect();
     for name in named {
@@ -110,21 +143,46 @@ async fn connect(port: u16) -> std::io::Result<TcpStream> {
     Err(last.expect("two addresses were tried"))
 }
 
-async fn forward(mut req: Request<Incoming>, a: &Allocation) -> Response<Body> {
-    let down = |why: String| page::down(a, &why);
+async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation) -> Response<Body> {
+    let down = |status: StatusCode, why: String| {
+        let state = match status {
+            StatusCode::GATEWAY_TIMEOUT => "did not answer in time",
+            _ if why.starts_with("nothing answers") => "is not running",
+            _ => "did not answer as HTTP should",
+        };
+        page::down(a, status, state, &why)
+    };
+    let upgrade = wants_upgrade(req.headers());
+    // A tunnel outlives this request; there are only so many at once.
+    let tunnel_slot = match upgrade {
+        true => match ctx.proxy.tunnels.clone().try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => {
+                return http::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("Refused: {MAX_TUNNELS} WebSocket and other upgraded connections are open already."),
+                );
+            }
+        },
+        false => None,
+    };
     let stream = match connect(a.port).await {
         Ok(s) => s,
-        Err(e) => return down(format!("nothing answers on port {} ({e})", a.port)),
+        Err(e) => return down(StatusCode::BAD_GATEWAY, format!("nothing answers on port {} ({e})", a.port)),
     };
     let _ = stream.set_nodelay(true);
-    let (mut sender, connection) =
-        match hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(stream)).await {
-            Ok(pair) => pair,
-            Err(e) => return down(format!("port {} did not take an HTTP connection ({e})", a.port)),
-        };
-    tokio::spawn(connection.with_upgrades());
+    let (mut sender, connection) = match hyper::client::conn::http1::Builder::new()
+        .max_buf_size(MAX_RESPONSE_HEAD)
+        .handshake::<_, Incoming>(TokioIo::new(stream))
+        .await
+    {
+        Ok(pair) => pair,
+        Err(e) => {
+            return down(StatusCode::BAD_GATEWAY, format!("port {} did not take an HTTP connection ({e})", a.port));
+        }
+    };
+    let connection = tokio::spawn(connection.with_upgrades());
 
-    let upgrade = wants_upgrade(req.headers());
     let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
     let original_host = req.headers().get(HOST).cloned();
     let headers = req.headers_mut();
@@ -141,19 +199,46 @@ async fn forward(mut req: Request<Incoming>, a: &Allocation) -> Response<Body> {
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
 
-    let mut response = match sender.send_request(req).await {
-        Ok(r) => r,
-        Err(e) => return down(format!("port {} did not answer the request ({e})", a.port)),
+    let timeout = ctx.proxy.timeout;
+    let mut response = match tokio::time::timeout(timeout, sender.send_request(req)).await {
+        Ok(Ok(r)) => r,
+        // The browser's body could not be read (bad chunked framing, say): its fault, not the
+        // service's.
+        Ok(Err(e)) if e.is_user() => {
+            connection.abort();
+            return http::text(
+                StatusCode::BAD_REQUEST,
+                format!("Refused: the request's body could not be read ({e})."),
+            );
+        }
+        Ok(Err(e)) => {
+            connection.abort();
+            return down(StatusCode::BAD_GATEWAY, format!("port {} did not answer the request ({e})", a.port));
+        }
+        Err(_) => {
+            // Closes the connection to the service too.
+            connection.abort();
+            return down(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("port {} took longer than {} s to answer (--proxy-timeout)", a.port, timeout.as_secs()),
+            );
+        }
     };
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(client_side) = client_side
-    {
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let Some(client_side) = client_side else {
+            connection.abort();
+            return down(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "port {} answered 101 Switching Protocols to a request that asked to switch to nothing",
+                    a.port
+                ),
+            );
+        };
         let service_side = hyper::upgrade::on(&mut response);
         tokio::spawn(async move {
-            // Both sides are upgraded by now or soon; the order of the waits does not matter.
-            if let (Ok(client), Ok(service)) = (client_side.await, service_side.await) {
-                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(service)).await;
-            }
+            let _slot = tunnel_slot;
+            tunnel(client_side, service_side).await;
         });
         return response.map(|b| b.boxed());
     }
@@ -162,6 +247,40 @@ async fn forward(mut req: Request<Incoming>, a: &Allocation) -> Response<Body> {
     // browser's connection to us stays open.
     *response.version_mut() = hyper::Version::HTTP_11;
     response.map(|b| b.boxed())
+}
+
+/// Copies bytes both ways between the two upgraded connections. When either side closes, the
+/// other is told (its write side is shut) and given [`TUNNEL_LINGER`] to close too; then both
+/// are closed, so a service that never closes does not keep the tunnel, or its descriptors,
+/// after the browser has gone.
+async fn tunnel(client_side: OnUpgrade, service_side: OnUpgrade) {
+    // Both sides are upgraded by now or soon; the order of the waits does not matter.
+    let (Ok(client), Ok(service)) = (client_side.await, service_side.await) else {
+        return;
+    };
+    let (mut client_read, mut client_write) = tokio::io::split(TokioIo::new(client));
+    let (mut service_read, mut service_write) = tokio::io::split(TokioIo::new(service));
+    let up = async {
+        let _ = tokio::io::copy(&mut client_read, &mut service_write).await;
+        let _ = service_write.shutdown().await;
+    };
+    let down = async {
+        let _ = tokio::io::copy(&mut service_read, &mut client_write).await;
+        let _ = client_write.shutdown().await;
+    };
+    let (mut up, mut down) = (std::pin::pin!(up), std::pin::pin!(down));
+    let up_ended_first = std::future::poll_fn(|cx| {
+        if up.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(true);
+        }
+        down.as_mut().poll(cx).map(|()| false)
+    })
+    .await;
+    if up_ended_first {
+        let _ = tokio::time::timeout(TUNNEL_LINGER, down).await;
+    } else {
+        let _ = tokio::time::timeout(TUNNEL_LINGER, up).await;
+    }
 }
 
 #[cfg(test)]
@@ -202,5 +321,21 @@ mod tests {
         drop_hop_headers(&mut plain, false);
         assert!(plain.get("connection").is_none() && plain.get("upgrade").is_none());
         assert_eq!(plain.get("cookie").unwrap(), "a=b");
+    }
+
+    #[test]
+    fn connection_cannot_remove_end_to_end_headers() {
+        let mut h = headers(&[
+            ("connection", "Host, content-length, x-forwarded-for, cookie, x-hop"),
+            ("host", "web.pr-1.localhost:4100"),
+            ("content-length", "3"),
+            ("cookie", "a=b"),
+            ("x-hop", "1"),
+        ]);
+        drop_hop_headers(&mut h, false);
+        assert_eq!(h.get("host").unwrap(), "web.pr-1.localhost:4100");
+        assert_eq!(h.get("content-length").unwrap(), "3");
+        assert_eq!(h.get("cookie").unwrap(), "a=b");
+        assert!(h.get("x-hop").is_none() && h.get("connection").is_none());
     }
 }

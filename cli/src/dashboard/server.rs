@@ -5,11 +5,10 @@
 //! name as `Host`, so it is refused before anything is read or done.
 
 use super::Context;
+use super::head::{self, Destination};
 use super::http::{self, Body};
 use super::{api, page, proxy};
-use atlas_ports_core::names::RequestHost;
 use hyper::body::Incoming;
-use hyper::header::HOST;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -17,10 +16,25 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The most connections served at once; more wait in the listen queue until one ends. A
+/// proxied connection holds two descriptors (the browser's and the service's), so this many
+/// fit under the common limit of 1,024 open files.
+pub const MAX_CONNECTIONS: usize = 512;
+/// The most bytes a request's head (request line and headers) may take: more gets 431.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The most header lines a request may have: more gets 431.
+pub const MAX_HEADERS: usize = 100;
+/// How long a request's head may take to arrive, and how long an idle kept-alive connection
+/// is kept.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections until the task is aborted; each is served on a task of its own.
 pub async fn accept(listener: tokio::net::TcpListener, ctx: Arc<Context>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             // Out of file descriptors, say: wait, and the clients retry.
@@ -32,6 +46,7 @@ pub async fn accept(listener: tokio::net::TcpListener, ctx: Arc<Context>) {
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |req| {
                 let ctx = ctx.clone();
                 async move { Ok::<_, Infallible>(handle(&ctx, req).await) }
@@ -39,7 +54,10 @@ pub async fn accept(listener: tokio::net::TcpListener, ctx: Arc<Context>) {
             // A connection ends with an error when the client goes away: nothing to report.
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(HEAD_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES)
+                .max_header_size(MAX_HEAD_BYTES)
+                .max_headers(MAX_HEADERS)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
                 .await;
@@ -47,37 +65,11 @@ pub async fn accept(listener: tokio::net::TcpListener, ctx: Arc<Context>) {
     }
 }
 
-/// Where this request goes.
-#[derive(Debug, PartialEq, Eq)]
-enum Destination {
-    Dashboard,
-    Named(RequestHost),
-    Refused(String),
-}
-
-fn destination(host: Option<&str>, port: u16) -> Destination {
-    let Some(value) = host else {
-        return Destination::Refused("the request has no Host".to_owned());
-    };
-    let Some(parsed) = RequestHost::parse(value) else {
-        return Destination::Refused(format!("Host {value:?} is not a host name"));
-    };
-    let ours = parsed.port == Some(port);
-    match parsed.name.as_str() {
-        "127.0.0.1" | "localhost" if ours => Destination::Dashboard,
-        _ if ours && parsed.localhost_labels().is_some() => Destination::Named(parsed),
-        _ => Destination::Refused(format!(
-            "Host {value:?} is not this server's: it answers to 127.0.0.1:{port}, localhost:{port} and <service>.<worktree>.localhost:{port}"
-        )),
-    }
-}
-
-async fn handle(ctx: &Arc<Context>, req: Request<Incoming>) -> Response<Body> {
-    let host = req.headers().get(HOST).map(|v| v.to_str().unwrap_or("(not text)").to_owned());
-    match destination(host.as_deref(), ctx.port) {
-        Destination::Dashboard => dashboard(ctx, req, host.unwrap_or_default()).await,
-        Destination::Named(name) => proxy::named(ctx, req, name).await,
-        Destination::Refused(why) => http::text(StatusCode::MISDIRECTED_REQUEST, format!("Refused: {why}.")),
+async fn handle(ctx: &Arc<Context>, mut req: Request<Incoming>) -> Response<Body> {
+    match head::admit(&mut req, ctx.port) {
+        Ok((Destination::Dashboard, host)) => dashboard(ctx, req, host).await,
+        Ok((Destination::Named(name), _)) => proxy::named(ctx, req, name).await,
+        Err(refused) => refused.respond(),
     }
 }
 
@@ -94,30 +86,5 @@ async fn dashboard(ctx: &Arc<Context>, req: Request<Incoming>, host: String) -> 
         "/app.js" => page::script(),
         "/style.css" => page::style(),
         _ => http::text(StatusCode::NOT_FOUND, format!("Nothing at {path}.")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_our_names_on_our_port_get_in() {
-        assert_eq!(destination(Some("127.0.0.1:4100"), 4100), Destination::Dashboard);
-        assert_eq!(destination(Some("LOCALHOST:4100"), 4100), Destination::Dashboard);
-        assert!(matches!(destination(Some("web.pr-1.localhost:4100"), 4100), Destination::Named(_)));
-        for refused in [
-            Some("evil.example:4100"),
-            Some("evil.example"),
-            Some("127.0.0.1"),
-            Some("127.0.0.1:4101"),
-            Some("localhost.evil.example:4100"),
-            Some("web.pr-1.localhost:80"),
-            Some("[::1]:4100"),
-            Some("a b"),
-            None,
-        ] {
-            assert!(matches!(destination(refused, 4100), Destination::Refused(_)), "{refused:?}");
-        }
     }
 }
