@@ -73,6 +73,7 @@ fn request_port(
     let exclude = o.exclude.unwrap_or_default().into_iter().map(port_of).collect::<CoreResult<Vec<u16>>>()?;
     let p = place(o.registry, o.cwd)?;
     let ports = p.ports();
+    lifecycle::declare_ranges(&p.ctx, &ports)?;
     let worktree = worktree.or(o.worktree);
     let description = description.or(o.description);
     let req = AllocateRequest {
@@ -191,7 +192,7 @@ export! {
         let ports = p.ports();
         let worktree = p.ctx.worktree_name(&ports, worktree.as_deref())?;
         let allocations = ports.list(Some(&worktree))?;
-        let (vars, _) = atlas_ports_core::env_export::port_variables(&allocations);
+        let (vars, _) = atlas_ports_core::env_export::port_variables(&allocations)?;
         let mut by_service = std::collections::BTreeMap::new();
         for a in &allocations {
             by_service.entry(a.service.to_string()).or_insert(u32::from(a.port));

@@ -100,6 +100,30 @@ impl<'h> Ports<'h> {
         Ok(registry)
     }
 
+    /// Changes the registry's ranges under the lock (read–modify–write, replaced atomically):
+    /// `change` returns its answer and whether it changed anything. A refusal writes nothing.
+    pub fn change_ranges<T>(&self, mut change: impl FnMut(&mut Registry) -> Result<(T, bool)>) -> Result<T> {
+        self.store.update(&self.now(), |reg| change(reg))
+    }
+
+    /// Adds the ranges `project` declares that the registry lacks (the first use on a machine),
+    /// under the lock; the other ranges stay as they are. A declaration the registry contradicts
+    /// is refused and nothing is written. Takes no lock when there is nothing to add.
+    pub fn declare(&self, project: &crate::project::ProjectFile) -> Result<bool> {
+        if !project.declares_ranges() {
+            return Ok(false);
+        }
+        let mut ranges_only = Registry::with_default_ranges("");
+        ranges_only.ranges = self.store.load()?.ranges;
+        if !project.declare(&mut ranges_only)? {
+            return Ok(false);
+        }
+        self.change_ranges(|reg| {
+            let added = project.declare(reg)?;
+            Ok((added, added))
+        })
+    }
+
     /// Allocates the first free port of the service's range to the worktree.
     pub fn allocate(&self, req: &AllocateRequest<'_>) -> Result<Allocation> {
         self.allocate_details(req).map(|e| e.allocation)
