@@ -7,7 +7,7 @@ use crate::options::{AllocateOptions, InitOptions, Options, Place, PruneOptions,
 use crate::task::Job;
 use crate::types::{
     Allocation, ConflictReport, DeclaredService, DownReport, EnsuredPort, HealthReport, NextPort, ProjectInfo,
-    StatusReport, UpReport, WorktreePorts,
+    RangeInfo, StatusReport, UpReport, WorktreePorts,
 };
 use atlas_ports_core::{AllocateRequest, Availability, Ensured, Error as CoreError, report, status, validate};
 use atlas_ports_native::{SystemHealthProbe, lifecycle};
@@ -107,7 +107,8 @@ export! {
 
 export! {
     #[doc = " Returns the port the worktree already holds for the service, allocating one only if it has"]
-    #[doc = " none: call it every time a server starts."]
+    #[doc = " none: call it every time a server starts. A service atlas-ports.toml declares with a range"]
+    #[doc = " has that range added to the registry on first use."]
     ensure_port, ensure_port_sync, u32, "Promise<number>", ALLOCATE_ARGS,
     (service: String, worktree: Option<String>, description: Option<String>, options: Option<AllocateOptions>) {
         request_port(true, service, worktree, description, options).map(|e| u32::from(e.allocation.port))
@@ -220,6 +221,16 @@ export! {
     find_next_port, find_next_port_sync, NextPort, "Promise<NextPort>",
     (service: String, options: Option<Options>) {
         Ok(NextPort::from(place_of(options)?.ports().find_next(&service)?))
+    }
+}
+
+export! {
+    #[doc = " The registry's service ranges, in file order, each with how many allocations it holds."]
+    #[doc = " Ranges declared in atlas-ports.toml appear once a port of theirs was ensured."]
+    get_ranges, get_ranges_sync, Vec<RangeInfo>, "Promise<Array<RangeInfo>>",
+    (options: Option<Options>) {
+        let reg = place_of(options)?.ports().load()?;
+        Ok(atlas_ports_core::ranges::list(&reg).into_iter().map(RangeInfo::from).collect())
     }
 }
 

@@ -433,3 +433,35 @@ pub struct ProjectInfo {
     /// The service the Vite plugin uses: marked `vite = true`, else `web`, else the first.
     pub vite_service: String,
 }
+
+/// A service's range, as `getRanges` lists it (the CLI's `ranges --format json`).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct RangeInfo {
+    pub service: String,
+    /// The first port of the range.
+    pub start: u32,
+    /// The last port of the range (included).
+    pub end: u32,
+    pub description: String,
+    /// The path the health probe asks, when the range names one.
+    pub health_path: Option<String>,
+    /// The probe the range chooses (`http`, `database`, `redis`, `tcp`), when it names one.
+    pub probe: Option<String>,
+    /// How many allocations the service holds.
+    pub allocated: u32,
+}
+
+impl From<core::ranges::RangeInfo> for RangeInfo {
+    fn from(r: core::ranges::RangeInfo) -> Self {
+        RangeInfo {
+            service: r.service,
+            start: u32::from(r.start),
+            end: u32::from(r.end),
+            description: r.description,
+            health_path: r.health_path,
+            probe: r.probe,
+            allocated: u32::try_from(r.allocated).unwrap_or(u32::MAX),
+        }
+    }
+}
