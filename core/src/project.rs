@@ -26,6 +26,9 @@ use std::path::{Component, Path, PathBuf};
 pub const PROJECT_FILE: &str = "atlas-ports.toml";
 /// The env file written when the project file names none.
 pub const DEFAULT_ENV_FILE: &str = ".env.ports";
+/// The most services, and the most `[env]` variables, a project file may declare: far past any
+/// real project, and a bound on the work a hostile file can ask for.
+pub const MAX_DECLARED: usize = 1024;
 /// The first line of every env file `up` writes: `down` removes only files that start with it.
 pub const ENV_FILE_MARK: &str = "# Written by `atlas-ports up` from atlas-ports.toml; `atlas-ports down` removes it.";
 
@@ -107,14 +110,19 @@ impl ProjectFile {
         if raw.services.is_empty() {
             return Err(invalid(None, "no services declared: add a [services.NAME] table".to_owned()));
         }
+        if raw.services.len() > MAX_DECLARED || raw.env.len() > MAX_DECLARED {
+            return Err(invalid(None, format!("more than {MAX_DECLARED} services or [env] variables")));
+        }
         let mut services: Vec<DeclaredService> = Vec::new();
+        // Each service's variable, to the index of the service that has it.
+        let mut variables = std::collections::HashMap::new();
         for (name, service) in &raw.services {
             crate::validate::service_name(name.get_ref()).map_err(|e| invalid(Some(name.span()), e.to_string()))?;
             let raw_service = service.get_ref();
             let description = raw_service.description.clone().unwrap_or_default();
             crate::validate::description(&description).map_err(|e| invalid(Some(service.span()), e.to_string()))?;
             let variable = variable_name(name.get_ref());
-            if let Some(other) = services.iter().find(|s| variable_name(&s.name) == variable) {
+            if let Some(other) = variables.get(&variable).map(|&i: &usize| &services[i]) {
                 return Err(invalid(
                     Some(name.span()),
                     format!(
@@ -132,10 +140,17 @@ impl ProjectFile {
                 }
             };
             let health_path = match &raw_service.health_path {
-                Some(p) if !p.get_ref().starts_with('/') || p.get_ref().chars().any(|c| c.is_control() || c == ' ') => {
+                Some(p)
+                    if !p.get_ref().starts_with('/')
+                        || p.get_ref().len() > 1000
+                        || p.get_ref().chars().any(|c| c.is_control() || c == ' ') =>
+                {
                     return Err(invalid(
                         Some(p.span()),
-                        format!("health_path {:?} must be a path starting with / (no spaces)", p.get_ref()),
+                        format!(
+                            "health_path {:?} must be a path starting with / (no spaces, at most 1000 bytes)",
+                            p.get_ref()
+                        ),
                     ));
                 }
                 p => p.as_ref().map(|p| p.get_ref().clone()),
@@ -173,6 +188,7 @@ impl ProjectFile {
                     ),
                 ));
             }
+            variables.insert(variable, services.len());
             services.push(DeclaredService {
                 name: name.get_ref().clone(),
                 description,
@@ -186,6 +202,7 @@ impl ProjectFile {
         if services.iter().filter(|s| s.vite).count() > 1 {
             return Err(invalid(None, "more than one service has vite = true".to_owned()));
         }
+        let names: std::collections::HashSet<&str> = services.iter().map(|s| s.name.as_str()).collect();
         let mut env = Vec::new();
         for (name, template) in &raw.env {
             let valid_name = name.get_ref().chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -204,7 +221,7 @@ impl ProjectFile {
                 };
                 return Err(invalid(Some(template.span()), format!("the value of {} has {what}", name.get_ref())));
             }
-            if let Some(s) = services.iter().find(|s| variable_name(&s.name) == *name.get_ref()) {
+            if let Some(s) = variables.get(name.get_ref()).map(|&i| &services[i]) {
                 return Err(invalid(
                     Some(name.span()),
                     format!(
@@ -216,7 +233,7 @@ impl ProjectFile {
                 ));
             }
             for service in placeholders(template.get_ref()) {
-                if !services.iter().any(|s| s.name == service) {
+                if !names.contains(service.as_str()) {
                     let known = services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
                     return Err(invalid(
                         Some(template.span()),
@@ -301,24 +318,38 @@ impl ProjectFile {
     /// The env file's text for these ports (`(service, port)` of every declared service):
     /// the mark, `PORT_<SERVICE>=port` lines in declaration order, then the `[env]` variables.
     pub fn env_text(&self, ports: &[(String, u16)]) -> String {
-        let port_of = |service: &str| ports.iter().find(|(s, _)| s == service).map(|(_, p)| *p);
+        let ports: std::collections::HashMap<&str, u16> = ports.iter().map(|(s, p)| (s.as_str(), *p)).collect();
         let mut text = format!("{ENV_FILE_MARK}\n");
         for s in &self.services {
-            if let Some(port) = port_of(&s.name) {
+            if let Some(port) = ports.get(s.name.as_str()) {
                 text.push_str(&format!("{}={port}\n", variable_name(&s.name)));
             }
         }
         for (name, template) in &self.env {
-            let mut value = template.clone();
-            for service in placeholders(template) {
-                if let Some(port) = port_of(&service) {
-                    value = value.replace(&format!("{{port:{service}}}"), &port.to_string());
-                }
-            }
-            text.push_str(&format!("{name}={value}\n"));
+            text.push_str(name);
+            text.push('=');
+            substitute(template, &ports, &mut text);
+            text.push('\n');
         }
         text
     }
+}
+
+/// Appends `template` to `out` with every `{port:SERVICE}` of a known service replaced by its
+/// port, in one pass (a value of 100,000 placeholders must not be rescanned for each).
+fn substitute(template: &str, ports: &std::collections::HashMap<&str, u16>, out: &mut String) {
+    let mut rest = template;
+    while let Some(at) = rest.find("{port:") {
+        let tail = &rest[at + 6..];
+        let Some(end) = tail.find('}') else { break };
+        out.push_str(&rest[..at]);
+        match ports.get(&tail[..end]) {
+            Some(port) => out.push_str(&port.to_string()),
+            None => out.push_str(&rest[at..at + 6 + end + 1]),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
 }
 
 /// Whether an env file's text was written by `up` (it starts with the mark).

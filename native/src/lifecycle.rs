@@ -8,6 +8,9 @@ use atlas_ports_core::report::{DownReport, ServicePort, UpReport};
 use atlas_ports_core::{AllocateRequest, Error, Ports, Result};
 use std::path::{Path, PathBuf};
 
+/// The folders an env file may not be in: git's, and the one the registry is created in.
+const ENV_FILE_NOT_IN: &[&str] = &[".git", ".atlas"];
+
 /// The project file of the worktree the workspace is in, parsed; with the worktree's root.
 pub fn project(ws: &Workspace) -> Result<(ProjectFile, PathBuf)> {
     let root = worktree_root(ws)?;
@@ -32,7 +35,7 @@ pub fn declare_ranges(ws: &Workspace, ports: &Ports<'_>) -> Result<()> {
 /// and one whose path leads out of the worktree is never read or written.
 pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
     let (project, root) = project(ws)?;
-    let env = WorktreeFile::inside("env file", &root, &project.env_file)?;
+    let env = WorktreeFile::inside("env file", &root, &project.env_file)?.outside_of(ENV_FILE_NOT_IN)?;
     let existing = env.read()?;
     if existing.as_deref().is_some_and(|t| !written_by_up(t)) {
         return Err(Error::InvalidArgument {
@@ -76,7 +79,7 @@ pub fn down(ws: &Workspace, registry: Option<&Path>) -> Result<DownReport> {
         Err(Error::ProjectFileMissing { .. }) => PathBuf::from(atlas_ports_core::project::DEFAULT_ENV_FILE),
         Err(e) => return Err(e),
     };
-    let env = WorktreeFile::inside("env file", &root, &env_file)?;
+    let env = WorktreeFile::inside("env file", &root, &env_file)?.outside_of(ENV_FILE_NOT_IN)?;
     let existing = env.read()?;
     let ports = ws.ports(registry);
     let worktree = ws.worktree_name(&ports, None)?;

@@ -7,12 +7,15 @@
 //! - only a regular file is read, opened without blocking (a FIFO would hang) and at most
 //!   [`MAX_WORKTREE_FILE_BYTES`] of it (`/dev/zero` would fill memory).
 //!
-//! Every operation works on the path as resolved and checked, which holds no symbolic link, so
-//! a link that was checked is not followed again between the check and the use.
+//! Every operation works on the path as resolved and checked, which holds no symbolic link. On
+//! Unix it walks that path again from the worktree's root one folder at a time without
+//! following links (`O_NOFOLLOW`), then reads, creates and renames relative to the folder it
+//! opened: a folder swapped for a link between the check and the use makes the operation fail
+//! instead of writing through the link.
 
 use atlas_ports_core::{Error, Result};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind, Read, Write};
+use std::fs;
+use std::io::{self, ErrorKind, Read};
 use std::path::{Component, Path, PathBuf};
 
 /// The largest project or env file read: far past any real one.
@@ -25,9 +28,13 @@ pub struct WorktreeFile {
     what: &'static str,
     /// The path as the user named it (under the worktree's root as found), for messages.
     shown: PathBuf,
-    /// The same file with every existing folder resolved: no symbolic link in it but,
-    /// possibly, the file's own name.
+    /// The worktree's root, resolved.
+    root: PathBuf,
+    /// The file with every existing folder resolved, relative to `root`: no symbolic link in
+    /// it but, possibly, the file's own name (which is then replaced, not written through).
     resolved: PathBuf,
+    /// What is read: `resolved`, or the file its own link names (inside the worktree).
+    read_from: PathBuf,
 }
 
 impl WorktreeFile {
@@ -42,13 +49,16 @@ impl WorktreeFile {
             source,
         })?;
         let mut resolved = real_root.clone();
+        let mut read_from = None;
+        if !relative.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+            return Err(unusable("is not a path inside the worktree".to_owned()));
+        }
         let mut walked = root.to_path_buf();
         let mut parts = relative.components().peekable();
         while let Some(part) = parts.next() {
             let name = match part {
                 Component::Normal(name) => name,
-                Component::CurDir => continue,
-                _ => return Err(unusable("is not a path inside the worktree".to_owned())),
+                _ => continue,
             };
             walked.push(name);
             let last = parts.peek().is_none();
@@ -80,12 +90,37 @@ impl WorktreeFile {
                 )));
             }
             // The file's own link is kept as the name: it is replaced, not written through.
-            resolved = if last { next } else { target };
+            if last {
+                resolved = next;
+                read_from = Some(target);
+            } else {
+                resolved = target;
+            }
         }
         if resolved == real_root {
             return Err(unusable("is not a file name".to_owned()));
         }
-        Ok(WorktreeFile { what, shown, resolved })
+        let relative = |p: PathBuf| p.strip_prefix(&real_root).map(Path::to_path_buf).unwrap_or(p);
+        let resolved = relative(resolved);
+        let read_from = read_from.map_or_else(|| resolved.clone(), relative);
+        if read_from.as_os_str().is_empty() {
+            return Err(unusable("is a link to the worktree's own folder".to_owned()));
+        }
+        Ok(WorktreeFile { what, shown, root: real_root, resolved, read_from })
+    }
+
+    /// Refuses the file when it lies (once resolved) in one of the folders `names`: an env
+    /// file may not land in `.git` (hooks, config) nor in `.atlas` (where the registry is
+    /// created, after the env file was looked at).
+    pub fn outside_of(self, names: &[&str]) -> Result<WorktreeFile> {
+        let mut folders = self.resolved.parent().into_iter().chain(self.read_from.parent()).flat_map(Path::components);
+        match folders.find(|c| names.iter().any(|n| c.as_os_str().eq_ignore_ascii_case(n))) {
+            Some(folder) => {
+                let folder = folder.as_os_str().to_string_lossy().into_owned();
+                Err(self.unusable(format!("lies in the worktree's {folder} folder, which is not for env files")))
+            }
+            None => Ok(self),
+        }
     }
 
     /// The path as the user named it.
@@ -96,7 +131,7 @@ impl WorktreeFile {
     /// The file's text; `None` when there is none. Only a regular file of at most
     /// [`MAX_WORKTREE_FILE_BYTES`] in UTF-8 is read; opening never blocks.
     pub fn read(&self) -> Result<Option<String>> {
-        let mut file = match open_nonblocking(&self.resolved) {
+        let mut file = match secure::open_read(&self.root, &self.read_from) {
             Ok(file) => file,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("read", e)),
@@ -122,34 +157,18 @@ impl WorktreeFile {
     /// through a link that was there), renamed over it.
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
         self.refuse_special()?;
-        let mut name = self.resolved.file_name().unwrap_or_default().to_owned();
-        name.push(format!(".{}.tmp", std::process::id()));
-        let tmp = self.resolved.with_file_name(name);
-        let create = || OpenOptions::new().write(true).create_new(true).open(&tmp);
-        // A leftover of a killed run with this process id (or a link planted there) is
-        // removed, not written through.
-        let file = match create() {
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => fs::remove_file(&tmp).and_then(|()| create()),
-            other => other,
-        };
-        let result = file
-            .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_data()))
-            .and_then(|()| crate::platform::replace_file(&tmp, &self.resolved));
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(|e| self.io("write", e))
+        secure::replace(&self.root, &self.resolved, bytes).map_err(|e| self.io("write", e))
     }
 
     /// Removes the file (a link of its own name is removed, not what it names).
     pub fn remove(&self) -> Result<()> {
         self.refuse_special()?;
-        fs::remove_file(&self.resolved).map_err(|e| self.io("remove", e))
+        secure::remove(&self.root, &self.resolved).map_err(|e| self.io("remove", e))
     }
 
     /// A folder or special file where the file should be is refused rather than replaced.
     fn refuse_special(&self) -> Result<()> {
-        match fs::symlink_metadata(&self.resolved) {
+        match fs::symlink_metadata(self.root.join(&self.resolved)) {
             Ok(meta) if meta.is_dir() => Err(self.unusable("is a folder, not a file".to_owned())),
             Ok(meta) if !meta.file_type().is_symlink() => match not_a_file(&meta) {
                 Some(kind) => Err(self.unusable(format!("is {kind}, not a regular file"))),
@@ -197,15 +216,107 @@ fn not_a_file(meta: &fs::Metadata) -> Option<&'static str> {
     Some("a special file")
 }
 
+/// The file operations on a path relative to the worktree's root that holds no link.
 #[cfg(unix)]
-fn open_nonblocking(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)
+mod secure {
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    use std::ffi::OsStr;
+    use std::fs::File;
+    use std::io::{self, Write};
+    use std::os::fd::OwnedFd;
+    use std::path::Path;
+
+    /// Opens the folder `dir` (relative to `root`) one component at a time, following no link:
+    /// a component that became a link since it was checked fails with `ELOOP` or `ENOTDIR`.
+    fn open_dir(root: &Path, dir: &Path) -> io::Result<OwnedFd> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mut fd = rustix::fs::open(root, flags, Mode::empty())?;
+        for part in dir.components() {
+            fd = rustix::fs::openat(&fd, part.as_os_str(), flags | OFlags::NOFOLLOW, Mode::empty())?;
+        }
+        Ok(fd)
+    }
+
+    fn split(path: &Path) -> (&Path, &OsStr) {
+        (path.parent().unwrap_or(Path::new("")), path.file_name().unwrap_or_default())
+    }
+
+    /// Opens for reading without blocking (a FIFO would wait for a writer) and without
+    /// following a link.
+    pub fn open_read(root: &Path, path: &Path) -> io::Result<File> {
+        let (dir, name) = split(path);
+        let dir = open_dir(root, dir)?;
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        Ok(File::from(rustix::fs::openat(&dir, name, flags, Mode::empty())?))
+    }
+
+    /// A flushed temporary file created anew beside `path` (a leftover or a link of its name
+    /// is removed, never written through), renamed over it.
+    pub fn replace(root: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let (dir, name) = split(path);
+        let dir = open_dir(root, dir)?;
+        let mut tmp = name.to_owned();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let create = || rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o666));
+        let fd = match create() {
+            Err(rustix::io::Errno::EXIST) => {
+                rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty())?;
+                create()?
+            }
+            other => other?,
+        };
+        let mut file = File::from(fd);
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_data())
+            .and_then(|()| Ok(rustix::fs::renameat(&dir, &tmp, &dir, name)?));
+        if written.is_err() {
+            let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
+        }
+        written
+    }
+
+    pub fn remove(root: &Path, path: &Path) -> io::Result<()> {
+        let (dir, name) = split(path);
+        Ok(rustix::fs::unlinkat(&open_dir(root, dir)?, name, AtFlags::empty())?)
+    }
 }
 
+/// Elsewhere, the same operations by path: the check above still holds, without the guard
+/// against a link swapped in meanwhile.
 #[cfg(not(unix))]
-fn open_nonblocking(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).open(path)
+mod secure {
+    use std::fs::{self, File, OpenOptions};
+    use std::io::{self, ErrorKind, Write};
+    use std::path::Path;
+
+    pub fn open_read(root: &Path, path: &Path) -> io::Result<File> {
+        File::open(root.join(path))
+    }
+
+    pub fn replace(root: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let path = root.join(path);
+        let mut name = path.file_name().unwrap_or_default().to_owned();
+        name.push(format!(".{}.tmp", std::process::id()));
+        let tmp = path.with_file_name(name);
+        let create = || OpenOptions::new().write(true).create_new(true).open(&tmp);
+        let file = match create() {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => fs::remove_file(&tmp).and_then(|()| create()),
+            other => other,
+        };
+        let result = file
+            .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_data()))
+            .and_then(|()| crate::platform::replace_file(&tmp, &path));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    pub fn remove(root: &Path, path: &Path) -> io::Result<()> {
+        fs::remove_file(root.join(path))
+    }
 }
 
 #[cfg(all(test, unix))]
@@ -245,6 +356,34 @@ mod tests {
                 .contains("leads nowhere")
         );
         assert_eq!(fs::read_dir(&away).unwrap().count(), 0);
+    }
+
+    /// A folder swapped for a link out of the worktree between the check and the write: the
+    /// write fails rather than land outside, and so do the read and the removal.
+    #[test]
+    fn a_folder_swapped_for_a_link_after_the_check_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, away) = (dir.path().join("wt"), dir.path().join("away"));
+        fs::create_dir_all(root.join("conf")).unwrap();
+        fs::create_dir_all(&away).unwrap();
+        fs::write(root.join("conf/profile.sh"), "A=1\n").unwrap();
+        fs::write(away.join("profile.sh"), "SECRET=1\n").unwrap();
+        let f = WorktreeFile::inside("env file", &root, Path::new("conf/profile.sh")).unwrap();
+        fs::rename(root.join("conf"), root.join("conf.old")).unwrap();
+        symlink(&away, root.join("conf")).unwrap();
+        assert_eq!(f.write(b"B=2\n").unwrap_err().code(), "ERR_IO");
+        assert_eq!(f.read().unwrap_err().code(), "ERR_IO");
+        assert_eq!(f.remove().unwrap_err().code(), "ERR_IO");
+        assert_eq!(fs::read_to_string(away.join("profile.sh")).unwrap(), "SECRET=1\n");
+        assert_eq!(fs::read_dir(&away).unwrap().count(), 1, "no temporary file was left there");
+        // The file's own name swapped for a link: replaced, not written through.
+        fs::remove_file(root.join("conf")).unwrap();
+        fs::rename(root.join("conf.old"), root.join("conf")).unwrap();
+        fs::remove_file(root.join("conf/profile.sh")).unwrap();
+        symlink(away.join("profile.sh"), root.join("conf/profile.sh")).unwrap();
+        f.write(b"B=2\n").unwrap();
+        assert_eq!(fs::read_to_string(away.join("profile.sh")).unwrap(), "SECRET=1\n");
+        assert!(!fs::symlink_metadata(root.join("conf/profile.sh")).unwrap().file_type().is_symlink());
     }
 
     #[test]

@@ -196,3 +196,39 @@ fn variables_that_collide_or_hold_control_characters_are_refused_naming_both() {
     let run = repo.run(&["run", "-w", "w", "-s", "web-x", "-s", "web_x", "--", "true"]).code(2);
     assert!(run.stderr.contains("both map to the variable PORT_WEB_X"), "{}", run.stderr);
 }
+
+/// An env file in `.atlas` would be written over the registry `up` had just created there, and
+/// one in `.git` would land among git's hooks and config.
+#[test]
+fn an_env_file_in_git_or_atlas_folders_is_refused() {
+    let repo = Repo::new();
+    let base = free_block(2);
+    for env_file in [".atlas/worktrees/ports.json", ".git/hooks/pre-commit", ".GIT/info/x"] {
+        std::fs::write(
+            repo.main.join("atlas-ports.toml"),
+            format!("env_file = \"{env_file}\"\n[services.admin]\nrange = \"{base}-{}\"\n", base + 1),
+        )
+        .unwrap();
+        let up = repo.run(&["up"]).code(2);
+        assert!(up.stderr.contains("folder, which is not for env files"), "{env_file}: {}", up.stderr);
+        assert!(!repo.registry().exists(), "{env_file}: nothing was allocated");
+        assert!(!repo.main.join(".git/hooks/pre-commit").exists());
+    }
+}
+
+/// Regression: a project file of 100,000 `{port:web}` placeholders made `up` rescan the value
+/// once for each (over 30 s of CPU); 40,000 services made the checks quadratic.
+#[test]
+fn hostile_project_files_are_answered_in_bounded_time() {
+    let (repo, base) = repo_with_ranges();
+    let project = repo.main.join("atlas-ports.toml");
+    let limit = Duration::from_secs(10);
+    std::fs::write(&project, format!("[services.web]\n[env]\nA = \"{}\"\n", "{port:web}".repeat(100_000))).unwrap();
+    run_bounded(&repo.main, &["up"], limit).success();
+    let env = std::fs::read_to_string(repo.main.join(".env.ports")).unwrap();
+    assert!(env.ends_with(&format!("\nA={}\n", base.to_string().repeat(100_000))));
+    let services: String = (0..40_000).map(|i| format!("[services.s{i}]\n")).collect();
+    std::fs::write(&project, services).unwrap();
+    let up = run_bounded(&repo.main, &["up"], limit).code(2);
+    assert!(up.stderr.contains("more than 1024 services or [env] variables"), "{}", up.stderr);
+}
