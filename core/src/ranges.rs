@@ -76,18 +76,12 @@ pub fn set(registry: &mut Registry, service: &str, start: u16, end: u16, descrip
     if let Some(reason) = conflict(registry, service, start, end) {
         return Err(refused(service, reason));
     }
-    let outside: Vec<String> = registry
-        .allocations
-        .iter()
-        .filter(|a| a.service == service && !(start..=end).contains(&a.port))
-        .map(|a| format!("{} ('{}')", a.port, crate::printable(&a.worktree)))
-        .collect();
+    let outside = held(registry, service, |port| !(start..=end).contains(&port));
     if !outside.is_empty() {
         return Err(refused(
             service,
             format!(
-                "allocations would fall outside {start}-{end}: {}; release them first (`atlas-ports release PORT`)",
-                outside.join(", ")
+                "allocations would fall outside {start}-{end}: {outside}; release them first (`atlas-ports release PORT`)"
             ),
         ));
     }
@@ -104,19 +98,14 @@ pub fn set(registry: &mut Registry, service: &str, start: u16, end: u16, descrip
 /// Removes a service's range. Refused while the service holds allocations.
 pub fn remove(registry: &mut Registry, service: &str) -> Result<PortRange> {
     registry.range_of(service)?;
-    let held: Vec<String> = registry
-        .allocations
-        .iter()
-        .filter(|a| a.service == service)
-        .map(|a| format!("{} ('{}')", a.port, crate::printable(&a.worktree)))
-        .collect();
-    if !held.is_empty() {
+    let count = registry.allocations.iter().filter(|a| a.service == service).count();
+    if count > 0 {
         return Err(refused(
             service,
             format!(
                 "still holds {}: {}; release them first (`atlas-ports release --worktree W --all`)",
-                if held.len() == 1 { "an allocation" } else { "allocations" },
-                held.join(", ")
+                if count == 1 { "an allocation" } else { "allocations" },
+                held(registry, service, |_| true)
             ),
         ));
     }
@@ -173,6 +162,25 @@ pub fn text(ranges: &[RangeInfo]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// How many allocations a refusal names before it counts the rest.
+const NAMED: usize = 8;
+
+/// The service's allocations whose port `matches`, as `8080 ('wt'), …`: the first few named,
+/// the rest counted. Empty when there are none.
+fn held(registry: &Registry, service: &str, matches: impl Fn(u16) -> bool) -> String {
+    let all: Vec<_> = registry.allocations.iter().filter(|a| a.service == service && matches(a.port)).collect();
+    let mut text = all
+        .iter()
+        .take(NAMED)
+        .map(|a| format!("{} ('{}')", a.port, crate::printable(&a.worktree)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if all.len() > NAMED {
+        text.push_str(&format!(" and {} more", all.len() - NAMED));
+    }
+    text
 }
 
 fn refused(service: &str, reason: String) -> Error {
