@@ -132,12 +132,24 @@ export declare function currentWorktree(options?: Options | undefined | null): P
  */
 export declare function currentWorktreeSync(options?: Options | undefined | null): string
 
+/** A range atlas-ports.toml declares: both ends included. */
+export interface DeclaredRange {
+  start: number
+  end: number
+}
+
 /** A service that atlas-ports.toml declares. */
 export interface DeclaredService {
   name: string
   description: string
   /** Marked as the Vite dev server's service. */
   vite: boolean
+  /** The range the file declares (`range = "8100-8119"`), added to the registry on first use. */
+  range?: DeclaredRange
+  /** The health probe's path the file declares with the range. */
+  healthPath?: string
+  /** The probe the file declares with the range (`http`, `database`, `redis`, `tcp`). */
+  probe?: string
 }
 
 /** Releases the worktree's ports and removes the env file `up` wrote (never another file). */

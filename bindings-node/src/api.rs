@@ -306,11 +306,7 @@ export! {
             Ok((project, _)) => Ok(Some(ProjectInfo {
                 env_file: project.env_file.display().to_string(),
                 vite_service: project.vite_service().name.clone(),
-                services: project
-                    .services
-                    .iter()
-                    .map(|s| DeclaredService { name: s.name.clone(), description: s.description.clone(), vite: s.vite })
-                    .collect(),
+                services: project.services.iter().map(DeclaredService::from).collect(),
             })),
             Err(CoreError::ProjectFileMissing { .. } | CoreError::NotInWorktree { .. }) => Ok(None),
             Err(e) => Err(e),

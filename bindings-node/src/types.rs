@@ -421,6 +421,33 @@ pub struct DeclaredService {
     pub description: String,
     /// Marked as the Vite dev server's service.
     pub vite: bool,
+    /// The range the file declares (`range = "8100-8119"`), added to the registry on first use.
+    pub range: Option<DeclaredRange>,
+    /// The health probe's path the file declares with the range.
+    pub health_path: Option<String>,
+    /// The probe the file declares with the range (`http`, `database`, `redis`, `tcp`).
+    pub probe: Option<String>,
+}
+
+/// A range atlas-ports.toml declares: both ends included.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct DeclaredRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl From<&core::project::DeclaredService> for DeclaredService {
+    fn from(s: &core::project::DeclaredService) -> Self {
+        DeclaredService {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            vite: s.vite,
+            range: s.range.map(|(start, end)| DeclaredRange { start: u32::from(start), end: u32::from(end) }),
+            health_path: s.health_path.clone(),
+            probe: s.probe.clone(),
+        }
+    }
 }
 
 /// The worktree's atlas-ports.toml, as `projectFile` reads it.

@@ -35,6 +35,10 @@ test('ensurePort takes a declared service from its declared range, and getRanges
     { service: 'admin', start: base + 4, end: base + 7, description: 'Admin UI', probe: 'http', allocated: 1 },
   ])
   assert.deepEqual(atlas.getRangesSync({ registry }), ranges)
+  assert.deepEqual((await atlas.projectFile({ cwd: main })).services, [
+    { name: 'web', description: '', vite: false },
+    { name: 'admin', description: 'Admin UI', vite: false, range: { start: base + 4, end: base + 7 }, probe: 'http' },
+  ])
   // The ES module entry has them too.
   const { getRanges, getRangesSync } = await import(pathToFileURL(path.join(npmDir, 'atlas-ports.mjs')).href)
   assert.deepEqual(await getRanges({ registry }), ranges)
