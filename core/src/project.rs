@@ -269,10 +269,31 @@ impl ProjectFile {
         self.services.iter().any(|s| s.range.is_some())
     }
 
-    /// Adds the declared ranges the registry lacks; returns whether it added any. A declared
-    /// range that differs from the registry's range of that service, or overlaps another
-    /// service's, is refused naming both, and nothing is added.
+    /// Whether the registry lacks a range this file declares. A declared range that differs
+    /// from the registry's range of that service, or overlaps another service's, is refused
+    /// naming both.
+    pub fn missing_ranges(&self, registry: &Registry) -> Result<bool> {
+        Ok(!self.check_declared(registry)?.is_empty())
+    }
+
+    /// Adds the declared ranges the registry lacks; returns whether it added any. Refuses as
+    /// [`ProjectFile::missing_ranges`] does, and then adds nothing.
     pub fn declare(&self, registry: &mut Registry) -> Result<bool> {
+        let missing = self.check_declared(registry)?;
+        for s in &missing {
+            let (start, end) = s.range.expect("declared");
+            let extra = [("health_path", &s.health_path), ("probe", &s.probe)]
+                .into_iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), serde_json::Value::from(v.as_str()))))
+                .collect();
+            registry.ranges.insert(s.name.clone(), PortRange::with_extra(start, end, s.description.clone(), extra));
+        }
+        Ok(!missing.is_empty())
+    }
+
+    /// The services whose declared range the registry lacks, after checking every declared
+    /// range against the registry.
+    fn check_declared(&self, registry: &Registry) -> Result<Vec<&DeclaredService>> {
         let mut missing = Vec::new();
         for s in &self.services {
             let Some((start, end)) = s.range else { continue };
@@ -294,15 +315,7 @@ impl ProjectFile {
             }
             missing.push(s);
         }
-        for s in &missing {
-            let (start, end) = s.range.expect("declared");
-            let extra = [("health_path", &s.health_path), ("probe", &s.probe)]
-                .into_iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), serde_json::Value::from(v.as_str()))))
-                .collect();
-            registry.ranges.insert(s.name.clone(), PortRange::with_extra(start, end, s.description.clone(), extra));
-        }
-        Ok(!missing.is_empty())
+        Ok(missing)
     }
 
     /// The service the Vite plugin uses: the one marked `vite = true`, else `web` when
