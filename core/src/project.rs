@@ -97,11 +97,15 @@ impl ProjectFile {
             Some(f) => {
                 let p = PathBuf::from(f.get_ref());
                 let inside = !p.as_os_str().is_empty()
+                    && !f.get_ref().chars().any(char::is_control)
                     && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
                 if !inside {
                     return Err(invalid(
                         Some(f.span()),
-                        format!("env_file {:?} must be a path inside the worktree", f.get_ref()),
+                        format!(
+                            "env_file {:?} must be a relative path inside the worktree, without .. or control characters",
+                            f.get_ref()
+                        ),
                     ));
                 }
                 p
@@ -445,9 +449,10 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         assert!(err("[services.web\n").contains("line 1"), "{}", err("[services.web\n"));
         assert_eq!(
             err("env_file = \"../x\"\n[services.web]\n"),
-            "invalid project file atlas-ports.toml, line 1: env_file \"../x\" must be a path inside the worktree"
+            "invalid project file atlas-ports.toml, line 1: env_file \"../x\" must be a relative path inside the worktree, without .. or control characters"
         );
         assert!(err("").contains("no services declared"));
+        assert!(err("env_file = \"a\\u0000b\"\n[services.web]\n").contains("must be a relative path inside"));
         assert!(err("[services.web]\n[env]\n\"1X\" = \"a\"\n").contains("line 3: \"1X\" is not a variable name"));
         assert_eq!(parse("[services.web\n").unwrap_err().code(), "ERR_INVALID_PROJECT_FILE");
         let p = parse("[services.web]\n\n[services.grpc]\n").unwrap();
