@@ -45,6 +45,7 @@ const OPERATIONS = {
   currentWorktree: [PLACE],
   worktreePorts: ['string?', PLACE],
   prune: [[...PLACE, 'dryRun']],
+  getRanges: [PLACE],
 }
 
 const NAMES = {
@@ -67,6 +68,7 @@ const NAMES = {
   currentWorktree: ['options'],
   worktreePorts: ['worktree', 'options'],
   prune: ['options'],
+  getRanges: ['options'],
 }
 
 const describe = (value) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value)}`)

@@ -9,4 +9,6 @@ export const {
   listAllocatedPorts, listAllocatedPortsSync, findNextPort, findNextPortSync, initRegistry,
   initRegistrySync, getStatus, getStatusSync, checkConflicts, checkConflictsSync, healthCheck,
   healthCheckSync, up, upSync, down, downSync, projectFile, projectFileSync, runCli,
+  listAllAllocations, listAllAllocationsSync, currentWorktree, currentWorktreeSync, worktreePorts,
+  worktreePortsSync, prune, pruneSync, getRanges, getRangesSync,
 } = atlas

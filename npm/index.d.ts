@@ -132,12 +132,24 @@ export declare function currentWorktree(options?: Options | undefined | null): P
  */
 export declare function currentWorktreeSync(options?: Options | undefined | null): string
 
+/** A range atlas-ports.toml declares: both ends included. */
+export interface DeclaredRange {
+  start: number
+  end: number
+}
+
 /** A service that atlas-ports.toml declares. */
 export interface DeclaredService {
   name: string
   description: string
   /** Marked as the Vite dev server's service. */
   vite: boolean
+  /** The range the file declares (`range = "8100-8119"`), added to the registry on first use. */
+  range?: DeclaredRange
+  /** The health probe's path the file declares with the range. */
+  healthPath?: string
+  /** The probe the file declares with the range (`http`, `database`, `redis`, `tcp`). */
+  probe?: string
 }
 
 /** Releases the worktree's ports and removes the env file `up` wrote (never another file). */
@@ -173,7 +185,8 @@ export interface EnsuredPort {
 
 /**
  * Returns the port the worktree already holds for the service, allocating one only if it has
- * none: call it every time a server starts.
+ * none: call it every time a server starts. A service atlas-ports.toml declares with a range
+ * has that range added to the registry on first use.
  */
 export declare function ensurePort(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): Promise<number>
 
@@ -191,7 +204,8 @@ export declare function ensurePortDetailsSync(service: string, worktree?: string
 
 /**
  * Returns the port the worktree already holds for the service, allocating one only if it has
- * none: call it every time a server starts.
+ * none: call it every time a server starts. A service atlas-ports.toml declares with a range
+ * has that range added to the registry on first use.
  */
 export declare function ensurePortSync(service: string, worktree?: string | AllocateOptions | null, description?: string | null, options?: AllocateOptions | null): number
 
@@ -200,6 +214,18 @@ export declare function findNextPort(service: string, options?: Options | undefi
 
 /** The port `allocatePort` would return now, with the range and its allocated ports. */
 export declare function findNextPortSync(service: string, options?: Options | undefined | null): NextPort
+
+/**
+ * The registry's service ranges, in file order, each with how many allocations it holds.
+ * Ranges declared in atlas-ports.toml appear once a port of theirs was ensured.
+ */
+export declare function getRanges(options?: Options | undefined | null): Promise<Array<RangeInfo>>
+
+/**
+ * The registry's service ranges, in file order, each with how many allocations it holds.
+ * Ranges declared in atlas-ports.toml appear once a port of theirs was ensured.
+ */
+export declare function getRangesSync(options?: Options | undefined | null): Array<RangeInfo>
 
 /**
  * Every range with its allocations (only `worktree`'s when given), their live state and the
@@ -342,6 +368,22 @@ export interface PruneOptions {
  * them, nothing listens); with `options.dryRun`, only says which. Returns them.
  */
 export declare function pruneSync(options?: PruneOptions | undefined | null): Array<Allocation>
+
+/** A service's range, as `getRanges` lists it (the CLI's `ranges --format json`). */
+export interface RangeInfo {
+  service: string
+  /** The first port of the range. */
+  start: number
+  /** The last port of the range (included). */
+  end: number
+  description: string
+  /** The path the health probe asks, when the range names one. */
+  healthPath?: string
+  /** The probe the range chooses (`http`, `database`, `redis`, `tcp`), when it names one. */
+  probe?: string
+  /** How many allocations the service holds. */
+  allocated: number
+}
 
 /** One service range with its allocations and free ports. */
 export interface RangeStatus {

@@ -7,7 +7,7 @@ use crate::options::{AllocateOptions, InitOptions, Options, Place, PruneOptions,
 use crate::task::Job;
 use crate::types::{
     Allocation, ConflictReport, DeclaredService, DownReport, EnsuredPort, HealthReport, NextPort, ProjectInfo,
-    StatusReport, UpReport, WorktreePorts,
+    RangeInfo, StatusReport, UpReport, WorktreePorts,
 };
 use atlas_ports_core::{AllocateRequest, Availability, Ensured, Error as CoreError, report, status, validate};
 use atlas_ports_native::{SystemHealthProbe, lifecycle};
@@ -73,6 +73,7 @@ fn request_port(
     let exclude = o.exclude.unwrap_or_default().into_iter().map(port_of).collect::<CoreResult<Vec<u16>>>()?;
     let p = place(o.registry, o.cwd)?;
     let ports = p.ports();
+    lifecycle::declare_ranges(&p.ctx, &ports)?;
     let worktree = worktree.or(o.worktree);
     let description = description.or(o.description);
     let req = AllocateRequest {
@@ -106,7 +107,8 @@ export! {
 
 export! {
     #[doc = " Returns the port the worktree already holds for the service, allocating one only if it has"]
-    #[doc = " none: call it every time a server starts."]
+    #[doc = " none: call it every time a server starts. A service atlas-ports.toml declares with a range"]
+    #[doc = " has that range added to the registry on first use."]
     ensure_port, ensure_port_sync, u32, "Promise<number>", ALLOCATE_ARGS,
     (service: String, worktree: Option<String>, description: Option<String>, options: Option<AllocateOptions>) {
         request_port(true, service, worktree, description, options).map(|e| u32::from(e.allocation.port))
@@ -191,7 +193,7 @@ export! {
         let ports = p.ports();
         let worktree = p.ctx.worktree_name(&ports, worktree.as_deref())?;
         let allocations = ports.list(Some(&worktree))?;
-        let (vars, _) = atlas_ports_core::env_export::port_variables(&allocations);
+        let (vars, _) = atlas_ports_core::env_export::port_variables(&allocations)?;
         let mut by_service = std::collections::BTreeMap::new();
         for a in &allocations {
             by_service.entry(a.service.to_string()).or_insert(u32::from(a.port));
@@ -219,6 +221,16 @@ export! {
     find_next_port, find_next_port_sync, NextPort, "Promise<NextPort>",
     (service: String, options: Option<Options>) {
         Ok(NextPort::from(place_of(options)?.ports().find_next(&service)?))
+    }
+}
+
+export! {
+    #[doc = " The registry's service ranges, in file order, each with how many allocations it holds."]
+    #[doc = " Ranges declared in atlas-ports.toml appear once a port of theirs was ensured."]
+    get_ranges, get_ranges_sync, Vec<RangeInfo>, "Promise<Array<RangeInfo>>",
+    (options: Option<Options>) {
+        let reg = place_of(options)?.ports().load()?;
+        Ok(atlas_ports_core::ranges::list(&reg).into_iter().map(RangeInfo::from).collect())
     }
 }
 
@@ -294,11 +306,7 @@ export! {
             Ok((project, _)) => Ok(Some(ProjectInfo {
                 env_file: project.env_file.display().to_string(),
                 vite_service: project.vite_service().name.clone(),
-                services: project
-                    .services
-                    .iter()
-                    .map(|s| DeclaredService { name: s.name.clone(), description: s.description.clone(), vite: s.vite })
-                    .collect(),
+                services: project.services.iter().map(DeclaredService::from).collect(),
             })),
             Err(CoreError::ProjectFileMissing { .. } | CoreError::NotInWorktree { .. }) => Ok(None),
             Err(e) => Err(e),

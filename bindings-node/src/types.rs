@@ -421,6 +421,33 @@ pub struct DeclaredService {
     pub description: String,
     /// Marked as the Vite dev server's service.
     pub vite: bool,
+    /// The range the file declares (`range = "8100-8119"`), added to the registry on first use.
+    pub range: Option<DeclaredRange>,
+    /// The health probe's path the file declares with the range.
+    pub health_path: Option<String>,
+    /// The probe the file declares with the range (`http`, `database`, `redis`, `tcp`).
+    pub probe: Option<String>,
+}
+
+/// A range atlas-ports.toml declares: both ends included.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct DeclaredRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl From<&core::project::DeclaredService> for DeclaredService {
+    fn from(s: &core::project::DeclaredService) -> Self {
+        DeclaredService {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            vite: s.vite,
+            range: s.range.map(|(start, end)| DeclaredRange { start: u32::from(start), end: u32::from(end) }),
+            health_path: s.health_path.clone(),
+            probe: s.probe.clone(),
+        }
+    }
 }
 
 /// The worktree's atlas-ports.toml, as `projectFile` reads it.
@@ -432,4 +459,36 @@ pub struct ProjectInfo {
     pub services: Vec<DeclaredService>,
     /// The service the Vite plugin uses: marked `vite = true`, else `web`, else the first.
     pub vite_service: String,
+}
+
+/// A service's range, as `getRanges` lists it (the CLI's `ranges --format json`).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct RangeInfo {
+    pub service: String,
+    /// The first port of the range.
+    pub start: u32,
+    /// The last port of the range (included).
+    pub end: u32,
+    pub description: String,
+    /// The path the health probe asks, when the range names one.
+    pub health_path: Option<String>,
+    /// The probe the range chooses (`http`, `database`, `redis`, `tcp`), when it names one.
+    pub probe: Option<String>,
+    /// How many allocations the service holds.
+    pub allocated: u32,
+}
+
+impl From<core::ranges::RangeInfo> for RangeInfo {
+    fn from(r: core::ranges::RangeInfo) -> Self {
+        RangeInfo {
+            service: r.service,
+            start: u32::from(r.start),
+            end: u32::from(r.end),
+            description: r.description,
+            health_path: r.health_path,
+            probe: r.probe,
+            allocated: u32::try_from(r.allocated).unwrap_or(u32::MAX),
+        }
+    }
 }

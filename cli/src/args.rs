@@ -138,6 +138,21 @@ pub enum Command {
     ))]
     Prune(PruneArgs),
 
+    /// List the registry's service ranges, or add, change or remove one
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports ranges\n  atlas-ports ranges add admin 8100-8119 --description \"Admin UI\"\n",
+        "  atlas-ports ranges set web 8080-8119          # widen a full range\n",
+        "  atlas-ports ranges remove admin\n\n",
+        "A range may not overlap another, nor give a second service the same PORT_<SERVICE>\n",
+        "variable. set is refused while one of the service's allocations would fall outside the new\n",
+        "range, remove while the service holds allocations. The registry keeps its format; a refused\n",
+        "change leaves it byte for byte as it was. A repository can declare its own ranges in\n",
+        "atlas-ports.toml instead ([services.admin] range = \"8100-8119\").\n",
+        "Exit status: 0 listed or changed, 2 on error (bad range, overlap, unknown service,\n",
+        "allocations in the way, missing registry)"
+    ))]
+    Ranges(RangesArgs),
+
     /// Ensure a port for every service of atlas-ports.toml and write the worktree's env file
     #[command(after_help = concat!(
         "Example (atlas-ports.toml at the repository root):\n",
@@ -338,6 +353,45 @@ pub struct PruneArgs {
     /// Show what would be released, change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RangesArgs {
+    #[command(subcommand)]
+    pub action: Option<RangesAction>,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum RangesAction {
+    /// List every range with how many of its ports are allocated (the default)
+    List,
+    /// Add a range for a service that has none
+    Add {
+        /// The service (a new key of the registry's ranges)
+        service: String,
+        /// START-END, both included (e.g. 8100-8119)
+        #[arg(allow_hyphen_values = true)]
+        range: String,
+        /// What the service is
+        #[arg(long, short, value_name = "TEXT")]
+        description: Option<String>,
+    },
+    /// Change (widen, move) a service's range
+    Set {
+        /// The service
+        service: String,
+        /// START-END, both included
+        #[arg(allow_hyphen_values = true)]
+        range: String,
+        /// A new description
+        #[arg(long, short, value_name = "TEXT")]
+        description: Option<String>,
+    },
+    /// Remove a service's range (refused while it holds allocations)
+    Remove {
+        /// The service
+        service: String,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

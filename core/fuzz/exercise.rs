@@ -92,7 +92,8 @@ fn reports(reg: &Registry) {
     let health = status::HealthReport::new(states);
     let _ = (report::health(&health, true), report::health_block(&health, true));
     let _ = report::conflicts(&conflicts::registry_conflicts(reg));
-    let (vars, _) = env_export::port_variables(&reg.allocations);
-    let _ = (env_export::dotenv(&vars), env_export::shell(&vars, "w"));
+    if let Ok((vars, _)) = env_export::port_variables(&reg.allocations) {
+        let _ = (env_export::dotenv(&vars), env_export::shell(&vars, "w"));
+    }
     let _ = report::allocation_lines(&reg.allocations);
 }

@@ -3,6 +3,7 @@
 //! values are port numbers; in shell form every value is single-quoted, so nothing a service or
 //! worktree name contains can run as a command.
 
+use crate::error::{Error, Result};
 use crate::registry::Allocation;
 use std::fmt::Write;
 
@@ -24,9 +25,12 @@ pub fn variable_name(service: &str) -> String {
 }
 
 /// The variables of a worktree's allocations, sorted by name. A service held twice exports its
-/// first port; two services whose names map to one variable export the first. Each such
-/// shadowing is described in the second list, for a warning.
-pub fn port_variables<'a>(allocations: impl IntoIterator<Item = &'a Allocation>) -> (Vec<PortVariable>, Vec<String>) {
+/// first port, described in the second list for a warning. Two services whose names map to one
+/// variable (`web-x` and `web_x`) are refused, naming both: either port would be wrong for one
+/// of them.
+pub fn port_variables<'a>(
+    allocations: impl IntoIterator<Item = &'a Allocation>,
+) -> Result<(Vec<PortVariable>, Vec<String>)> {
     let mut vars: Vec<PortVariable> = Vec::new();
     let mut shadowed = Vec::new();
     for a in allocations {
@@ -36,15 +40,33 @@ pub fn port_variables<'a>(allocations: impl IntoIterator<Item = &'a Allocation>)
                 "service '{}' holds ports {} and {}; {name} is {}",
                 a.service, kept.port, a.port, kept.port
             )),
-            Some(kept) => shadowed.push(format!(
-                "services '{}' and '{}' both map to {name}; it is {} (from '{}')",
-                kept.service, a.service, kept.port, kept.service
-            )),
+            Some(kept) => return Err(collision(&kept.service, &a.service, &name)),
             None => vars.push(PortVariable { name, port: a.port, service: a.service.to_string() }),
         }
     }
     vars.sort_by(|a, b| a.name.cmp(&b.name));
-    (vars, shadowed)
+    Ok((vars, shadowed))
+}
+
+/// Refuses `service` when another of `services` maps to the same variable.
+pub fn check_distinct<'a>(service: &str, services: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let name = variable_name(service);
+    match services.into_iter().find(|s| *s != service && variable_name(s) == name) {
+        Some(other) => Err(collision(other, service, &name)),
+        None => Ok(()),
+    }
+}
+
+fn collision(first: &str, second: &str, name: &str) -> Error {
+    Error::InvalidArgument {
+        what: "service",
+        value: second.to_owned(),
+        reason: format!(
+            "services '{}' and '{}' both map to the variable {name}; rename one of them",
+            crate::printable(first),
+            crate::printable(second)
+        ),
+    }
 }
 
 /// `NAME=port` lines, the format of `docker compose --env-file` and dotenv loaders.
@@ -103,7 +125,7 @@ mod tests {
     #[test]
     fn formats() {
         let a = allocations(&[("web", "w"), ("database", "w"), ("api", "w")]);
-        let (vars, shadowed) = port_variables(&a);
+        let (vars, shadowed) = port_variables(&a).unwrap();
         assert!(shadowed.is_empty());
         assert_eq!(dotenv(&vars), "PORT_API=3000\nPORT_DATABASE=5432\nPORT_WEB=8080\n");
         assert_eq!(
@@ -114,12 +136,21 @@ mod tests {
     }
 
     #[test]
-    fn collisions_keep_the_first_and_say_so() {
-        let a = allocations(&[("web", "w"), ("web", "w"), ("web-staging", "w"), ("web_staging", "w")]);
-        let (vars, shadowed) = port_variables(&a);
+    fn a_service_held_twice_keeps_the_first_and_two_services_on_one_variable_are_refused() {
+        let a = allocations(&[("web", "w"), ("web", "w"), ("web-staging", "w")]);
+        let (vars, shadowed) = port_variables(&a).unwrap();
         assert_eq!(dotenv(&vars), "PORT_WEB=8080\nPORT_WEB_STAGING=8180\n");
-        assert_eq!(shadowed.len(), 2);
+        assert_eq!(shadowed.len(), 1);
         assert!(shadowed[0].contains("holds ports 8080 and 8081"), "{shadowed:?}");
-        assert!(shadowed[1].contains("'web-staging' and 'web_staging' both map to PORT_WEB_STAGING"), "{shadowed:?}");
+        let a = allocations(&[("web-staging", "w"), ("web_staging", "w")]);
+        let err = port_variables(&a).unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_ARGUMENT");
+        assert!(
+            err.to_string()
+                .contains("services 'web-staging' and 'web_staging' both map to the variable PORT_WEB_STAGING"),
+            "{err}"
+        );
+        assert!(check_distinct("web_staging", ["web", "web-staging"]).is_err());
+        assert!(check_distinct("web-staging", ["web", "web-staging"]).is_ok());
     }
 }

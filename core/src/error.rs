@@ -23,6 +23,12 @@ pub enum Error {
     #[error("cannot use {path} as a port registry: it {reason}")]
     UnusableFile { path: PathBuf, reason: String },
 
+    /// A file of the worktree (the project file, the env file) that cannot serve: its path
+    /// leads out of the worktree through a symbolic link, or it is not a regular file of a
+    /// sane size.
+    #[error("cannot use {path} as the {what}: it {reason}")]
+    UnusableWorktreeFile { what: &'static str, path: PathBuf, reason: String },
+
     /// The registry file is not valid JSON or does not follow the schema.
     #[error("corrupt port registry {path}: {reason}")]
     CorruptRegistry { path: PathBuf, reason: String },
@@ -116,7 +122,7 @@ impl Error {
             Error::RegistryMissing { .. } => "ENOENT",
             Error::RegistryExists { .. } => "ERR_REGISTRY_EXISTS",
             Error::CorruptRegistry { .. } => "ERR_CORRUPT_REGISTRY",
-            Error::UnusableFile { .. } => "ERR_UNUSABLE_FILE",
+            Error::UnusableFile { .. } | Error::UnusableWorktreeFile { .. } => "ERR_UNUSABLE_FILE",
             Error::UnknownService { .. } => "ERR_UNKNOWN_SERVICE",
             Error::RangeExhausted { .. } => "ERR_RANGE_EXHAUSTED",
             Error::InvalidPort { .. } => "ERR_INVALID_PORT",

@@ -17,6 +17,7 @@ pub mod ports;
 pub mod printable;
 pub mod project;
 pub mod prune;
+pub mod ranges;
 pub mod registry;
 pub mod report;
 pub mod status;

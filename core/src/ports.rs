@@ -50,6 +50,9 @@ pub struct Ports<'h> {
     store: RegistryStore<'h>,
     /// What tells that a worktree is gone, when a full range may reclaim its ports.
     reclaim: Option<Box<dyn WorktreeFacts + 'h>>,
+    /// The registry as [`Ports::declare`] read it, for the `ensure` that follows: a held port
+    /// is then answered from one read, not two.
+    read: std::cell::RefCell<Option<Snapshot>>,
 }
 
 impl std::fmt::Debug for Ports<'_> {
@@ -61,13 +64,18 @@ impl std::fmt::Debug for Ports<'_> {
 impl<'h> Ports<'h> {
     /// Operations on the registry at `registry`.
     pub fn new(host: Host<'h>, registry: impl Into<std::path::PathBuf>) -> Self {
-        Ports { host, store: RegistryStore::new(host.fs, registry), reclaim: None }
+        Ports { host, store: RegistryStore::new(host.fs, registry), reclaim: None, read: Default::default() }
     }
 
     /// Operations on a registry at a discovered location: while it does not exist, reads see
     /// the default registry with no allocations, and the first allocation creates it.
     pub fn creating(host: Host<'h>, registry: impl Into<std::path::PathBuf>) -> Self {
-        Ports { host, store: RegistryStore::new(host.fs, registry).default_when_missing(), reclaim: None }
+        Ports {
+            host,
+            store: RegistryStore::new(host.fs, registry).default_when_missing(),
+            reclaim: None,
+            read: Default::default(),
+        }
     }
 
     /// When a range has no free port left, `allocate` and `ensure` first release the
@@ -100,6 +108,38 @@ impl<'h> Ports<'h> {
         Ok(registry)
     }
 
+    /// Changes the registry's ranges under the lock (read–modify–write, replaced atomically):
+    /// `change` returns its answer and whether it changed anything. A refusal writes nothing.
+    pub fn change_ranges<T>(&self, mut change: impl FnMut(&mut Registry) -> Result<(T, bool)>) -> Result<T> {
+        self.store.update(&self.now(), |reg| change(reg))
+    }
+
+    /// Adds the ranges `project` declares that the registry lacks (the first use on a machine),
+    /// under the lock; the other ranges stay as they are. A declaration the registry contradicts
+    /// is refused and nothing is written. Takes no lock when there is nothing to add.
+    pub fn declare(&self, project: &crate::project::ProjectFile) -> Result<bool> {
+        if !project.declares_ranges() {
+            return Ok(false);
+        }
+        let snapshot = self.store.snapshot()?;
+        if !project.missing_ranges(&snapshot.registry)? {
+            self.read.replace(Some(snapshot));
+            return Ok(false);
+        }
+        self.store.update_from(Some(snapshot), &self.now(), |reg| {
+            let added = project.declare(reg)?;
+            Ok((added, added))
+        })
+    }
+
+    /// The registry read without the lock: the one [`Ports::declare`] just read, else read now.
+    fn snapshot(&self) -> Result<Snapshot> {
+        match self.read.take() {
+            Some(snapshot) => Ok(snapshot),
+            None => self.store.snapshot(),
+        }
+    }
+
     /// Allocates the first free port of the service's range to the worktree.
     pub fn allocate(&self, req: &AllocateRequest<'_>) -> Result<Allocation> {
         self.allocate_details(req).map(|e| e.allocation)
@@ -107,6 +147,8 @@ impl<'h> Ports<'h> {
 
     /// [`Ports::allocate`], with what it reclaimed to make room.
     pub fn allocate_details(&self, req: &AllocateRequest<'_>) -> Result<Ensured> {
+        // It reads the registry under the lock: a read kept for `ensure` is of no use.
+        self.read.take();
         let new = checked(req)?;
         let (now, by) = (self.now(), self.host.identity.allocated_by());
         self.store.update(&now, |reg| {
@@ -156,7 +198,7 @@ impl<'h> Ports<'h> {
     /// already held is answered from a read without the lock, and nothing is written.
     pub fn ensure(&self, req: &AllocateRequest<'_>) -> Result<Ensured> {
         let new = checked(req)?;
-        self.ensure_from(self.store.snapshot()?, &new, None)
+        self.ensure_from(self.snapshot()?, &new, None)
     }
 
     fn ensure_from(&self, snapshot: Snapshot, new: &AllocateRequest<'_>, warning: Option<String>) -> Result<Ensured> {
@@ -205,7 +247,7 @@ impl<'h> Ports<'h> {
         let new = checked(req)?;
         let mut warning = None;
         let mut taken = None;
-        let snapshot = self.store.snapshot()?;
+        let snapshot = self.snapshot()?;
         let reg = &snapshot.registry;
         let mut name = String::new();
         let named = new.named(reg, &mut name);

@@ -7,13 +7,16 @@
 //! [services.web]
 //! description = "Frontend dev server"
 //! [services.database]
+//! [services.admin]                   # a service of this repository's own: its range is
+//! range = "8100-8119"                # added to the registry on first use
+//! health_path = "/healthz"
 //! [env]
 //! DATABASE_URL = "postgres://localhost:{port:database}/app"
 //! ```
 
 use crate::env_export::variable_name;
 use crate::error::{Error, Result};
-use crate::registry::Registry;
+use crate::registry::{PortRange, Registry};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use std::ops::Range;
@@ -23,6 +26,9 @@ use std::path::{Component, Path, PathBuf};
 pub const PROJECT_FILE: &str = "atlas-ports.toml";
 /// The env file written when the project file names none.
 pub const DEFAULT_ENV_FILE: &str = ".env.ports";
+/// The most services, and the most `[env]` variables, a project file may declare: far past any
+/// real project, and a bound on the work a hostile file can ask for.
+pub const MAX_DECLARED: usize = 1024;
 /// The first line of every env file `up` writes: `down` removes only files that start with it.
 pub const ENV_FILE_MARK: &str = "# Written by `atlas-ports up` from atlas-ports.toml; `atlas-ports down` removes it.";
 
@@ -41,7 +47,13 @@ struct RawProject {
 struct RawService {
     description: Option<String>,
     vite: Option<bool>,
+    range: Option<toml::Spanned<String>>,
+    health_path: Option<toml::Spanned<String>>,
+    probe: Option<toml::Spanned<String>>,
 }
+
+/// The probes a range may choose with `probe`.
+const PROBES: [&str; 4] = ["http", "database", "redis", "tcp"];
 
 /// A service the project declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +62,13 @@ pub struct DeclaredService {
     pub description: String,
     /// The service whose port the Vite plugin uses.
     pub vite: bool,
+    /// The range the repository declares for the service (`range = "8100-8119"`), added to
+    /// the registry when it has none.
+    pub range: Option<(u16, u16)>,
+    /// The path the health probe asks (the range's `health_path`), with a declared range.
+    pub health_path: Option<String>,
+    /// The probe (`http`, `database`, `redis`, `tcp`: the range's `probe`), with a declared range.
+    pub probe: Option<String>,
     line: usize,
 }
 
@@ -78,11 +97,15 @@ impl ProjectFile {
             Some(f) => {
                 let p = PathBuf::from(f.get_ref());
                 let inside = !p.as_os_str().is_empty()
+                    && !f.get_ref().chars().any(char::is_control)
                     && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
                 if !inside {
                     return Err(invalid(
                         Some(f.span()),
-                        format!("env_file {:?} must be a path inside the worktree", f.get_ref()),
+                        format!(
+                            "env_file {:?} must be a relative path inside the worktree, without .. or control characters",
+                            f.get_ref()
+                        ),
                     ));
                 }
                 p
@@ -91,21 +114,99 @@ impl ProjectFile {
         if raw.services.is_empty() {
             return Err(invalid(None, "no services declared: add a [services.NAME] table".to_owned()));
         }
-        let mut services = Vec::new();
+        if raw.services.len() > MAX_DECLARED || raw.env.len() > MAX_DECLARED {
+            return Err(invalid(None, format!("more than {MAX_DECLARED} services or [env] variables")));
+        }
+        let mut services: Vec<DeclaredService> = Vec::new();
+        // Each service's variable, to the index of the service that has it.
+        let mut variables = std::collections::HashMap::new();
         for (name, service) in &raw.services {
             crate::validate::service_name(name.get_ref()).map_err(|e| invalid(Some(name.span()), e.to_string()))?;
-            let description = service.get_ref().description.clone().unwrap_or_default();
+            let raw_service = service.get_ref();
+            let description = raw_service.description.clone().unwrap_or_default();
             crate::validate::description(&description).map_err(|e| invalid(Some(service.span()), e.to_string()))?;
+            let variable = variable_name(name.get_ref());
+            if let Some(other) = variables.get(&variable).map(|&i: &usize| &services[i]) {
+                return Err(invalid(
+                    Some(name.span()),
+                    format!(
+                        "services '{}' (line {}) and '{}' both map to the variable {variable}; rename one of them",
+                        other.name,
+                        other.line,
+                        name.get_ref()
+                    ),
+                ));
+            }
+            let range = match &raw_service.range {
+                None => None,
+                Some(r) => {
+                    Some(crate::ranges::parse_range(r.get_ref()).map_err(|e| invalid(Some(r.span()), e.to_string()))?)
+                }
+            };
+            let health_path = match &raw_service.health_path {
+                Some(p)
+                    if !p.get_ref().starts_with('/')
+                        || p.get_ref().len() > 1000
+                        || p.get_ref().chars().any(|c| c.is_control() || c == ' ') =>
+                {
+                    return Err(invalid(
+                        Some(p.span()),
+                        format!(
+                            "health_path {:?} must be a path starting with / (no spaces, at most 1000 bytes)",
+                            p.get_ref()
+                        ),
+                    ));
+                }
+                p => p.as_ref().map(|p| p.get_ref().clone()),
+            };
+            let probe = match &raw_service.probe {
+                Some(p) if !PROBES.contains(&p.get_ref().as_str()) => {
+                    return Err(invalid(
+                        Some(p.span()),
+                        format!("probe {:?} is not one of {}", p.get_ref(), PROBES.join(", ")),
+                    ));
+                }
+                p => p.as_ref().map(|p| p.get_ref().clone()),
+            };
+            if range.is_none() && (health_path.is_some() || probe.is_some()) {
+                return Err(invalid(
+                    Some(service.span()),
+                    format!(
+                        "health_path and probe describe a declared range: add range = \"START-END\" to [services.{}]",
+                        name.get_ref()
+                    ),
+                ));
+            }
+            let line = line_of(text, name.span().start);
+            if let Some((start, end)) = range
+                && let Some(other) = services.iter().find(|s| s.range.is_some_and(|(a, b)| a <= end && start <= b))
+            {
+                let (a, b) = other.range.expect("found by its range");
+                return Err(invalid(
+                    Some(name.span()),
+                    format!(
+                        "the range {start}-{end} of '{}' overlaps the range {a}-{b} of '{}' (line {})",
+                        name.get_ref(),
+                        other.name,
+                        other.line
+                    ),
+                ));
+            }
+            variables.insert(variable, services.len());
             services.push(DeclaredService {
                 name: name.get_ref().clone(),
                 description,
-                vite: service.get_ref().vite.unwrap_or(false),
-                line: line_of(text, name.span().start),
+                vite: raw_service.vite.unwrap_or(false),
+                range,
+                health_path,
+                probe,
+                line,
             });
         }
         if services.iter().filter(|s| s.vite).count() > 1 {
             return Err(invalid(None, "more than one service has vite = true".to_owned()));
         }
+        let names: std::collections::HashSet<&str> = services.iter().map(|s| s.name.as_str()).collect();
         let mut env = Vec::new();
         for (name, template) in &raw.env {
             let valid_name = name.get_ref().chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -116,14 +217,27 @@ impl ProjectFile {
                     format!("{:?} is not a variable name (letters, digits, _)", name.get_ref()),
                 ));
             }
-            if template.get_ref().contains(['\n', '\r']) {
+            if let Some(c) = template.get_ref().chars().find(|c| c.is_control()) {
+                let what = if matches!(c, '\n' | '\r') {
+                    "a line break".to_owned()
+                } else {
+                    format!("the control character U+{:04X}", c as u32)
+                };
+                return Err(invalid(Some(template.span()), format!("the value of {} has {what}", name.get_ref())));
+            }
+            if let Some(s) = variables.get(name.get_ref()).map(|&i| &services[i]) {
                 return Err(invalid(
-                    Some(template.span()),
-                    format!("the value of {} has a line break", name.get_ref()),
+                    Some(name.span()),
+                    format!(
+                        "{} is the port variable of service '{}' (line {}); the env file would hold it twice: name the variable otherwise",
+                        name.get_ref(),
+                        s.name,
+                        s.line
+                    ),
                 ));
             }
             for service in placeholders(template.get_ref()) {
-                if !services.iter().any(|s| s.name == service) {
+                if !names.contains(service.as_str()) {
                     let known = services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
                     return Err(invalid(
                         Some(template.span()),
@@ -144,11 +258,68 @@ impl ProjectFile {
                 return Err(Error::InvalidProjectFile {
                     path: self.path.clone(),
                     line: s.line,
-                    reason: format!("service '{}' has no range in the registry (ranges: {valid})", s.name),
+                    reason: format!(
+                        "service '{}' has no range in the registry (ranges: {valid}); declare one in [services.{}] (range = \"START-END\") or add it with `atlas-ports ranges add {} START-END`",
+                        s.name, s.name, s.name
+                    ),
                 });
             }
         }
         Ok(())
+    }
+
+    /// Whether a service declares a range.
+    pub fn declares_ranges(&self) -> bool {
+        self.services.iter().any(|s| s.range.is_some())
+    }
+
+    /// Whether the registry lacks a range this file declares. A declared range that differs
+    /// from the registry's range of that service, or overlaps another service's, is refused
+    /// naming both.
+    pub fn missing_ranges(&self, registry: &Registry) -> Result<bool> {
+        Ok(!self.check_declared(registry)?.is_empty())
+    }
+
+    /// Adds the declared ranges the registry lacks; returns whether it added any. Refuses as
+    /// [`ProjectFile::missing_ranges`] does, and then adds nothing.
+    pub fn declare(&self, registry: &mut Registry) -> Result<bool> {
+        let missing = self.check_declared(registry)?;
+        for s in &missing {
+            let (start, end) = s.range.expect("declared");
+            let extra = [("health_path", &s.health_path), ("probe", &s.probe)]
+                .into_iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), serde_json::Value::from(v.as_str()))))
+                .collect();
+            registry.ranges.insert(s.name.clone(), PortRange::with_extra(start, end, s.description.clone(), extra));
+        }
+        Ok(!missing.is_empty())
+    }
+
+    /// The services whose declared range the registry lacks, after checking every declared
+    /// range against the registry.
+    fn check_declared(&self, registry: &Registry) -> Result<Vec<&DeclaredService>> {
+        let mut missing = Vec::new();
+        for s in &self.services {
+            let Some((start, end)) = s.range else { continue };
+            let refuse = |reason: String| Error::InvalidProjectFile { path: self.path.clone(), line: s.line, reason };
+            if let Some(r) = registry.ranges.get(&s.name) {
+                if (r.start, r.end) != (start, end) {
+                    return Err(refuse(format!(
+                        "service '{}' declares the range {start}-{end}, but the registry's range of '{}' is {}-{}; make them agree (`atlas-ports ranges set {} {start}-{end}`, or change the declaration)",
+                        s.name, s.name, r.start, r.end, s.name
+                    )));
+                }
+                continue;
+            }
+            if let Some(reason) = crate::ranges::conflict(registry, &s.name, start, end) {
+                return Err(refuse(format!(
+                    "service '{}' declares a range the registry cannot take: {reason}",
+                    s.name
+                )));
+            }
+            missing.push(s);
+        }
+        Ok(missing)
     }
 
     /// The service the Vite plugin uses: the one marked `vite = true`, else `web` when
@@ -164,24 +335,38 @@ impl ProjectFile {
     /// The env file's text for these ports (`(service, port)` of every declared service):
     /// the mark, `PORT_<SERVICE>=port` lines in declaration order, then the `[env]` variables.
     pub fn env_text(&self, ports: &[(String, u16)]) -> String {
-        let port_of = |service: &str| ports.iter().find(|(s, _)| s == service).map(|(_, p)| *p);
+        let ports: std::collections::HashMap<&str, u16> = ports.iter().map(|(s, p)| (s.as_str(), *p)).collect();
         let mut text = format!("{ENV_FILE_MARK}\n");
         for s in &self.services {
-            if let Some(port) = port_of(&s.name) {
+            if let Some(port) = ports.get(s.name.as_str()) {
                 text.push_str(&format!("{}={port}\n", variable_name(&s.name)));
             }
         }
         for (name, template) in &self.env {
-            let mut value = template.clone();
-            for service in placeholders(template) {
-                if let Some(port) = port_of(&service) {
-                    value = value.replace(&format!("{{port:{service}}}"), &port.to_string());
-                }
-            }
-            text.push_str(&format!("{name}={value}\n"));
+            text.push_str(name);
+            text.push('=');
+            substitute(template, &ports, &mut text);
+            text.push('\n');
         }
         text
     }
+}
+
+/// Appends `template` to `out` with every `{port:SERVICE}` of a known service replaced by its
+/// port, in one pass (a value of 100,000 placeholders must not be rescanned for each).
+fn substitute(template: &str, ports: &std::collections::HashMap<&str, u16>, out: &mut String) {
+    let mut rest = template;
+    while let Some(at) = rest.find("{port:") {
+        let tail = &rest[at + 6..];
+        let Some(end) = tail.find('}') else { break };
+        out.push_str(&rest[..at]);
+        match ports.get(&tail[..end]) {
+            Some(port) => out.push_str(&port.to_string()),
+            None => out.push_str(&rest[at..at + 6 + end + 1]),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
 }
 
 /// Whether an env file's text was written by `up` (it starts with the mark).
@@ -264,17 +449,54 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         assert!(err("[services.web\n").contains("line 1"), "{}", err("[services.web\n"));
         assert_eq!(
             err("env_file = \"../x\"\n[services.web]\n"),
-            "invalid project file atlas-ports.toml, line 1: env_file \"../x\" must be a path inside the worktree"
+            "invalid project file atlas-ports.toml, line 1: env_file \"../x\" must be a relative path inside the worktree, without .. or control characters"
         );
         assert!(err("").contains("no services declared"));
+        assert!(err("env_file = \"a\\u0000b\"\n[services.web]\n").contains("must be a relative path inside"));
         assert!(err("[services.web]\n[env]\n\"1X\" = \"a\"\n").contains("line 3: \"1X\" is not a variable name"));
         assert_eq!(parse("[services.web\n").unwrap_err().code(), "ERR_INVALID_PROJECT_FILE");
         let p = parse("[services.web]\n\n[services.grpc]\n").unwrap();
         let reg = Registry::with_default_ranges("");
         assert_eq!(
             p.check_ranges(&reg).unwrap_err().to_string(),
-            "invalid project file atlas-ports.toml, line 3: service 'grpc' has no range in the registry (ranges: web, database, testing, debug, api, cache)"
+            "invalid project file atlas-ports.toml, line 3: service 'grpc' has no range in the registry (ranges: web, database, testing, debug, api, cache); declare one in [services.grpc] (range = \"START-END\") or add it with `atlas-ports ranges add grpc START-END`"
         );
+        assert!(
+            err("[services.a]\nrange = \"9-8\"\n")
+                .contains("line 2: invalid range \"9-8\": start 9 is greater than end 8")
+        );
+        assert!(err("[services.a]\nprobe = \"http\"\n").contains("health_path and probe describe a declared range"));
+        assert!(err("[services.a]\nrange = \"1-2\"\nprobe = \"ftp\"\n").contains("probe \"ftp\" is not one of http"));
+        assert!(err("[services.a]\nrange = \"1-2\"\nhealth_path = \"x\"\n").contains("must be a path starting with /"));
+        assert!(
+            err("[services.a]\nrange = \"1-5\"\n[services.b]\nrange = \"5-6\"\n")
+                .contains("line 3: the range 5-6 of 'b' overlaps the range 1-5 of 'a' (line 1)")
+        );
+    }
+
+    #[test]
+    fn declared_ranges_are_added_once_and_never_override() {
+        let p = parse("[services.web]\n[services.admin]\nrange = \"8100-8109\"\nhealth_path = \"/up\"\n").unwrap();
+        let mut reg = Registry::with_default_ranges("");
+        let web = reg.ranges["web"].clone();
+        assert!(p.declare(&mut reg).unwrap());
+        assert_eq!(reg.ranges["web"], web);
+        assert_eq!((reg.ranges["admin"].start, reg.ranges["admin"].end), (8100, 8109));
+        assert_eq!(reg.ranges["admin"].extra("health_path"), Some(&serde_json::json!("/up")));
+        assert!(!p.declare(&mut reg).unwrap(), "a second time adds nothing");
+        reg.ranges["admin"].end = 8119;
+        let e = p.declare(&mut reg).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "line 2: service 'admin' declares the range 8100-8109, but the registry's range of 'admin' is 8100-8119"
+            ),
+            "{e}"
+        );
+        let p = parse("[services.admin]\nrange = \"8090-8109\"\n").unwrap();
+        let mut reg = Registry::with_default_ranges("");
+        let e = p.declare(&mut reg).unwrap_err().to_string();
+        assert!(e.contains("overlaps the range of 'web' (8080-8099)"), "{e}");
+        assert!(!reg.ranges.contains_key("admin"));
     }
 
     #[test]

@@ -21,9 +21,13 @@ mod lifecycle;
 mod moves;
 mod probe;
 #[cfg(unix)]
+mod project_files;
+#[cfg(unix)]
 mod proxy;
 #[cfg(unix)]
 mod prune;
+#[cfg(unix)]
+mod ranges;
 mod registry;
 mod scripts;
 #[cfg(unix)]

@@ -10,7 +10,7 @@ pub fn run(inv: &Invocation<'_>, args: EnvArgs) -> Result<Exit> {
     let ports = inv.ports();
     let worktree = inv.ws.worktree_name(&ports, args.worktree.as_deref())?;
     let allocations = ports.list(Some(&worktree))?;
-    let (vars, shadowed) = env_export::port_variables(&allocations);
+    let (vars, shadowed) = env_export::port_variables(&allocations)?;
     for warning in shadowed {
         output::note(&format!("atlas-ports: warning: {warning}"));
     }

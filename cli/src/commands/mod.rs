@@ -10,6 +10,7 @@ mod hooks;
 mod init;
 mod prune;
 mod query;
+mod ranges;
 mod release;
 mod run;
 mod status;
@@ -140,6 +141,7 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Conflicts(_) => conflicts::run(&inv),
         Command::Run(a) => run::run(&inv, a),
         Command::Prune(a) => prune::run(&inv, a),
+        Command::Ranges(a) => ranges::run(&inv, a),
         Command::Up(_) => up::up(&inv),
         Command::Down(_) => up::down(&inv),
         Command::Hooks(a) => hooks::run(&inv, a),

@@ -4,7 +4,7 @@
 use super::{Exit, Invocation};
 use crate::args::RunArgs;
 use crate::output;
-use atlas_ports_core::env_export::variable_name;
+use atlas_ports_core::env_export::{self, variable_name};
 use atlas_ports_core::{AllocateRequest, Error, Result};
 use std::ffi::OsString;
 use std::process::Command;
@@ -12,10 +12,12 @@ use std::process::Command;
 pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
     let ports = inv.ports();
     // Everything that can be wrong is found before the first write: a failed `run` leaves the
-    // registry as it was.
+    // registry as it was (but for the ranges atlas-ports.toml declares, added first).
+    atlas_ports_native::lifecycle::declare_ranges(inv.ws, &ports)?;
     let registry = ports.load()?;
     for service in &args.service {
         registry.range_of(service)?;
+        env_export::check_distinct(service, args.service.iter().map(String::as_str))?;
     }
     let named: Vec<(&str, u16)> = args.service.iter().map(|s| (s.as_str(), 0)).collect();
     for arg in &args.command {

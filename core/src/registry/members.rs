@@ -39,6 +39,16 @@ impl Members {
         })
     }
 
+    /// The members of a new object: its `known` fields in canonical order, then `extra` ones
+    /// (a range's `health_path`, say).
+    pub(crate) fn with_extra(known: u8, extra: impl IntoIterator<Item = (String, Value)>) -> Members {
+        let extra: Vec<Slot> = extra.into_iter().map(|kv| Slot::Unknown(Box::new(kv))).collect();
+        if extra.is_empty() {
+            return Members::default();
+        }
+        Members { slots: (0..known).map(Slot::Known).chain(extra).collect() }
+    }
+
     /// Reads an object's members: `read_known(i, map)` parses the value of known field `i`.
     pub(crate) fn read<'de, A: MapAccess<'de>>(
         map: &mut A,

@@ -103,6 +103,11 @@ impl PortRange {
         PortRange { start, end, description: description.into(), members: Members::default() }
     }
 
+    /// A range with extra members after its own (`health_path`, `probe`), in that order.
+    pub fn with_extra(start: u16, end: u16, description: impl Into<String>, extra: Vec<(String, Value)>) -> Self {
+        PortRange { start, end, description: description.into(), members: Members::with_extra(3, extra) }
+    }
+
     /// Whether `port` lies in the range (both ends inclusive).
     pub fn contains(&self, port: u16) -> bool {
         (self.start..=self.end).contains(&port)
