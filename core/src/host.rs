@@ -29,7 +29,10 @@ pub trait FileSystem {
         None
     }
     /// The whole content of a file, copied into memory this process owns: what is checked is then
-    /// what is written back, whatever another program does to the file meanwhile.
+    /// what is written back, whatever another program does to the file meanwhile. A host that
+    /// can tell a read torn by another program's in-place rewrite reads again, and answers an
+    /// error of kind `InvalidData` (a corrupt registry, to the store) when the file never holds
+    /// still.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Replaces the file atomically with what `contents` writes: a reader, or a process killed
     /// at any instant, sees the old content or the new, never a mix. Called only while

@@ -130,6 +130,10 @@ impl<'fs> RegistryStore<'fs> {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     return Err(Error::RegistryMissing { path: self.path.clone() });
                 }
+                // The host's word for a file that never read the same twice (see `FileSystem::read`).
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(Error::CorruptRegistry { path: self.path.clone(), reason: e.to_string() });
+                }
                 Err(e) => return Err(Error::io("read", &self.path, e)),
             };
             if before.is_some() && self.fs.fingerprint(&self.path) != before {

@@ -3,11 +3,13 @@
 //!   it names; folders, FIFOs, devices and dangling links are refused, and reads are bounded);
 //! - [`lock`]: the cross-process lock on `ports.json.lock` beside that file;
 //! - [`replace`]: atomic, durable replacement that keeps owner and mode;
-//! - `buffer`: what a registry is read into (a private copy, never a mapping).
+//! - `buffer`: what a registry is read into (a private copy, never a mapping);
+//! - [`steady`]: a read that another program's in-place rewrite did not tear.
 
 mod buffer;
 mod lock;
 mod replace;
+mod steady;
 mod target;
 
 pub use target::MAX_REGISTRY_BYTES;
@@ -67,7 +69,7 @@ impl FileSystem for OsFs {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        target::read_bounded(path)
+        steady::read_steady(path)
     }
 
     fn replace(&self, path: &Path, contents: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {

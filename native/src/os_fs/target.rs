@@ -56,16 +56,22 @@ pub fn unusable(path: &Path) -> Option<String> {
     }
 }
 
-/// Reads a registry: only a regular file, and at most [`MAX_REGISTRY_BYTES`]. Opening does not
-/// block (a FIFO would wait for a writer forever), and the type is checked on the open file.
-pub fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = open_nonblocking(&resolve(path)?)?;
+/// Opens a registry for reading: only a regular file of at most [`MAX_REGISTRY_BYTES`]. Opening
+/// does not block (a FIFO would wait for a writer forever), and the type is checked on the open
+/// file.
+pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
+    let file = open_nonblocking(&resolve(path)?)?;
     let meta = file.metadata()?;
     if let Some(p) = problem(&meta) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("it is {p}")));
     }
-    let mut bytes = super::buffer::for_file(meta.len() as usize);
-    (&mut file).take(MAX_REGISTRY_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok((file, meta))
+}
+
+/// The rest of an open registry, at most [`MAX_REGISTRY_BYTES`]; `len` is its size when opened.
+pub fn read_rest(file: &File, len: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = super::buffer::for_file(len as usize);
+    file.take(MAX_REGISTRY_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_REGISTRY_BYTES {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, too_large()));
     }
@@ -206,7 +212,7 @@ mod tests {
             unusable(&d.join("zero.json")).unwrap(),
             "is a symbolic link to /dev/zero, which is a device, not a regular file"
         );
-        let err = read_bounded(&d.join("zero.json")).unwrap_err();
+        let err = open_regular(&d.join("zero.json")).unwrap_err();
         assert!(err.to_string().contains("a device"), "{err}");
         std::os::unix::fs::symlink("loop.json", d.join("loop.json")).unwrap();
         assert!(unusable(&d.join("loop.json")).unwrap().contains("chain of more than 40"));
