@@ -16,6 +16,8 @@ mod hooks;
 #[cfg(unix)]
 mod hostile;
 #[cfg(unix)]
+mod in_place_edits;
+#[cfg(unix)]
 mod lifecycle;
 #[cfg(unix)]
 mod moves;
@@ -30,6 +32,8 @@ mod prune;
 mod ranges;
 mod registry;
 mod scripts;
+#[cfg(target_os = "linux")]
+mod setup_scripts;
 #[cfg(unix)]
 mod shared_files;
 #[cfg(unix)]
