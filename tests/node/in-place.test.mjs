@@ -40,7 +40,7 @@ for (let i = 0; i < 400; i++) {
 console.log(JSON.stringify({ ok, ensured, codes }))
 `
 
-test('the addon survives a registry rewritten in place and never writes a mixed one', async () => {
+test('the addon survives a registry rewritten in place and writes back only what it checked', async () => {
   const dir = tempDir()
   const file = path.join(dir, 'ports.json')
   const layouts = [registry(20000, 0), registry(20000, 10000)]
@@ -74,9 +74,10 @@ test('the addon survives a registry rewritten in place and never writes a mixed 
     assert.equal(c, 'ERR_CORRUPT_REGISTRY', `only a torn or changing registry is refused: ${out}`)
   }
   assert.ok(result.ok > 0, `some calls got a steady read: ${out}`)
-  // Once the rewrites stop, the registry holds no port twice and parses strictly.
+  // Once the rewrites stop, the registry is a state of the file plus the addon's allocations,
+  // never text changed after the addon checked it (which gave 5,017 allocations for 5,001).
   const json = JSON.parse(fs.readFileSync(file, 'utf8'))
-  const ports = json.allocations.map((a) => a.port)
-  assert.equal(new Set(ports).size, ports.length, 'no port is held twice')
+  const ours = json.allocations.filter((a) => a.worktree.startsWith('node-')).length
+  assert.equal(json.allocations.length, 20000 + ours)
   console.log(`${rewrites} rewrites in place; child: ${out.trim()}`)
 })
