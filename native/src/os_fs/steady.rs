@@ -7,8 +7,10 @@
 //! The store compares the file's fingerprint before and after a read, which catches a write that
 //! begins during it. A write that began just before the read, and is still copying when the read
 //! starts, left its times unchanged by then (the kernel stamps them as a write starts). So a file
-//! changed less than [`SETTLING`] before the read is confirmed by reading it again: the read is
-//! kept only when the second one is the same, byte for byte.
+//! whose last change was a write into it (its modification and change times are one: a rename,
+//! as ours are made, or a change of mode, stamps the change time alone) less than [`SETTLING`]
+//! before the read is confirmed by reading it again: the read is kept only when the second one
+//! is the same, byte for byte.
 
 use super::target::{open_regular, read_rest};
 use std::fs::{File, Metadata};
@@ -30,7 +32,7 @@ pub fn read_steady(path: &Path) -> io::Result<Vec<u8>> {
         let started = SystemTime::now();
         let (mut file, meta) = open_regular(path)?;
         let bytes = read_rest(&file, meta.len())?;
-        if !changed_within(&meta, started, SETTLING) {
+        if !written_within(&meta, started, SETTLING) {
             return Ok(bytes);
         }
         if reads_the_same(&mut file, &meta, &bytes)? {
@@ -45,12 +47,13 @@ pub fn read_steady(path: &Path) -> io::Result<Vec<u8>> {
     ))
 }
 
-/// Whether the file's content or metadata changed less than `settling` before `started` (or
-/// after it: clocks and file times can disagree).
-fn changed_within(meta: &Metadata, started: SystemTime, settling: Duration) -> bool {
-    let recent =
-        |t: io::Result<SystemTime>| t.map_or(true, |t| started.duration_since(t).map_or(true, |age| age < settling));
-    recent(meta.modified()) || recent(changed(meta))
+/// Whether the file's last change was a write into it (where the platform tells: on Unix, its
+/// modification and change times are equal), less than `settling` before `started` (or after
+/// it: clocks and file times can disagree).
+fn written_within(meta: &Metadata, started: SystemTime, settling: Duration) -> bool {
+    let (Ok(modified), Ok(changed)) = (meta.modified(), changed(meta)) else { return true };
+    let recent = started.duration_since(modified).map_or(true, |age| age < settling);
+    recent && (modified == changed || cfg!(not(unix)))
 }
 
 #[cfg(unix)]
@@ -93,14 +96,23 @@ mod tests {
     use std::fs;
 
     #[test]
-    fn a_file_changed_long_ago_is_read_once_and_a_fresh_one_is_confirmed() {
+    fn a_file_written_long_ago_or_renamed_is_read_once_and_a_fresh_write_is_confirmed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ports.json");
         fs::write(&path, "{}").unwrap();
         let meta = fs::metadata(&path).unwrap();
         let now = SystemTime::now();
-        assert!(changed_within(&meta, now, SETTLING), "just written");
-        assert!(!changed_within(&meta, now + Duration::from_secs(5), SETTLING), "five seconds later");
+        assert!(written_within(&meta, now, SETTLING), "just written in place");
+        assert!(!written_within(&meta, now + Duration::from_secs(5), SETTLING), "five seconds later");
         assert_eq!(read_steady(&path).unwrap(), b"{}", "a fresh file that reads the same twice is read");
+        #[cfg(unix)]
+        {
+            // Written a moment ago, then its times stamped apart, as a rename or a change of
+            // mode does: the write is over.
+            let earlier = fs::File::options().write(true).open(&path).unwrap();
+            earlier.set_modified(now - Duration::from_millis(5)).unwrap();
+            let meta = fs::metadata(&path).unwrap();
+            assert!(!written_within(&meta, now, SETTLING), "the last change was not a write into it");
+        }
     }
 }
