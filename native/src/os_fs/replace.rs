@@ -45,7 +45,13 @@ fn write_flushed(
     let mut out = io::BufWriter::with_capacity(256 * 1024, file);
     contents(&mut out)?;
     let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.sync_data()
+    file.sync_data()?;
+    // Looking at the new file's times makes the filesystem stamp the rename that follows with a
+    // later change time, where it keeps fine-grained times for files looked at (Linux 6.13+):
+    // then a reader sees that the last change was no write into the file (os_fs::steady) and
+    // reads it once.
+    let _ = file.metadata();
+    Ok(())
 }
 
 #[cfg(unix)]
