@@ -15,6 +15,7 @@ mod release;
 mod run;
 mod status;
 mod up;
+mod wait;
 mod watch;
 
 use crate::args::{Cli, Command, OutputFormat};
@@ -144,6 +145,8 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Ranges(a) => ranges::run(&inv, a),
         Command::Up(_) => up::up(&inv),
         Command::Down(_) => up::down(&inv),
+        Command::Wait(a) => wait::run(&inv, a),
+        Command::Mcp(a) => crate::mcp::run(&inv, a),
         Command::Hooks(a) => hooks::run(&inv, a),
         Command::Dashboard(a) => dashboard::run(&inv, a),
         Command::Completions(a) => completions::run(a),
