@@ -38,4 +38,6 @@ mod support;
 #[cfg(unix)]
 mod tools;
 #[cfg(unix)]
+mod wait;
+#[cfg(unix)]
 mod watch;
