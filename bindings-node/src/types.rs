@@ -492,3 +492,32 @@ impl From<core::ranges::RangeInfo> for RangeInfo {
         }
     }
 }
+
+/// One look at whether a worktree's service is ready (`waitForPort` asks until it is).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub worktree: String,
+    pub service: String,
+    /// The worktree's port for the service; absent while it holds none.
+    pub port: Option<u32>,
+    /// The port listens and the service answers (an HTTP status below 500, PostgreSQL, Redis).
+    pub ready: bool,
+    /// The probe's answer: `HTTP 200 from GET /`, `nothing listens on port 8080`, `HTTP 503 from GET /`.
+    pub reason: String,
+    /// Milliseconds spent waiting (set by `waitForPort`).
+    pub waited_ms: f64,
+}
+
+impl From<core::report::Readiness> for Readiness {
+    fn from(r: core::report::Readiness) -> Self {
+        Readiness {
+            worktree: r.worktree,
+            service: r.service,
+            port: r.port.map(u32::from),
+            ready: r.ready,
+            reason: r.reason,
+            waited_ms: r.waited_ms as f64,
+        }
+    }
+}
