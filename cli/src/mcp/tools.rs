@@ -163,7 +163,7 @@ pub struct WorktreeArg {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseArgs {
     services: Option<Vec<String>>,
-    port: Option<u16>,
+    port: Option<u64>,
     worktree: Option<String>,
 }
 
@@ -215,7 +215,16 @@ impl Call {
                 Call::Ensure(a)
             }
             "get_ports" => Call::GetPorts(args(name, arguments)?),
-            "release_ports" => Call::Release(args(name, arguments)?),
+            "release_ports" => {
+                let a: ReleaseArgs = args(name, arguments)?;
+                if let Some(port) = a.port.filter(|p| !(1..=65535).contains(p)) {
+                    return Err(McpError::invalid_params(
+                        format!("invalid arguments for tool 'release_ports': port {port} is not from 1 to 65535"),
+                        None,
+                    ));
+                }
+                Call::Release(a)
+            }
             "status" => Call::Status(args(name, arguments)?),
             "health" => Call::Health(args(name, arguments)?),
             "conflicts" => Call::Conflicts(args(name, arguments)?),
@@ -272,7 +281,7 @@ impl Call {
                 }
                 let mine: Vec<Allocation> = ports.list(Some(&worktree))?;
                 let mut targets: Vec<u16> = Vec::new();
-                if let Some(port) = a.port {
+                if let Some(port) = a.port.and_then(|p| u16::try_from(p).ok()) {
                     if !mine.iter().any(|m| m.port == port) {
                         let holder = ports.list(None)?.into_iter().find(|x| x.port == port);
                         return Err(match holder {
