@@ -78,7 +78,7 @@ export interface AllocationState {
  * (Declared for TypeScript; the errors themselves are made in `error.rs`.)
  */
 export interface AtlasPortsError {
-  code: 'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING'
+  code: 'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING' | 'ERR_NOT_READY' | 'ABORT_ERR'
   message: string
 }
 
@@ -525,8 +525,7 @@ export declare function upSync(options?: Options | undefined | null): UpReport
  * Waits until the worktree's service is ready (see `readiness`), asking every 0.2 s: resolves
  * with the last look once `ready`; rejects with `ERR_NOT_READY` (the last reason in its
  * message, the look as `readiness`) when `timeout` milliseconds (default 60000) pass, and with
- * an `AbortError` (`code` `ABORT_ERR`) when `signal` aborts. The package's front
- * (atlas-ports.js) implements it over `readiness`; the addon's own export only refuses.
+ * an `AbortError` (`code` `ABORT_ERR`) when `signal` aborts.
  */
 export declare function waitForPort(service: string, options?: { timeout?: number, signal?: AbortSignal, worktree?: string, registry?: string, cwd?: string } | null): Promise<Readiness>
 

@@ -206,8 +206,9 @@ export! {
 /// Waits until the worktree's service is ready (see `readiness`), asking every 0.2 s: resolves
 /// with the last look once `ready`; rejects with `ERR_NOT_READY` (the last reason in its
 /// message, the look as `readiness`) when `timeout` milliseconds (default 60000) pass, and with
-/// an `AbortError` (`code` `ABORT_ERR`) when `signal` aborts. The package's front
-/// (atlas-ports.js) implements it over `readiness`; the addon's own export only refuses.
+/// an `AbortError` (`code` `ABORT_ERR`) when `signal` aborts.
+// The package's front (atlas-ports.js) implements it over `readiness`; this export only gives
+// it its TypeScript declaration, and refuses when called on the addon directly.
 #[napi(
     ts_args_type = "service: string, options?: { timeout?: number, signal?: AbortSignal, worktree?: string, registry?: string, cwd?: string } | null",
     ts_return_type = "Promise<Readiness>"
