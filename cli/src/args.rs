@@ -8,7 +8,7 @@ pub const EXIT_STATUS: &str = "\
 Exit status:
   0  success
   1  the answer is \"no\": the port was not allocated (release), is not available (check),
-     or the range has no free port (next)
+     the range has no free port (next), or the service was not ready in time (wait)
   2  error: bad input, missing or corrupt registry, lock timeout";
 
 const ABOUT: &str = "Per-worktree port allocation for repositories checked out in many git worktrees.
