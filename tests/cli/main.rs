@@ -17,6 +17,7 @@ mod hooks;
 mod hostile;
 #[cfg(unix)]
 mod lifecycle;
+mod mcp;
 #[cfg(unix)]
 mod moves;
 mod probe;

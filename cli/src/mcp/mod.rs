@@ -31,9 +31,11 @@ pub fn run(inv: &Invocation<'_>, args: McpArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     let root = match args.worktree_path {
-        Some(p) => {
-            std::fs::canonicalize(&p).map_err(|source| Error::System { action: "open --worktree-path", source })?
-        }
+        Some(p) => std::fs::canonicalize(&p).map_err(|e| Error::InvalidArgument {
+            what: "--worktree-path",
+            value: p.display().to_string(),
+            reason: e.to_string(),
+        })?,
         None => inv.ws.cwd.clone(),
     };
     let server = Server { root, registry: inv.registry().map(PathBuf::from) };
