@@ -2,11 +2,12 @@
 // from two worktrees of one repository at once, and `waitForPort` against real servers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import { atlas, addWorktree, freeBlock, gitRepo, nativeBin, npmDir } from './support.mjs'
+import { atlas, addWorktree, freeBlock, gitRepo, nativeBin, npmDir, tempDir } from './support.mjs'
 
 // The official TypeScript SDK, a devDependency of the npm package.
 const sdk = createRequire(path.join(npmDir, 'package.json'))
@@ -243,4 +244,26 @@ test('waitForPort: a late server, none, a 503, an abort, and bad arguments', asy
   assert.equal(esm.waitForPort, atlas.waitForPort)
   assert.equal(typeof esm.readinessSync, 'function')
   assert.equal(atlas.readinessSync('web', null, { cwd: a }).port, web)
+})
+
+test('waitForPort and readiness are typed, in the package as TypeScript sees it', () => {
+  const proj = tempDir('atlas-ts-')
+  fs.mkdirSync(path.join(proj, 'node_modules'))
+  fs.symlinkSync(npmDir, path.join(proj, 'node_modules', 'atlas-ports'), 'junction')
+  fs.writeFileSync(path.join(proj, 'check.ts'), `
+    import { waitForPort, readinessSync, type Readiness, type AtlasPortsError } from 'atlas-ports'
+    const ready: Promise<Readiness> = waitForPort('web', { timeout: 60_000, signal: AbortSignal.timeout(90_000), worktree: 'w' })
+    const port: number | undefined = readinessSync('web').port
+    const codes: AtlasPortsError['code'][] = ['ERR_NOT_READY', 'ABORT_ERR']
+    // @ts-expect-error: the timeout is a number of milliseconds
+    waitForPort('web', { timeout: '60s' })
+    // @ts-expect-error: no such option
+    waitForPort('web', { interval: 5 })
+    export { ready, port, codes }
+  `)
+  fs.writeFileSync(path.join(proj, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [] },
+    files: ['check.ts'],
+  }))
+  execFileSync(process.execPath, [path.join(npmDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', proj], { cwd: proj, stdio: 'pipe' })
 })
