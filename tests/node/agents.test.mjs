@@ -163,7 +163,7 @@ test('bad input gets protocol-correct errors, the server stays up and the regist
   await protocolError('release_ports', { port: 80.5 }, /invalid/)
   await protocolError('status', { everything: true }, /unknown field `everything`/)
 
-  const unknown = await call(agent, 'ensure_ports', { services: ['nope'] })
+  const unknown = await call(agent, 'ensure_ports', { services: ['api', 'nope'] })
   assert.equal(unknown.isError, true)
   assert.equal(unknown.structuredContent.code, 'ERR_UNKNOWN_SERVICE')
   assert.match(unknown.content[0].text, /^ERR_UNKNOWN_SERVICE: unknown service 'nope'/)

@@ -247,6 +247,11 @@ impl Call {
         match self {
             Call::Ensure(a) => {
                 lifecycle::declare_ranges(&ws, &ports)?;
+                // Every service is checked before any is ensured: an unknown one changes nothing.
+                let known = ports.load()?;
+                for service in &a.services {
+                    known.range_of(service)?;
+                }
                 let mut details = Vec::new();
                 for service in &a.services {
                     let req = AllocateRequest { description: &a.description, ..ws.request(&ports, service, None)? };
