@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod dashboard;
+#[cfg(feature = "mcp")]
 mod mcp;
 mod output;
 mod scripts;

@@ -146,7 +146,14 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Up(_) => up::up(&inv),
         Command::Down(_) => up::down(&inv),
         Command::Wait(a) => wait::run(&inv, a),
+        #[cfg(feature = "mcp")]
         Command::Mcp(a) => crate::mcp::run(&inv, a),
+        #[cfg(not(feature = "mcp"))]
+        Command::Mcp(_) => Err(Error::InvalidArgument {
+            what: "command",
+            value: "mcp".to_owned(),
+            reason: "this build of atlas-ports has no MCP server (built without the `mcp` feature)".to_owned(),
+        }),
         Command::Hooks(a) => hooks::run(&inv, a),
         Command::Dashboard(a) => dashboard::run(&inv, a),
         Command::Completions(a) => completions::run(a),
