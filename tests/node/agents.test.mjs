@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import { atlas, addWorktree, freeBlock, gitRepo, nativeBin, npmDir, tempDir } from './support.mjs'
+import { atlas, addWorktree, freeBlock, gitRepo, nativeBin, npmBin, npmDir, tempDir } from './support.mjs'
 
 // The official TypeScript SDK, a devDependency of the npm package.
 const sdk = createRequire(path.join(npmDir, 'package.json'))
@@ -30,11 +30,11 @@ async function repoWithTwoWorktrees() {
   return { main, registry, a: addWorktree(main, 'wt-a'), b: addWorktree(main, 'wt-b') }
 }
 
-/** An MCP client connected to `atlas-ports mcp` started in `cwd`. */
-async function agentIn(cwd) {
+/** An MCP client connected to `atlas-ports mcp` started in `cwd` (by default the native program). */
+async function agentIn(cwd, command = nativeBin, args = ['mcp']) {
   const env = { ...process.env }
   delete env.ATLAS_PORTS_REGISTRY
-  const transport = new StdioClientTransport({ command: nativeBin, args: ['mcp'], cwd, env, stderr: 'pipe' })
+  const transport = new StdioClientTransport({ command, args, cwd, env, stderr: 'pipe' })
   const client = new Client({ name: 'atlas-ports-test-agent', version: '1.0.0' })
   await client.connect(transport)
   return client
@@ -176,6 +176,17 @@ test('bad input gets protocol-correct errors, the server stays up and the regist
   const { tools } = await agent.listTools()
   assert.equal(tools.length, TOOLS.length, 'the server is still up')
   assert.equal((await call(agent, 'get_ports')).isError, false)
+})
+
+test("the npm package's bin serves the same tools (npx atlas-ports mcp)", async (t) => {
+  const { a, b } = await repoWithTwoWorktrees()
+  const agent = await agentIn(a, process.execPath, [npmBin, 'mcp'])
+  t.after(() => agent.close())
+  const { tools } = await agent.listTools()
+  assert.deepEqual(tools.map((x) => x.name).sort(), TOOLS)
+  const web = (await call(agent, 'ensure_ports', { services: ['web'] })).structuredContent.ports.web
+  assert.equal(await atlas.ensurePort('web', { cwd: a }), web, 'the same registry as the API')
+  assert.notEqual(await atlas.ensurePort('web', { cwd: b }), web)
 })
 
 test('prune is a dry run unless asked; up and down answer as the CLI does', async (t) => {
