@@ -46,6 +46,7 @@ const OPERATIONS = {
   worktreePorts: ['string?', PLACE],
   prune: [[...PLACE, 'dryRun']],
   getRanges: [PLACE],
+  readiness: ['string', 'string?', PLACE],
 }
 
 const NAMES = {
@@ -69,6 +70,7 @@ const NAMES = {
   worktreePorts: ['worktree', 'options'],
   prune: ['options'],
   getRanges: ['options'],
+  readiness: ['service', 'worktree', 'options'],
 }
 
 const describe = (value) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value)}`)
@@ -174,6 +176,83 @@ exports.ensurePortSync = function (...given) {
   const args = normalize('ensurePort', given)
   check('ensurePort', args)
   return report(native.ensurePortDetailsSync(...args), args[0])
+}
+
+/** How often `waitForPort` looks. */
+const POLL_MS = 200
+
+/** The rejection of an aborted wait, as Node's own APIs make it (`name` AbortError, `code` ABORT_ERR). */
+function abortError(signal) {
+  const e = codedError('ABORT_ERR', 'waitForPort() was aborted', signal.reason)
+  e.name = 'AbortError'
+  return e
+}
+
+const WAIT_OPTIONS = ['timeout', 'signal', 'worktree', 'registry', 'cwd']
+
+function checkWait(service, options, extra) {
+  if (extra > 0) throw codedError('ERR_INVALID_ARGUMENT', `waitForPort() takes at most 2 arguments, got ${2 + extra}`)
+  if (typeof service !== 'string') throw codedError('ERR_INVALID_ARGUMENT', `waitForPort(): service must be a string, got ${describe(service)}`)
+  if (options === undefined || options === null) return
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw codedError('ERR_INVALID_ARGUMENT', `waitForPort(): options must be an object { ${WAIT_OPTIONS.join(', ')} }, got ${describe(options)}`)
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined || value === null) continue
+    if (!WAIT_OPTIONS.includes(key)) {
+      throw codedError('ERR_INVALID_ARGUMENT', `waitForPort(): options has an unknown member '${key}' (expected ${WAIT_OPTIONS.join(', ')})`)
+    }
+    if (key === 'timeout' && !(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
+      throw codedError('ERR_INVALID_ARGUMENT', `waitForPort(): options.timeout must be a number of milliseconds (0 or more), got ${describe(value)}`)
+    }
+    if (key === 'signal' && !(typeof value === 'object' && typeof value.aborted === 'boolean' && typeof value.addEventListener === 'function')) {
+      throw codedError('ERR_INVALID_ARGUMENT', 'waitForPort(): options.signal must be an AbortSignal')
+    }
+    if (['worktree', 'registry', 'cwd'].includes(key) && typeof value !== 'string') {
+      throw codedError('ERR_INVALID_ARGUMENT', `waitForPort(): options.${key} must be a string, got ${describe(value)}`)
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects as soon as `signal` aborts. */
+function pause(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(abortError(signal))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * Waits until the worktree's service is ready: the port it holds listens and answers as the
+ * health check asks (an HTTP status below 500, PostgreSQL, Redis, else TCP). Resolves with the
+ * last look; rejects with `ERR_NOT_READY` after `timeout` ms (default 60000), naming the last
+ * reason, or with an AbortError when `signal` aborts.
+ */
+exports.waitForPort = async function waitForPort(service, options, ...extra) {
+  checkWait(service, options, extra.length)
+  const { timeout = 60000, signal, worktree, registry, cwd } = options ?? {}
+  if (signal?.aborted) throw abortError(signal)
+  const start = Date.now()
+  for (;;) {
+    const look = await native.readiness(service, worktree ?? null, { registry: registry ?? undefined, cwd: cwd ?? undefined })
+    const waited = Date.now() - start
+    look.waitedMs = waited
+    if (look.ready) return look
+    if (signal?.aborted) throw abortError(signal)
+    if (waited >= timeout) {
+      const e = codedError('ERR_NOT_READY', `${service} of worktree '${look.worktree}' is not ready after ${waited} ms: ${look.reason}`)
+      e.readiness = look
+      throw e
+    }
+    await pause(Math.min(POLL_MS, timeout - waited), signal)
+  }
 }
 
 exports.runCli = native.runCli

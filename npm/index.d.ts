@@ -78,7 +78,7 @@ export interface AllocationState {
  * (Declared for TypeScript; the errors themselves are made in `error.rs`.)
  */
 export interface AtlasPortsError {
-  code: 'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING'
+  code: 'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING' | 'ERR_NOT_READY' | 'ABORT_ERR'
   message: string
 }
 
@@ -397,6 +397,34 @@ export interface RangeStatus {
   availableCount: number
 }
 
+/**
+ * One look at whether the worktree's (default: the current one's) service is ready: the port it
+ * holds listens and answers as the health check asks (an HTTP status below 500 counts).
+ * `waitForPort` asks until it is; a service without a range is `ERR_UNKNOWN_SERVICE`.
+ */
+export declare function readiness(service: string, worktree?: string | undefined | null, options?: Options | undefined | null): Promise<Readiness>
+
+/** One look at whether a worktree's service is ready (`waitForPort` asks until it is). */
+export interface Readiness {
+  worktree: string
+  service: string
+  /** The worktree's port for the service; absent while it holds none. */
+  port?: number
+  /** The port listens and the service answers (an HTTP status below 500, PostgreSQL, Redis). */
+  ready: boolean
+  /** The probe's answer: `HTTP 200 from GET /`, `nothing listens on port 8080`, `HTTP 503 from GET /`. */
+  reason: string
+  /** Milliseconds spent waiting (set by `waitForPort`). */
+  waitedMs: number
+}
+
+/**
+ * One look at whether the worktree's (default: the current one's) service is ready: the port it
+ * holds listens and answers as the health check asks (an HTTP status below 500 counts).
+ * `waitForPort` asks until it is; a service without a range is `ERR_UNKNOWN_SERVICE`.
+ */
+export declare function readinessSync(service: string, worktree?: string | undefined | null, options?: Options | undefined | null): Readiness
+
 /** A port held by several allocations. */
 export interface RegistryConflict {
   port: number
@@ -492,6 +520,14 @@ export interface UpReport {
  * (only when it changes).
  */
 export declare function upSync(options?: Options | undefined | null): UpReport
+
+/**
+ * Waits until the worktree's service is ready (see `readiness`), asking every 0.2 s: resolves
+ * with the last look once `ready`; rejects with `ERR_NOT_READY` (the last reason in its
+ * message, the look as `readiness`) when `timeout` milliseconds (default 60000) pass, and with
+ * an `AbortError` (`code` `ABORT_ERR`) when `signal` aborts.
+ */
+export declare function waitForPort(service: string, options?: { timeout?: number, signal?: AbortSignal, worktree?: string, registry?: string, cwd?: string } | null): Promise<Readiness>
 
 /**
  * All of a worktree's ports at once (default: the current worktree's): by service, and as the

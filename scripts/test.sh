@@ -18,9 +18,9 @@ cargo build --workspace --locked
 step "build: core for wasm32-unknown-unknown (nothing platform-bound in the core)"
 cargo build -p atlas-ports-core --target wasm32-unknown-unknown --locked
 
-step "check: the addon without the CLI feature pulls in no clap"
-if cargo tree -p atlas-ports-node -e normal --no-default-features --locked | grep -q '\bclap\b'; then
-  echo "atlas-ports-node depends on clap without its cli feature" >&2
+step "check: the addon without the CLI feature pulls in no clap and no rmcp (the MCP server)"
+if cargo tree -p atlas-ports-node -e normal --no-default-features --locked | grep -qE '\b(clap|rmcp)\b'; then
+  echo "atlas-ports-node depends on clap or rmcp without its cli feature" >&2
   exit 1
 fi
 

@@ -7,7 +7,7 @@ use crate::options::{AllocateOptions, InitOptions, Options, Place, PruneOptions,
 use crate::task::Job;
 use crate::types::{
     Allocation, ConflictReport, DeclaredService, DownReport, EnsuredPort, HealthReport, NextPort, ProjectInfo,
-    RangeInfo, StatusReport, UpReport, WorktreePorts,
+    RangeInfo, Readiness, StatusReport, UpReport, WorktreePorts,
 };
 use atlas_ports_core::{AllocateRequest, Availability, Ensured, Error as CoreError, report, status, validate};
 use atlas_ports_native::{SystemHealthProbe, lifecycle};
@@ -200,6 +200,34 @@ export! {
         }
         let env = vars.iter().map(|v| (v.name.clone(), v.port.to_string())).collect();
         Ok(WorktreePorts { worktree, ports: by_service, env })
+    }
+}
+
+/// Waits until the worktree's service is ready (see `readiness`), asking every 0.2 s: resolves
+/// with the last look once `ready`; rejects with `ERR_NOT_READY` (the last reason in its
+/// message, the look as `readiness`) when `timeout` milliseconds (default 60000) pass, and with
+/// an `AbortError` (`code` `ABORT_ERR`) when `signal` aborts.
+// The package's front (atlas-ports.js) implements it over `readiness`; this export only gives
+// it its TypeScript declaration, and refuses when called on the addon directly.
+#[napi(
+    ts_args_type = "service: string, options?: { timeout?: number, signal?: AbortSignal, worktree?: string, registry?: string, cwd?: string } | null",
+    ts_return_type = "Promise<Readiness>"
+)]
+pub fn wait_for_port() -> std::result::Result<(), napi::Error<Code>> {
+    Err(napi::Error::new(
+        Code("ERR_INVALID_ARGUMENT"),
+        "waitForPort is the package's: call it from require('atlas-ports')",
+    ))
+}
+
+export! {
+    #[doc = " One look at whether the worktree's (default: the current one's) service is ready: the port it"]
+    #[doc = " holds listens and answers as the health check asks (an HTTP status below 500 counts)."]
+    #[doc = " `waitForPort` asks until it is; a service without a range is `ERR_UNKNOWN_SERVICE`."]
+    readiness, readiness_sync, Readiness, "Promise<Readiness>",
+    (service: String, worktree: Option<String>, options: Option<Options>) {
+        let p = place_of(options)?;
+        Ok(Readiness::from(atlas_ports_native::readiness::check(&p.ctx, p.registry.as_deref(), &service, worktree.as_deref())?))
     }
 }
 

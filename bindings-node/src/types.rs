@@ -340,7 +340,7 @@ impl From<core::ConflictReport> for ConflictReport {
 #[allow(dead_code)]
 pub struct AtlasPortsError {
     #[napi(
-        ts_type = "'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING'"
+        ts_type = "'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING' | 'ERR_NOT_READY' | 'ABORT_ERR'"
     )]
     pub code: String,
     pub message: String,
@@ -489,6 +489,35 @@ impl From<core::ranges::RangeInfo> for RangeInfo {
             health_path: r.health_path,
             probe: r.probe,
             allocated: u32::try_from(r.allocated).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// One look at whether a worktree's service is ready (`waitForPort` asks until it is).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub worktree: String,
+    pub service: String,
+    /// The worktree's port for the service; absent while it holds none.
+    pub port: Option<u32>,
+    /// The port listens and the service answers (an HTTP status below 500, PostgreSQL, Redis).
+    pub ready: bool,
+    /// The probe's answer: `HTTP 200 from GET /`, `nothing listens on port 8080`, `HTTP 503 from GET /`.
+    pub reason: String,
+    /// Milliseconds spent waiting (set by `waitForPort`).
+    pub waited_ms: f64,
+}
+
+impl From<core::report::Readiness> for Readiness {
+    fn from(r: core::report::Readiness) -> Self {
+        Readiness {
+            worktree: r.worktree,
+            service: r.service,
+            port: r.port.map(u32::from),
+            ready: r.ready,
+            reason: r.reason,
+            waited_ms: r.waited_ms as f64,
         }
     }
 }

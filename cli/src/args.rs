@@ -8,7 +8,7 @@ pub const EXIT_STATUS: &str = "\
 Exit status:
   0  success
   1  the answer is \"no\": the port was not allocated (release), is not available (check),
-     or the range has no free port (next)
+     the range has no free port (next), or the service was not ready in time (wait)
   2  error: bad input, missing or corrupt registry, lock timeout";
 
 const ABOUT: &str = "Per-worktree port allocation for repositories checked out in many git worktrees.
@@ -170,6 +170,31 @@ pub enum Command {
         "An env file that `up` did not write is left alone.\nExit status: 0, or 2 on error"
     ))]
     Down(DownArgs),
+
+    /// Wait until a worktree's service is ready: its port listens and its protocol answers
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports wait --service web --timeout 60s && open http://localhost:$(atlas-ports ensure -s web -q)\n",
+        "  npm run dev & atlas-ports wait -s web && npx playwright test\n\n",
+        "The port is the one the worktree holds for the service (a worktree that holds none yet is\n",
+        "not ready). Ready means the port listens and the service answers as status --health-check\n",
+        "asks it, except that any HTTP status below 500 counts (a 404 at / is a server that is up;\n",
+        "a 503 while it warms up is not). It asks every 0.2 s.\n",
+        "Exit status: 0 ready, 1 not ready when --timeout passed (the last reason on stderr),\n",
+        "2 on error (unknown service, no worktree, unreadable registry, bad --timeout)"
+    ))]
+    Wait(WaitArgs),
+
+    /// Serve the worktree's ports to coding agents over the Model Context Protocol (stdio)
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports mcp                          # what an agent tool starts\n",
+        "  atlas-ports mcp --print-config claude    # the .mcp.json to commit\n",
+        "  atlas-ports mcp --print-config codex     # for ~/.codex/config.toml\n\n",
+        "The server works for the worktree it was started in (or --worktree-path): its tools ensure,\n",
+        "list, release and wait for that worktree's ports, read every worktree's status, and never\n",
+        "change another worktree's allocations. See docs/agents.md.\n",
+        "Exit status: 0 when the client closes the connection, 2 on error"
+    ))]
+    Mcp(McpArgs),
 
     /// Install or remove the git hook that runs `up` in every new worktree
     #[command(after_help = concat!(
@@ -346,6 +371,48 @@ pub struct RunArgs {
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WaitArgs {
+    /// The service to wait for
+    #[arg(long, short, value_name = "SERVICE")]
+    pub service: String,
+    /// Worktree id [default: the current git worktree's folder name]
+    #[arg(long, short, value_name = "WORKTREE")]
+    pub worktree: Option<String>,
+    /// How long to wait: 60s, 500ms, 2m, or seconds
+    #[arg(long, short, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct McpArgs {
+    /// The worktree the server works for [default: the folder it is started in]
+    #[arg(long, value_name = "PATH")]
+    pub worktree_path: Option<PathBuf>,
+    /// Print the configuration of an agent tool instead of serving, and exit
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub print_config: Option<AgentTool>,
+}
+
+/// The agent tools `mcp --print-config` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentTool {
+    /// Claude Code's .mcp.json
+    Claude,
+    /// The Claude Code SessionStart hook (.claude/settings.json) that exports the ports
+    ClaudeHook,
+    /// Codex's ~/.codex/config.toml
+    Codex,
+    /// Cursor's .cursor/mcp.json
+    Cursor,
+    /// A paragraph for AGENTS.md (or CLAUDE.md)
+    AgentsMd,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    atlas_ports_native::readiness::parse_duration(text)
 }
 
 #[derive(Debug, Args, Clone)]

@@ -4,6 +4,8 @@
 mod args;
 mod commands;
 mod dashboard;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod output;
 mod scripts;
 
@@ -57,7 +59,7 @@ pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
 }
 
 /// What to do about an error, in this program's words (the core's messages name no flag).
-fn hint(e: &atlas_ports_core::Error) -> &'static str {
+pub(crate) fn hint(e: &atlas_ports_core::Error) -> &'static str {
     use atlas_ports_core::Error;
     match e {
         Error::RegistryMissing { .. } => "; create one with `atlas-ports init`",

@@ -14,6 +14,7 @@ pub mod lifecycle;
 mod os_fs;
 pub mod platform;
 mod protocols;
+pub mod readiness;
 mod small_file;
 mod system_host;
 mod system_probe;

@@ -30,7 +30,7 @@ pub fn ask(kind: &ProbeKind, port: u16, t: Timeouts) -> Option<(bool, String)> {
     let _ = stream.set_nodelay(true);
     Some(match kind {
         ProbeKind::Tcp => (true, "accepts TCP connections".to_owned()),
-        ProbeKind::Http { path } => http(&mut stream, port, path, t),
+        ProbeKind::Http { path } => http(&mut stream, port, path, t, 399),
         ProbeKind::Redis => redis(&mut stream, t),
         ProbeKind::Database => database(&mut stream, t),
     })
@@ -49,7 +49,24 @@ fn connect(port: u16, t: Timeouts) -> Option<TcpStream> {
     timed_out.then(|| TcpStream::connect(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)).ok()).flatten()
 }
 
-fn http(s: &mut TcpStream, port: u16, path: &str, t: Timeouts) -> (bool, String) {
+/// [`ask`], judged for readiness: the health check's answer, except that an HTTP server
+/// answering below 500 is ready (a 404 at `/` is a server that is up, just without a page
+/// there; a 5xx, typically 503 while it warms up, is not).
+pub fn ask_ready(kind: &ProbeKind, port: u16, t: Timeouts) -> Option<(bool, String)> {
+    match kind {
+        ProbeKind::Http { path } => {
+            let mut stream = connect(port, t)?;
+            let _ = stream.set_write_timeout(Some(t.io));
+            let _ = stream.set_read_timeout(Some(t.io));
+            let _ = stream.set_nodelay(true);
+            Some(http(&mut stream, port, path, t, 499))
+        }
+        _ => ask(kind, port, t),
+    }
+}
+
+/// An HTTP exchange; a status from 200 to `highest_good` is a good answer.
+fn http(s: &mut TcpStream, port: u16, path: &str, t: Timeouts, highest_good: u16) -> (bool, String) {
     let request = format!(
         "GET {path} HTTP/1.0\r\nHost: localhost:{port}\r\nUser-Agent: atlas-ports\r\nConnection: close\r\n\r\n"
     );
@@ -65,7 +82,7 @@ fn http(s: &mut TcpStream, port: u16, path: &str, t: Timeouts) -> (bool, String)
     let status =
         line.strip_prefix("HTTP/").and_then(|r| r.split_whitespace().nth(1)).and_then(|c| c.parse::<u16>().ok());
     match status {
-        Some(code @ 200..=399) => (true, format!("HTTP {code} from GET {path}")),
+        Some(code) if (200..=highest_good).contains(&code) => (true, format!("HTTP {code} from GET {path}")),
         Some(code) => (false, format!("HTTP {code} from GET {path}")),
         None => (false, "answered, but not with HTTP".to_owned()),
     }

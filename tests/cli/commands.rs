@@ -87,11 +87,11 @@ fn help_documents_exit_statuses_and_examples() {
     let tmp = tempfile::tempdir().unwrap();
     let top = run_in(tmp.path(), &["--help"]).success().stdout;
     assert!(top.contains("Exit status:") && top.contains("--find-next web"), "{top}");
-    for cmd in ["init", "allocate", "ensure", "release", "next", "check", "list", "ranges"] {
+    for cmd in ["init", "allocate", "ensure", "release", "next", "check", "list", "ranges", "wait", "mcp"] {
         let help = run_in(tmp.path(), &[cmd, "--help"]).success().stdout;
         assert!(help.contains("Example"), "{cmd} --help has no example");
         assert!(help.contains("Exit status"), "{cmd} --help has no exit status");
-        if cmd != "init" && cmd != "release" && cmd != "ensure" && cmd != "allocate" {
+        if !["init", "release", "ensure", "allocate", "mcp"].contains(&cmd) {
             assert!(help.contains("--format"), "{cmd} --help lacks --format");
         }
         assert!(help.contains("--registry"), "{cmd} --help lacks --registry");

@@ -19,6 +19,7 @@ mod hostile;
 mod in_place_edits;
 #[cfg(unix)]
 mod lifecycle;
+mod mcp;
 #[cfg(unix)]
 mod moves;
 mod probe;
@@ -41,5 +42,7 @@ mod stress;
 mod support;
 #[cfg(unix)]
 mod tools;
+#[cfg(unix)]
+mod wait;
 #[cfg(unix)]
 mod watch;

@@ -15,6 +15,7 @@ mod release;
 mod run;
 mod status;
 mod up;
+mod wait;
 mod watch;
 
 use crate::args::{Cli, Command, OutputFormat};
@@ -144,6 +145,15 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Ranges(a) => ranges::run(&inv, a),
         Command::Up(_) => up::up(&inv),
         Command::Down(_) => up::down(&inv),
+        Command::Wait(a) => wait::run(&inv, a),
+        #[cfg(feature = "mcp")]
+        Command::Mcp(a) => crate::mcp::run(&inv, a),
+        #[cfg(not(feature = "mcp"))]
+        Command::Mcp(_) => Err(Error::InvalidArgument {
+            what: "command",
+            value: "mcp".to_owned(),
+            reason: "this build of atlas-ports has no MCP server (built without the `mcp` feature)".to_owned(),
+        }),
         Command::Hooks(a) => hooks::run(&inv, a),
         Command::Dashboard(a) => dashboard::run(&inv, a),
         Command::Completions(a) => completions::run(a),

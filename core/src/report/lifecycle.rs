@@ -74,3 +74,18 @@ impl DownReport {
         out
     }
 }
+
+/// What `wait` found: whether a worktree's service is ready (its port listens and its protocol
+/// answers), and why not when it is not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    pub worktree: String,
+    pub service: String,
+    /// The worktree's port for the service; `None` while the worktree holds none.
+    pub port: Option<u16>,
+    pub ready: bool,
+    /// The last probe's answer (`HTTP 200 from GET /`, `nothing listens on port 8080`).
+    pub reason: String,
+    /// Milliseconds spent waiting.
+    pub waited_ms: u64,
+}

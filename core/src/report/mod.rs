@@ -22,7 +22,7 @@ pub use allocation::{
 };
 pub use conflicts::conflicts;
 pub use health::{health, health_block};
-pub use lifecycle::{DownReport, ServicePort, UpReport};
+pub use lifecycle::{DownReport, Readiness, ServicePort, UpReport};
 pub use status::{status_all, status_worktree};
 
 /// How a report names a listener: `PID 123 (node)`, `PID 123`, or `None` without a PID.
