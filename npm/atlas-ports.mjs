@@ -10,5 +10,5 @@ export const {
   initRegistrySync, getStatus, getStatusSync, checkConflicts, checkConflictsSync, healthCheck,
   healthCheckSync, up, upSync, down, downSync, projectFile, projectFileSync, runCli,
   listAllAllocations, listAllAllocationsSync, currentWorktree, currentWorktreeSync, worktreePorts,
-  worktreePortsSync, prune, pruneSync, getRanges, getRangesSync,
+  worktreePortsSync, prune, pruneSync, getRanges, getRangesSync, isAtlasPortsError, __napiBindingTarget,
 } = atlas

@@ -58,4 +58,27 @@ function missingBinding(cause) {
   return e
 }
 
-module.exports = { codedError, missingBinding }
+/** Every `code` an atlas-ports error carries (the `AtlasPortsError` union of index.d.ts). */
+const CODES = new Set([
+  'ENOENT',
+  'ERR_REGISTRY_EXISTS',
+  'ERR_CORRUPT_REGISTRY',
+  'ERR_UNUSABLE_FILE',
+  'ERR_UNKNOWN_SERVICE',
+  'ERR_RANGE_EXHAUSTED',
+  'ERR_INVALID_PORT',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_NOT_IN_WORKTREE',
+  'ERR_NO_PROJECT_FILE',
+  'ERR_INVALID_PROJECT_FILE',
+  'ERR_LOCK_TIMEOUT',
+  'ERR_IO',
+  'ERR_NATIVE_BINDING_MISSING',
+])
+
+/** Whether `e` is an error of atlas-ports: an `Error` with one of its codes. */
+function isAtlasPortsError(e) {
+  return e instanceof Error && typeof e.code === 'string' && CODES.has(e.code)
+}
+
+module.exports = { CODES, codedError, isAtlasPortsError, missingBinding }
