@@ -43,6 +43,10 @@ pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
+            // `--json` is what other tools call it: say what ours is.
+            if e.kind() == clap::error::ErrorKind::UnknownArgument && args.iter().any(|a| a == "--json") {
+                output::note("tip: for JSON, pass '--format json'");
+            }
             return e.exit_code();
         }
     };

@@ -4,7 +4,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import { freeBlock, nativeBin, npmBin, registryWith } from './support.mjs'
+import path from 'node:path'
+import { freeBlock, gitRepo, nativeBin, npmBin, registryWith, tempDir } from './support.mjs'
 
 test('the npm bin and the native program answer alike', async () => {
   const base = await freeBlock(3)
@@ -56,4 +57,22 @@ test('status --watch through the npm bin: drawn in a terminal (tmux), Ctrl+C end
   } finally {
     tmux('kill-session', '-t', session)
   }
+})
+
+test('what a JavaScript developer trips on: .atlas/ stays out of git status, --json, an empty registry, ensure twice', () => {
+  const main = gitRepo()
+  const run = (...args) => spawnSync(nativeBin, args, { cwd: main, encoding: 'utf8' })
+  const first = run('ensure', '--service', 'web', '--quiet')
+  assert.equal(first.status, 0, first.stderr)
+  assert.equal(fs.readFileSync(path.join(main, '.atlas', '.gitignore'), 'utf8'), '*\n')
+  assert.equal(spawnSync('git', ['status', '--porcelain'], { cwd: main, encoding: 'utf8' }).stdout, '', 'the registry folder is not untracked noise')
+  const again = run('ensure', '--service', 'web')
+  assert.equal(again.stdout, `Port ${first.stdout.trim()} is already allocated to service 'web' in worktree 'repo' (kept; nothing changed)\n`)
+  const json = run('list', '--json')
+  assert.equal(json.status, 2)
+  assert.match(json.stderr, /tip: for JSON, pass '--format json'\n$/)
+  const empty = path.join(tempDir(), 'ports.json')
+  fs.writeFileSync(empty, '{"ranges": {}, "allocations": []}\n')
+  const none = run('allocate', '--service', 'web', '--worktree', 'w', '--registry', empty)
+  assert.equal(none.stderr, 'atlas-ports: error: unknown service \'web\'; the registry has no service ranges (add one to its "ranges")\n')
 })
