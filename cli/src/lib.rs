@@ -42,7 +42,12 @@ pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
+            if e.use_stderr() {
+                // Every diagnostic of this program starts `atlas-ports: error: …`, usage ones too.
+                output::note(&format!("atlas-ports: {}", e.render().to_string().trim_end()));
+            } else {
+                let _ = e.print();
+            }
             // `--json` is what other tools call it: say what ours is.
             if e.kind() == clap::error::ErrorKind::UnknownArgument && args.iter().any(|a| a == "--json") {
                 output::note("tip: for JSON, pass '--format json'");

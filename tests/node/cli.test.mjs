@@ -70,9 +70,38 @@ test('what a JavaScript developer trips on: .atlas/ stays out of git status, --j
   assert.equal(again.stdout, `Port ${first.stdout.trim()} is already allocated to service 'web' in worktree 'repo' (kept; nothing changed)\n`)
   const json = run('list', '--json')
   assert.equal(json.status, 2)
+  assert.match(json.stderr, /^atlas-ports: error: unexpected argument '--json' found\n/, 'usage errors carry the prefix every diagnostic has')
   assert.match(json.stderr, /tip: for JSON, pass '--format json'\n$/)
+  assert.match(run('hooks', '--help').stdout, /\n  run /, 'hooks --help lists run')
   const empty = path.join(tempDir(), 'ports.json')
   fs.writeFileSync(empty, '{"ranges": {}, "allocations": []}\n')
   const none = run('allocate', '--service', 'web', '--worktree', 'w', '--registry', empty)
   assert.equal(none.stderr, 'atlas-ports: error: unknown service \'web\'; the registry has no service ranges (add one to its "ranges")\n')
+})
+
+test('status --watch --format json through a pipe: one line of JSON per change, no blank lines between', async () => {
+  const base = await freeBlock(3)
+  const registry = registryWith({ web: [base, base + 2] })
+  const { spawn } = await import('node:child_process')
+  const watch = spawn(nativeBin, ['status', '--watch', '--format', 'json', '--interval', '0.1', '--all', '--registry', registry], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  watch.stdout.on('data', (d) => (out += d))
+  const until = async (lines) => {
+    const deadline = Date.now() + 10000
+    while (out.split('\n').length <= lines) {
+      assert.ok(Date.now() < deadline, `watch printed: ${JSON.stringify(out)}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  try {
+    await until(1)
+    spawnSync(nativeBin, ['allocate', '--service', 'web', '--worktree', 'w', '--registry', registry])
+    await until(2)
+  } finally {
+    watch.kill()
+  }
+  const lines = out.split('\n').filter((l, i, all) => i < all.length - 1)
+  assert.ok(lines.length >= 2)
+  for (const line of lines) assert.ok(line.startsWith('{') && JSON.parse(line), `a line of JSON: ${JSON.stringify(line)}`)
+  assert.equal(JSON.parse(lines.at(-1)).total_allocated, 1)
 })
