@@ -105,3 +105,15 @@ test('status --watch --format json through a pipe: one line of JSON per change, 
   for (const line of lines) assert.ok(line.startsWith('{') && JSON.parse(line), `a line of JSON: ${JSON.stringify(line)}`)
   assert.equal(JSON.parse(lines.at(-1)).total_allocated, 1)
 })
+
+test('the worktree table keeps its columns for a service name over 9 characters (web-staging)', async () => {
+  const base = await freeBlock(2)
+  const registry = registryWith({ web: [base, base], 'web-staging': [base + 1, base + 1] })
+  for (const service of ['web', 'web-staging']) spawnSync(nativeBin, ['allocate', '--service', service, '--worktree', 'w', '--registry', registry])
+  for (const args of [['status', '--worktree', 'w'], ['--worktree', 'w']]) {
+    const rows = spawnSync(nativeBin, [...args, '--registry', registry], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('|'))
+    assert.equal(rows.length, 4, rows.join('\n'))
+    const bars = rows.map((r) => [...r].flatMap((c, i) => (c === '|' ? [i] : [])).join(','))
+    assert.equal(new Set(bars).size, 1, `columns line up:\n${rows.join('\n')}`)
+  }
+})
