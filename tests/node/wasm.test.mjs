@@ -6,6 +6,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { execFileSync, spawnSync } from 'node:child_process'
+import http from 'node:http'
+import { createRequire } from 'node:module'
 import { codeOf, npmDir, root, tempDir, wasm, wasmDir } from './support.mjs'
 
 const { PortRegistry } = wasm
@@ -102,7 +104,7 @@ test('the .wasm is under 300 KB before compression', () => {
   assert.ok(size < 300_000, `${size} bytes`)
 })
 
-test('the atlas-ports-wasm package as installed: docs/wasm.md runs verbatim under Node, the types pass tsc --strict, one .wasm of the documented size', async () => {
+test('the atlas-ports-wasm package as installed: docs/wasm.md runs verbatim under Node and in Chromium, the types pass tsc --strict, one .wasm of the documented size', async () => {
   const stage = tempDir('atlas-wasm-stage-')
   const out = tempDir('atlas-wasm-out-')
   execFileSync(process.execPath, [path.join(root, 'scripts', 'dist-wasm.mjs'), '0.0.0-test', stage, out], { stdio: 'pipe' })
@@ -130,6 +132,38 @@ test('the atlas-ports-wasm package as installed: docs/wasm.md runs verbatim unde
     "console.log(JSON.stringify({ port, stored: JSON.parse(fs.readFileSync(file, 'utf8')).allocations.map((a) => a.port) }))",
   ].join('\n'))
   assert.equal(execFileSync(process.execPath, ['doc.mjs'], { cwd: proj, encoding: 'utf8' }), '{"port":8081,"stored":[8081]}\n')
+  // The same snippet in headless Chromium, the package's web flavour through an import map.
+  const pageHost = [
+    'const saved = {}',
+    'const readRegistryFile = async () => JSON.stringify({ ranges: { web: { start: 8080, end: 8089 } }, allocations: [] })',
+    'const writeRegistryFile = async (text) => { saved.text = text }',
+    'const portsInUse = () => [8080]',
+    snippet,
+    'window.result = JSON.stringify({ port, stored: JSON.parse(saved.text).allocations.map((a) => a.port) })',
+  ].join('\n')
+  fs.writeFileSync(path.join(proj, 'index.html'), `<!doctype html><script type="importmap">{"imports": {"atlas-ports-wasm": "/node_modules/atlas-ports-wasm/web/atlas_ports.js"}}</script><script type="module">\n${pageHost}\n</script>`)
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }
+  const server = http.createServer((req, res) => {
+    const file = path.join(proj, decodeURIComponent(new URL(req.url, 'http://x').pathname))
+    if (!file.startsWith(proj) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) return res.writeHead(404).end()
+    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(fs.readFileSync(file))
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { chromium } = createRequire(path.join(npmDir, 'package.json'))('playwright-core')
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] })
+  try {
+    const page = await browser.newPage()
+    const errors = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.goto(`http://127.0.0.1:${server.address().port}/index.html`)
+    await page.waitForFunction(() => window.result !== undefined || undefined, null, { timeout: 15000 }).catch(() => {})
+    assert.deepEqual(errors, [])
+    assert.equal(await page.evaluate(() => window.result), '{"port":8081,"stored":[8081]}')
+  } finally {
+    await browser.close()
+    server.close()
+  }
+
   // CommonJS, and a coded error for a missing worktree.
   const cjs = execFileSync(process.execPath, ['-e', `
     const { PortRegistry } = require('atlas-ports-wasm')
