@@ -117,3 +117,20 @@ test('the worktree table keeps its columns for a service name over 9 characters 
     assert.equal(new Set(bars).size, 1, `columns line up:\n${rows.join('\n')}`)
   }
 })
+
+test('--all and status --all count a port another process holds as taken, as allocate does', async () => {
+  const net = await import('node:net')
+  const base = await freeBlock(2)
+  const registry = registryWith({ one: [base, base + 1] })
+  const holder = net.createServer()
+  await new Promise((r) => holder.listen(base + 1, '0.0.0.0', r))
+  try {
+    assert.match(spawnSync(nativeBin, ['--all', '--registry', registry], { encoding: 'utf8' }).stdout, new RegExp(`Available: ${base} \\(1 port\\)`))
+    assert.equal(spawnSync(nativeBin, ['allocate', '-s', 'one', '-w', 'a', '-q', '--registry', registry], { encoding: 'utf8' }).stdout, `${base}\n`)
+    const all = JSON.parse(spawnSync(nativeBin, ['status', '--all', '--format', 'json', '--registry', registry], { encoding: 'utf8' }).stdout)
+    assert.equal(all.total_available, 0)
+    assert.equal(spawnSync(nativeBin, ['allocate', '-s', 'one', '-w', 'b', '--registry', registry], { encoding: 'utf8' }).status, 2, 'the range is exhausted, as status said')
+  } finally {
+    holder.close()
+  }
+})
