@@ -55,7 +55,15 @@ pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
             return e.exit_code();
         }
     };
-    let result = atlas_ports_native::Workspace::from_process().and_then(|ws| commands::execute(cli, &ws, launch));
+    let result = atlas_ports_native::Workspace::from_process().and_then(|ws| {
+        if let Some(reference) = ws.ignored_reference_registry(cli.registry.as_deref()) {
+            output::note(&format!(
+                "atlas-ports: note: {} is not read: .atlas/worktrees/ports.json is the registry (merge or remove the other)",
+                ws.display(&reference)
+            ));
+        }
+        commands::execute(cli, &ws, launch)
+    });
     match result {
         Ok(exit) => exit.code(),
         Err(e) => {

@@ -134,3 +134,15 @@ test('--all and status --all count a port another process holds as taken, as all
     holder.close()
   }
 })
+
+test('with both .atlas/ and design/worktrees/ registries, the one not read is named on stderr', () => {
+  const main = gitRepo()
+  const run = (...args) => spawnSync(nativeBin, args, { cwd: main, encoding: 'utf8' })
+  assert.equal(run('ensure', '--service', 'web', '--quiet').stderr.includes('is not read'), false)
+  fs.mkdirSync(path.join(main, 'design', 'worktrees'), { recursive: true })
+  fs.copyFileSync(path.join(main, '.atlas', 'worktrees', 'ports.json'), path.join(main, 'design', 'worktrees', 'ports.json'))
+  const r = run('list')
+  assert.equal(r.status, 0)
+  assert.match(r.stderr, /^atlas-ports: note: design\/worktrees\/ports\.json is not read: \.atlas\/worktrees\/ports\.json is the registry/)
+  assert.equal(spawnSync(nativeBin, ['list', '--registry', path.join(main, 'design', 'worktrees', 'ports.json')], { cwd: main, encoding: 'utf8' }).stderr, '', 'not when a registry is named')
+})
