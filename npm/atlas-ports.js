@@ -6,7 +6,7 @@
 // `ERR_NATIVE_BINDING_MISSING` that says what to do.
 'use strict'
 
-const { codedError, missingBinding } = require('./errors.js')
+const { codedError, isAtlasPortsError, missingBinding } = require('./errors.js')
 
 let native
 try {
@@ -73,7 +73,12 @@ const NAMES = {
   readiness: ['service', 'worktree', 'options'],
 }
 
-const describe = (value) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value)}`)
+const describe = (value) =>
+  value === null ? 'null'
+    : Array.isArray(value) ? 'an array'
+    : typeof value === 'bigint' ? `bigint ${value}n`
+    : typeof value === 'symbol' || typeof value === 'function' ? typeof value
+    : `${typeof value} ${JSON.stringify(value)}`
 
 /** Throws a coded Error for the first argument that does not fit. */
 function check(name, args) {
@@ -255,5 +260,19 @@ exports.waitForPort = async function waitForPort(service, options, ...extra) {
   }
 }
 
-exports.runCli = native.runCli
+
+/**
+ * Runs the CLI in this process. It is synchronous: `runCli(['run', …])` blocks the event loop
+ * until the command ends (spawn the `atlas-ports` bin to run a command beside other work).
+ */
+exports.runCli = function runCli(args, options) {
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
+    throw codedError('ERR_INVALID_ARGUMENT', `runCli(): args must be an array of strings (the arguments without the program name, as in runCli(['list'])), got ${describe(args)}`)
+  }
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw codedError('ERR_INVALID_ARGUMENT', `runCli(): options must be an object { replaceProcess }, got ${describe(options)}`)
+  }
+  return native.runCli(args, options)
+}
+exports.isAtlasPortsError = isAtlasPortsError
 exports.__napiBindingTarget = native.__napiBindingTarget

@@ -11,4 +11,5 @@ export const {
   healthCheckSync, up, upSync, down, downSync, projectFile, projectFileSync, runCli,
   listAllAllocations, listAllAllocationsSync, currentWorktree, currentWorktreeSync, worktreePorts,
   worktreePortsSync, prune, pruneSync, getRanges, getRangesSync, readiness, readinessSync, waitForPort,
+  isAtlasPortsError, __napiBindingTarget,
 } = atlas

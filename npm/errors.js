@@ -8,7 +8,11 @@ function codedError(code, message, cause) {
   return e
 }
 
-/** napi's names for the platforms a release builds (the `napi.targets` of package.json). */
+/**
+ * napi's names for the platforms a release publishes (the `napi.targets` of package.json). Windows
+ * x64 has one package, win32-x64-msvc, which official Node (an MSVC build) loads; the addon in it
+ * may be built by mingw-w64 (N-API is a C ABI).
+ */
 const PLATFORM_OF_TARGET = {
   'x86_64-unknown-linux-gnu': 'linux-x64-gnu',
   'aarch64-unknown-linux-gnu': 'linux-arm64-gnu',
@@ -26,7 +30,11 @@ function thisPlatform() {
     const glibc = process.report?.getReport?.()?.header?.glibcVersionRuntime
     return `${platform}-${arch}-${glibc ? 'gnu' : 'musl'}`
   }
-  if (platform === 'win32') return `${platform}-${arch}-msvc`
+  if (platform === 'win32') {
+    // As the generated loader (index.js) decides: a MinGW-built Node looks for a -gnu package.
+    const v = process.config?.variables ?? {}
+    return `${platform}-${arch}-${v.shlib_suffix === 'dll.a' || v.node_target_type === 'shared_library' ? 'gnu' : 'msvc'}`
+  }
   return `${platform}-${arch}`
 }
 
@@ -50,4 +58,29 @@ function missingBinding(cause) {
   return e
 }
 
-module.exports = { codedError, missingBinding }
+/** Every `code` an atlas-ports error carries (the `AtlasPortsError` union of index.d.ts). */
+const CODES = new Set([
+  'ENOENT',
+  'ERR_REGISTRY_EXISTS',
+  'ERR_CORRUPT_REGISTRY',
+  'ERR_UNUSABLE_FILE',
+  'ERR_UNKNOWN_SERVICE',
+  'ERR_RANGE_EXHAUSTED',
+  'ERR_INVALID_PORT',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_NOT_IN_WORKTREE',
+  'ERR_NO_PROJECT_FILE',
+  'ERR_INVALID_PROJECT_FILE',
+  'ERR_LOCK_TIMEOUT',
+  'ERR_IO',
+  'ERR_NATIVE_BINDING_MISSING',
+  'ERR_NOT_READY',
+  'ABORT_ERR',
+])
+
+/** Whether `e` is an error of atlas-ports: an `Error` with one of its codes. */
+function isAtlasPortsError(e) {
+  return e instanceof Error && typeof e.code === 'string' && CODES.has(e.code)
+}
+
+module.exports = { CODES, codedError, isAtlasPortsError, missingBinding }

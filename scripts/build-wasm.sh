@@ -17,6 +17,9 @@ for flavour in nodejs web; do
   # The name section (function names for stack traces) is a fifth of the file: not shipped.
   wasm-bindgen --target "$flavour" --out-dir "$out" --out-name atlas_ports \
     --remove-name-section --remove-producers-section "$wasm"
+  # wasm-bindgen declares `[Symbol.dispose]`, which TypeScript knows only with the
+  # esnext.disposable lib: the declarations ask for it, so `tsc --strict` passes in any project.
+  sed -i '1i /// <reference lib="esnext.disposable" />' "$out/atlas_ports.d.ts"
   if [[ $flavour == web ]]; then module='"type": "module", "module": "atlas_ports.js",'; else module=''; fi
   cat > "$out/package.json" <<JSON
 {

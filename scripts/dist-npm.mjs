@@ -2,6 +2,12 @@
 // Stages the npm packages and packs them into OUT: one per platform (napi-rs's layout: the
 // addon, with os/cpu/libc so npm installs only the matching one) and the main package, which
 // lists them all in optionalDependencies at the same version and carries no binary itself.
+//
+// Windows x64 has one package, atlas-ports-win32-x64-msvc: official Node for Windows is an MSVC
+// build and napi's loader looks for that name only. N-API is a C ABI, so the addon that mingw-w64
+// builds (x86_64-pc-windows-gnu, linked against node.exe's exports) loads in it as well as an
+// MSVC build does; it fills that package when no x86_64-pc-windows-msvc build is given (dist.sh
+// on Linux). A MinGW-built Node (shlib_suffix dll.a) has no package: the loader says so.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -18,7 +24,7 @@ const PLATFORMS = {
   'aarch64-unknown-linux-musl': { name: 'linux-arm64-musl', os: 'linux', cpu: 'arm64', libc: 'musl' },
   'x86_64-apple-darwin': { name: 'darwin-x64', os: 'darwin', cpu: 'x64' },
   'aarch64-apple-darwin': { name: 'darwin-arm64', os: 'darwin', cpu: 'arm64' },
-  'x86_64-pc-windows-gnu': { name: 'win32-x64-gnu', os: 'win32', cpu: 'x64' },
+  'x86_64-pc-windows-gnu': { name: 'win32-x64-msvc', built: 'win32-x64-gnu', os: 'win32', cpu: 'x64' },
   'x86_64-pc-windows-msvc': { name: 'win32-x64-msvc', os: 'win32', cpu: 'x64' },
 }
 
@@ -31,16 +37,19 @@ const common = { version, license: main.license, repository: main.repository, ho
 const optional = {}
 for (const target of targets) {
   const p = PLATFORMS[target]
+  if (!p) throw new Error(`dist-npm: unknown target ${target}`)
+  // The MSVC build, when there is one, is the Windows package; the mingw-w64 one stands in for it.
+  if (target === 'x86_64-pc-windows-gnu' && targets.includes('x86_64-pc-windows-msvc')) continue
   const dir = path.join(stage, 'npm', p.name)
   fs.mkdirSync(dir, { recursive: true })
   const binary = `${main.napi.binaryName}.${p.name}.node`
-  fs.copyFileSync(path.join(stage, 'addons', binary), path.join(dir, binary))
+  fs.copyFileSync(path.join(stage, 'addons', `${main.napi.binaryName}.${p.built ?? p.name}.node`), path.join(dir, binary))
   fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'))
   fs.writeFileSync(path.join(dir, 'README.md'), `# ${main.name}-${p.name}\n\nThe ${target} binary of [${main.name}](https://www.npmjs.com/package/${main.name}). Install \`${main.name}\`, not this package.\n`)
   const pkg = {
     name: `${main.name}-${p.name}`,
     ...common,
-    description: `The ${target} binary of ${main.name}`,
+    description: `The ${p.name} binary of ${main.name} (built for ${target})`,
     os: [p.os],
     cpu: [p.cpu],
     ...(p.libc ? { libc: [p.libc] } : {}),

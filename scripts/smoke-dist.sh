@@ -118,9 +118,6 @@ smoke_addon() {
   printf '{"ranges": {"web": {"start": %d, "end": %d}}, "allocations": []}\n' "$base" $((base + 3)) >"$reg"
   if [[ ${node[0]:-} == wine ]]; then
     arg_reg=$(winepath -w "$reg"); arg_script=$(winepath -w "$script")
-    # Official Node for Windows is an MSVC build: the loader would look for the MSVC addon.
-    export NAPI_RS_NATIVE_LIBRARY_PATH
-    NAPI_RS_NATIVE_LIBRARY_PATH=$(winepath -w "$proj/node_modules/atlas-ports-$platform/atlas-ports.$platform.node")
   fi
   cat >"$script" <<JS
 const atlas = require('atlas-ports')
@@ -134,12 +131,61 @@ JS
   local out="$proj/out"
   # Node under wine fails with EBADF when its stdout is a pipe: a file it is.
   (cd "$proj" && "${node[@]}" "$arg_script" >"$out" 2>&1) || true
-  unset NAPI_RS_NATIVE_LIBRARY_PATH
   local want="{\"a\":$base,\"held\":false,\"busy\":false,\"b\":$((base + 2)),\"target\":\"native\"}"
   if [[ $(tr -d '\r' <"$out" | tail -1) == "$want" ]]; then
     pass "$label: addon through the package loader (allocatePort, checkPortAvailable)"
   else
     fail "$label: addon: $(cat "$out")"
+  fi
+}
+
+# Official Node for Windows (an MSVC build) after `npm install` of the main tarball as npm does it
+# on Windows (--os win32 --cpu x64; the platform packages come from dist/ through overrides, as
+# they would from the registry), with no environment variable: the addon loads from its platform
+# package, the bin runs; without the platform package the error names the package to install.
+smoke_windows_install() {
+  local node_exe=$1 proj="$work/win-install" overrides="" t name
+  for t in dist/npm/atlas-ports-*-"$version".tgz; do
+    name=$(basename "$t" "-$version.tgz")
+    [[ $name == atlas-ports-wasm ]] && continue
+    overrides+="${overrides:+,}\"$name\": \"file:$root/$t\""
+  done
+  mkdir -p "$proj" "$proj-bare"
+  echo "{\"name\": \"proj\", \"version\": \"1.0.0\", \"private\": true, \"overrides\": {$overrides}}" >"$proj/package.json"
+  echo '{"name": "proj", "version": "1.0.0", "private": true}' >"$proj-bare/package.json"
+  (cd "$proj" && npm install --no-audit --no-fund --os=win32 --cpu=x64 "$root/dist/npm/atlas-ports-$version.tgz" >"$proj/npm.log" 2>&1) \
+    || { fail "win32-x64-msvc: npm install --os=win32: $(cat "$proj/npm.log")"; return; }
+  (cd "$proj-bare" && npm install --no-audit --no-fund --os=win32 --cpu=x64 --omit=optional "$root/dist/npm/atlas-ports-$version.tgz" >/dev/null 2>&1)
+  cat >"$proj/load.js" <<'JS'
+let out
+try {
+  const atlas = require('atlas-ports')
+  const file = Object.keys(require.cache).find((f) => f.endsWith('.node'))
+  out = { target: atlas.__napiBindingTarget, file: require('path').relative(process.cwd(), file), env: process.env.NAPI_RS_NATIVE_LIBRARY_PATH ?? null }
+} catch (e) {
+  out = { code: e.code, message: e.message }
+}
+console.log(JSON.stringify(out))
+JS
+  cp "$proj/load.js" "$proj-bare/load.js"
+  (cd "$proj" && env -u NAPI_RS_NATIVE_LIBRARY_PATH wine "$node_exe" load.js >"$proj/out" 2>&1) || true
+  local want='{"target":"native","file":"node_modules\\atlas-ports-win32-x64-msvc\\atlas-ports.win32-x64-msvc.node","env":null}'
+  if [[ $(tr -d '\r' <"$proj/out" | tail -1) == "$want" ]]; then
+    pass "win32-x64-msvc: npm install --os=win32, then official node.exe loads the addon from its platform package (no environment variable)"
+  else
+    fail "win32-x64-msvc: official node.exe after npm install: $(cat "$proj/out")"
+  fi
+  (cd "$proj" && wine "$node_exe" node_modules/atlas-ports/bin/atlas-ports.js --version >"$proj/bin" 2>&1) || true
+  if [[ $(tr -d '\r' <"$proj/bin") == "atlas-ports $version" ]]; then
+    pass "win32-x64-msvc: the package's bin under official node.exe"
+  else
+    fail "win32-x64-msvc: the bin under official node.exe: $(cat "$proj/bin")"
+  fi
+  (cd "$proj-bare" && wine "$node_exe" load.js >"$proj-bare/out" 2>&1) || true
+  if grep -q '"code":"ERR_NATIVE_BINDING_MISSING".*on win32-x64-msvc: its package atlas-ports-win32-x64-msvc is not installed.*Supported platforms: .*win32-x64-msvc' "$proj-bare/out"; then
+    pass "win32-x64-msvc: without its platform package, the error names the package that loads"
+  else
+    fail "win32-x64-msvc: the error without the platform package: $(cat "$proj-bare/out")"
   fi
 }
 
@@ -215,7 +261,8 @@ for tarball in dist/npm/atlas-ports-*-"$version".tgz; do
   case "$platform" in
     linux-x64-gnu) smoke_addon "$platform" "$platform" node ;;
     linux-arm64-gnu) smoke_addon "$platform" "$platform" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$(bash scripts/foreign-node.sh linux-arm64)" ;;
-    win32-x64-gnu) wine_setup && smoke_addon "$platform" "$platform" wine "$(bash scripts/foreign-node.sh win-x64)" ;;
+    win32-x64-msvc) wine_setup && smoke_addon "$platform" "$platform" wine "$(bash scripts/foreign-node.sh win-x64)" \
+      && smoke_windows_install "$(bash scripts/foreign-node.sh win-x64)" ;;
     darwin-x64) macho "$platform" "$node_file/package/atlas-ports.$platform.node" 10.12 ;;
     darwin-arm64) macho "$platform" "$node_file/package/atlas-ports.$platform.node" 11.0 ;;
     linux-x64-musl | linux-arm64-musl) echo "    -     $platform: no Node for musl runs here (Debian 12's musl is older than Node's musl builds need)" ;;

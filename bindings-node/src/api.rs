@@ -282,7 +282,11 @@ export! {
     (worktree: Option<String>, options: Option<Options>) {
         let p = place_of(options)?;
         let (reg, states) = p.ports().observe(worktree.as_deref(), &SystemHealthProbe::default())?;
-        Ok(StatusReport::from(status::by_range(&reg, states)))
+        // Free means what allocatePort means: unallocated, and bindable now.
+        let probe = atlas_ports_native::SystemProbe;
+        Ok(StatusReport::from(status::by_range_probed(&reg, states, &|port| {
+            atlas_ports_core::Probe::is_free(&probe, port)
+        })))
     }
 }
 

@@ -31,6 +31,37 @@ fn js_error(e: Error) -> JsValue {
     err.into()
 }
 
+/// An `Error` with `code`, for what only this binding checks.
+fn coded(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+    err.into()
+}
+
+/// The worktree argument: WebAssembly has no git to find it, so a missing one is the native
+/// side's `ERR_NOT_IN_WORKTREE` (not wasm-bindgen's code-less `TypeError`).
+fn worktree_arg(worktree: JsValue) -> Result<String, JsValue> {
+    if let Some(w) = worktree.as_string() {
+        return Ok(w);
+    }
+    if worktree.is_undefined() || worktree.is_null() {
+        return Err(coded(
+            "ERR_NOT_IN_WORKTREE",
+            "no worktree given: WebAssembly cannot ask git which worktree this is; pass its id, as in ensurePort('web', 'review-GH-42')",
+        ));
+    }
+    Err(coded("ERR_INVALID_ARGUMENT", "the worktree must be a string"))
+}
+
+/// The optional description: a string, or nothing.
+fn description_arg(description: JsValue) -> Result<Option<String>, JsValue> {
+    match description.as_string() {
+        Some(d) => Ok(Some(d)),
+        None if description.is_undefined() || description.is_null() => Ok(None),
+        None => Err(coded("ERR_INVALID_ARGUMENT", "the description must be a string")),
+    }
+}
+
 /// A returned object, as the generated TypeScript type of the export says.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value.serialize(&serde_wasm_bindgen::Serializer::new()).map_err(JsValue::from)
@@ -72,7 +103,7 @@ impl PortRegistry {
     /// A new registry with the six default ranges (what `atlas-ports init` writes).
     #[wasm_bindgen(js_name = withDefaultRanges)]
     pub fn with_default_ranges(
-        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "HostOptions")] host: JsValue,
     ) -> Result<PortRegistry, JsValue> {
         let now = timestamp(&host_options(host)?).to_string();
         let fs = MemoryFs::new();
@@ -86,11 +117,13 @@ impl PortRegistry {
     pub fn allocate_port(
         &mut self,
         service: &str,
-        worktree: &str,
-        description: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] worktree: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] description: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "HostOptions")] host: JsValue,
     ) -> Result<u16, JsValue> {
-        let req = request(service, worktree, &description);
+        let worktree = worktree_arg(worktree)?;
+        let description = description_arg(description)?;
+        let req = request(service, &worktree, &description);
         self.with(host_options(host)?, |p| p.allocate(&req)).map(|a| a.port).map_err(js_error)
     }
 
@@ -99,11 +132,13 @@ impl PortRegistry {
     pub fn ensure_port(
         &mut self,
         service: &str,
-        worktree: &str,
-        description: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] worktree: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] description: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "HostOptions")] host: JsValue,
     ) -> Result<u16, JsValue> {
-        let req = request(service, worktree, &description);
+        let worktree = worktree_arg(worktree)?;
+        let description = description_arg(description)?;
+        let req = request(service, &worktree, &description);
         self.with(host_options(host)?, |p| p.ensure(&req)).map(|e| e.allocation.port).map_err(js_error)
     }
 
@@ -128,7 +163,7 @@ impl PortRegistry {
     pub fn find_next_port(
         &self,
         service: &str,
-        #[wasm_bindgen(unchecked_param_type = "HostOptions | undefined")] host: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "HostOptions")] host: JsValue,
     ) -> Result<JsValue, JsValue> {
         let next = self.with(host_options(host)?, |p| p.find_next(service)).map_err(js_error)?;
         to_js(&NextPort::from(&next))

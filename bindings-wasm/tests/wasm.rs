@@ -19,8 +19,8 @@ const NOW: &str = r#"{"now": 1767175200000, "allocatedBy": "user@hostname"}"#;
 #[wasm_bindgen_test]
 fn the_reference_examples_on_an_in_memory_registry() {
     let mut reg = PortRegistry::with_default_ranges(host(NOW)).unwrap();
-    assert_eq!(reg.allocate_port("web", "review-GH-42", Some("Frontend dev server".into()), host(NOW)).unwrap(), 8080);
-    assert_eq!(reg.allocate_port("web", "feature-search", None, host(NOW)).unwrap(), 8081);
+    assert_eq!(reg.allocate_port("web", "review-GH-42".into(), "Frontend dev server".into(), host(NOW)).unwrap(), 8080);
+    assert_eq!(reg.allocate_port("web", "feature-search".into(), JsValue::UNDEFINED, host(NOW)).unwrap(), 8081);
     let next = reg.find_next_port("web", JsValue::UNDEFINED).unwrap();
     assert_eq!(
         js_sys::JSON::stringify(&next).unwrap(),
@@ -37,9 +37,12 @@ fn the_reference_examples_on_an_in_memory_registry() {
 #[wasm_bindgen_test]
 fn busy_ports_from_the_host_are_skipped() {
     let mut reg = PortRegistry::with_default_ranges(JsValue::UNDEFINED).unwrap();
-    assert_eq!(reg.allocate_port("database", "w", None, host(r#"{"busy": [5432, 5433]}"#)).unwrap(), 5434);
     assert_eq!(
-        reg.ensure_port("database", "w", None, host(r#"{"busy": [5434]}"#)).unwrap(),
+        reg.allocate_port("database", "w".into(), JsValue::UNDEFINED, host(r#"{"busy": [5432, 5433]}"#)).unwrap(),
+        5434
+    );
+    assert_eq!(
+        reg.ensure_port("database", "w".into(), JsValue::UNDEFINED, host(r#"{"busy": [5434]}"#)).unwrap(),
         5434,
         "ensure keeps the held port"
     );
@@ -50,11 +53,26 @@ fn errors_carry_the_native_codes() {
     let err = PortRegistry::new("{\"ranges\": {}, \"allocations\": [").unwrap_err();
     assert_eq!(code(&err), "ERR_CORRUPT_REGISTRY");
     let mut reg = PortRegistry::with_default_ranges(JsValue::UNDEFINED).unwrap();
-    assert_eq!(code(&reg.allocate_port("wbe", "w", None, JsValue::UNDEFINED).unwrap_err()), "ERR_UNKNOWN_SERVICE");
-    assert_eq!(code(&reg.release_port(70000.0, None).unwrap_err()), "ERR_INVALID_PORT");
-    assert_eq!(code(&reg.allocate_port("web", "", None, JsValue::UNDEFINED).unwrap_err()), "ERR_INVALID_ARGUMENT");
     assert_eq!(
-        code(&reg.allocate_port("web", "w", None, host(r#"{"bogus": 1}"#)).unwrap_err()),
+        code(&reg.allocate_port("wbe", "w".into(), JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap_err()),
+        "ERR_UNKNOWN_SERVICE"
+    );
+    assert_eq!(code(&reg.release_port(70000.0, None).unwrap_err()), "ERR_INVALID_PORT");
+    assert_eq!(
+        code(&reg.allocate_port("web", "".into(), JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap_err()),
+        "ERR_INVALID_ARGUMENT"
+    );
+    // No worktree: WebAssembly cannot ask git, and says so with the native code.
+    assert_eq!(
+        code(&reg.ensure_port("web", JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap_err()),
+        "ERR_NOT_IN_WORKTREE"
+    );
+    assert_eq!(
+        code(&reg.allocate_port("web", "w".into(), JsValue::from_f64(1.0), JsValue::UNDEFINED).unwrap_err()),
+        "ERR_INVALID_ARGUMENT"
+    );
+    assert_eq!(
+        code(&reg.allocate_port("web", "w".into(), JsValue::UNDEFINED, host(r#"{"bogus": 1}"#)).unwrap_err()),
         "ERR_INVALID_ARGUMENT"
     );
 }
@@ -64,7 +82,7 @@ fn unknown_fields_survive_and_untouched_text_is_byte_for_byte() {
     let text = r#"{"x-team": "web", "ranges": {"web": {"start": 8080, "end": 8099, "health_path": "/up"}}, "allocations": [], "metadata": {"mirror": true}}"#;
     let mut reg = PortRegistry::new(text).unwrap();
     assert_eq!(reg.to_json(), text);
-    reg.allocate_port("web", "w", None, JsValue::UNDEFINED).unwrap();
+    reg.allocate_port("web", "w".into(), JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap();
     let out = reg.to_json();
     for kept in [r#""x-team": "web""#, r#""health_path": "/up""#, r#""mirror": true"#] {
         assert!(out.contains(kept), "{kept} lost: {out}");

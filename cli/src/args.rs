@@ -480,7 +480,6 @@ pub enum HooksAction {
     /// Remove the block (and the hook file, when it held nothing else)
     Uninstall,
     /// What the hook runs: `up` when the checkout is a new worktree's (post-checkout's arguments)
-    #[command(hide = true)]
     Run {
         /// post-checkout's arguments: previous HEAD, new HEAD, 1 for a branch checkout
         args: Vec<String>,

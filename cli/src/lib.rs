@@ -44,11 +44,28 @@ pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
+            if e.use_stderr() {
+                // Every diagnostic of this program starts `atlas-ports: error: …`, usage ones too.
+                output::note(&format!("atlas-ports: {}", e.render().to_string().trim_end()));
+            } else {
+                let _ = e.print();
+            }
+            // `--json` is what other tools call it: say what ours is.
+            if e.kind() == clap::error::ErrorKind::UnknownArgument && args.iter().any(|a| a == "--json") {
+                output::note("tip: for JSON, pass '--format json'");
+            }
             return e.exit_code();
         }
     };
-    let result = atlas_ports_native::Workspace::from_process().and_then(|ws| commands::execute(cli, &ws, launch));
+    let result = atlas_ports_native::Workspace::from_process().and_then(|ws| {
+        if let Some(reference) = ws.ignored_reference_registry(cli.registry.as_deref()) {
+            output::note(&format!(
+                "atlas-ports: note: {} is not read: .atlas/worktrees/ports.json is the registry (merge or remove the other)",
+                ws.display(&reference)
+            ));
+        }
+        commands::execute(cli, &ws, launch)
+    });
     match result {
         Ok(exit) => exit.code(),
         Err(e) => {

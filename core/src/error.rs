@@ -34,7 +34,7 @@ pub enum Error {
     CorruptRegistry { path: PathBuf, reason: String },
 
     /// The service is not one of the registry's ranges.
-    #[error("unknown service '{service}'; valid services: {}", valid.join(", "))]
+    #[error("unknown service '{service}'; {}", valid_services(valid))]
     UnknownService { service: String, valid: Vec<String> },
 
     /// Every port of the service's range is allocated or busy, even after the ports of removed
@@ -92,6 +92,15 @@ pub enum Error {
 const HOLDERS_NAMED: usize = 8;
 
 /// The message of [`Error::RangeExhausted`]: what is full, who holds it, and the ways out.
+/// The end of `UnknownService`'s message: the services there are, or that there are none.
+fn valid_services(valid: &[String]) -> String {
+    if valid.is_empty() {
+        "the registry has no service ranges (add one to its \"ranges\")".to_owned()
+    } else {
+        format!("valid services: {}", valid.join(", "))
+    }
+}
+
 fn exhausted(service: &str, start: u16, end: u16, holders: &[(String, Vec<u16>)]) -> String {
     let mut text =
         format!("no available port in the '{service}' range ({start}-{end}): every port is allocated or in use");

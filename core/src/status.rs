@@ -131,9 +131,27 @@ fn state(allocation: Allocation, probe: ProbeKind, o: Observation) -> Allocation
 
 /// Groups states by service range (registry order, then services without a range), each sorted
 /// by port, with the free ports of every range.
-pub fn by_range(reg: &Registry, mut states: Vec<AllocationState>) -> StatusReport {
+pub fn by_range(reg: &Registry, states: Vec<AllocationState>) -> StatusReport {
+    by_range_probed(reg, states, &|_| true)
+}
+
+/// [`by_range`], where a port counts as available only when it is unallocated *and* `is_free`
+/// says a server could bind it now: what `allocate` would hand out, so that a range whose free
+/// ports another process holds is not reported as having room.
+pub fn by_range_probed(
+    reg: &Registry,
+    mut states: Vec<AllocationState>,
+    is_free: &dyn Fn(u16) -> bool,
+) -> StatusReport {
     states.sort_by_key(|s| s.allocation.port);
-    let taken: PortSet = reg.allocations.iter().map(|a| a.port).collect();
+    let mut taken: PortSet = reg.allocations.iter().map(|a| a.port).collect();
+    for r in reg.ranges.values() {
+        for port in r.start..=r.end {
+            if !taken.contains(port) && !is_free(port) {
+                taken.insert(port);
+            }
+        }
+    }
     let total_allocated = states.len();
     let mut ranges: Vec<RangeStatus> = reg
         .ranges

@@ -29,6 +29,9 @@ impl From<bool> for Change {
 /// How many times a read is tried while another program is seen rewriting the file in place.
 const READ_TRIES: usize = 3;
 
+/// The folder of the default registry (`.atlas/worktrees/ports.json`), ignored by git.
+const ATLAS_DIR: &str = ".atlas";
+
 /// A registry file's content: UTF-8 text this process owns, checked once. Because it is a
 /// private copy, what is written back from it (an append keeps the text and inserts into it) is
 /// exactly what was validated, whatever another program does to the file meanwhile.
@@ -262,7 +265,20 @@ impl<'fs> RegistryStore<'fs> {
 
     fn create_dir(&self) -> Result<()> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // The registry describes this machine, not the project: a `.atlas` folder made here
+            // keeps itself out of `git status` with a `.gitignore` of its own.
+            let fresh_atlas = dir
+                .ancestors()
+                .find(|d| d.file_name().is_some_and(|n| n == ATLAS_DIR))
+                .filter(|d| !self.fs.exists(d))
+                .map(Path::to_path_buf);
             self.fs.create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+            if let Some(atlas) = fresh_atlas {
+                let ignore = atlas.join(".gitignore");
+                self.fs
+                    .replace(&ignore, &mut |out| out.write_all(b"*\n"))
+                    .map_err(|e| Error::io("write", &ignore, e))?;
+            }
         }
         Ok(())
     }

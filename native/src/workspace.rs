@@ -1,7 +1,9 @@
 //! What an operation needs from its surroundings: the folder it works in, the registry's path,
 //! the git worktree around that folder (found once), and the native host.
 
-use crate::discovery::{REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path};
+use crate::discovery::{
+    REFERENCE_REGISTRY_RELATIVE, REGISTRY_ENV, REGISTRY_RELATIVE, Worktree, find_worktree, registry_path,
+};
 use crate::{LOCK_TIMEOUT_ENV, OsFs, SystemClock, SystemIdentity, SystemProbe};
 use atlas_ports_core::{AllocateRequest, Error, GitIdentity, Host, Ports, Result, WorktreeFolder};
 use std::path::{Path, PathBuf};
@@ -106,6 +108,18 @@ impl Workspace {
             Ports::new(self.native.host(), path)
         };
         ports.reclaiming(facts)
+    }
+
+    /// The reference design's registry (`design/worktrees/ports.json`) when the discovered
+    /// registry is ours beside it, so that it is not read: the caller says so, since two
+    /// registries would hand out the same ports.
+    pub fn ignored_reference_registry(&self, explicit: Option<&Path>) -> Option<PathBuf> {
+        if explicit.is_some() || self.env_registry.as_deref().is_some_and(|p| !p.is_empty()) {
+            return None;
+        }
+        let wt = self.worktree.as_ref()?;
+        let reference = wt.main_root.join(REFERENCE_REGISTRY_RELATIVE);
+        (wt.main_root.join(REGISTRY_RELATIVE).is_file() && reference.is_file()).then_some(reference)
     }
 
     /// The git worktree around the folder worked in, if any.

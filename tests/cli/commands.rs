@@ -18,7 +18,7 @@ fn ensure_twice_returns_the_same_port_and_writes_once() {
     assert_eq!((first.as_str(), second.as_str()), ("3000\n", "3000\n"));
     assert_eq!(repo.registry_bytes(), after_first, "a held port is returned without a write");
     let text = repo.run(&["ensure", "--service", "api", "--worktree", "w"]).success().stdout;
-    assert_eq!(text, "Port 3000 is already allocated to service 'api' in worktree 'w'\nAllocated port: 3000\n");
+    assert_eq!(text, "Port 3000 is already allocated to service 'api' in worktree 'w' (kept; nothing changed)\n");
     let j = json(repo.run(&["ensure", "--service", "api", "--worktree", "v", "--format", "json"]).success());
     assert_eq!((j["created"].as_bool(), j["allocation"]["port"].as_u64()), (Some(true), Some(3001)));
     let j = json(repo.run(&["ensure", "--service", "api", "--worktree", "v", "--format", "json"]).success());

@@ -45,7 +45,6 @@ fn registry(count: usize, rotate: usize) -> String {
 /// looks at what is there: a file of another length was written by one of our commands (an
 /// allocation makes it longer), and must be a state of the file plus our allocations. Returns how many rewrites it made
 /// and what was wrong with the files ours wrote.
-
 fn rewriter(path: &Path, layouts: [String; 2], pause: Duration, stop: &AtomicBool) -> (usize, Vec<String>) {
     let (mut n, mut wrong, mut seen) = (0, Vec::new(), None);
     while !stop.load(Ordering::SeqCst) {

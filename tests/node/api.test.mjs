@@ -245,3 +245,20 @@ test('an allocation records its repository and follows its worktree through git 
   const all = JSON.parse(fs.readFileSync(registry, 'utf8')).allocations
   assert.deepEqual(all.map((x) => [x.worktree, x.port, x.worktree_path]), [['feat-node-moved', port, moved]])
 })
+
+test('a bigint port, runCli without an array and the type guard: coded errors, from require and import', async () => {
+  assert.equal(codeOf(() => atlas.checkPortAvailableSync(8080n)).code, 'ERR_INVALID_PORT')
+  await assert.rejects(atlas.checkPortAvailable(8080n), { code: 'ERR_INVALID_PORT', message: /invalid port bigint 8080n/ })
+  assert.equal(codeOf(() => atlas.runCli('list')).code, 'ERR_INVALID_ARGUMENT')
+  assert.equal(codeOf(() => atlas.runCli(['list', 3])).code, 'ERR_INVALID_ARGUMENT')
+  assert.equal(atlas.isAtlasPortsError(codeOf(() => atlas.allocatePortSync('wbe', 'w', '', { registry: referenceRegistry() }))), true)
+  assert.equal(atlas.isAtlasPortsError(new Error('x')), false)
+  assert.equal(atlas.isAtlasPortsError({ code: 'ERR_IO', message: 'not an Error' }), false)
+  const esm = await import(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'npm', 'atlas-ports.mjs'))
+  assert.equal(esm.__napiBindingTarget, 'native')
+  assert.equal(esm.isAtlasPortsError, atlas.isAtlasPortsError)
+  // The guard knows every code the declarations name.
+  const declared = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'npm', 'index.d.ts'), 'utf8')
+    .match(/export interface AtlasPortsError \{\n  code: (.*)\n/)[1].split('|').map((c) => c.trim().replace(/'/g, ''))
+  for (const code of declared) assert.equal(atlas.isAtlasPortsError(Object.assign(new Error(code), { code })), true, code)
+})

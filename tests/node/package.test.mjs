@@ -14,8 +14,8 @@ test('npm pack installs into a fresh project: require, import, types and npx wor
   const { dir: proj, packed } = installedPackage()
   const files = packed.files.map((f) => f.path).sort()
   assert.deepEqual(files, [
-    'LICENSE', 'README.md', 'atlas-ports.js', 'atlas-ports.linux-x64-gnu.node', 'atlas-ports.mjs', 'bin/atlas-ports.js',
-    'errors.js', 'index.d.ts', 'index.js', 'package.json', 'vite.d.ts', 'vite.js', 'vite.mjs',
+    'LICENSE', 'README.md', 'atlas-ports.d.ts', 'atlas-ports.js', 'atlas-ports.linux-x64-gnu.node', 'atlas-ports.mjs', 'bin/atlas-ports.js',
+    'errors.js', 'index.d.ts', 'index.js', 'package.json', 'vite.d.mts', 'vite.d.ts', 'vite.js', 'vite.mjs',
   ])
   const manifest = JSON.parse(fs.readFileSync(path.join(proj, 'node_modules', 'atlas-ports', 'package.json'), 'utf8'))
   for (const key of ['repository', 'homepage', 'bugs', 'exports']) assert.ok(manifest[key], key)
@@ -39,8 +39,8 @@ test('npm pack installs into a fresh project: require, import, types and npx wor
     const registry = ${JSON.stringify(registry)}
     const port = await ensurePort('testing', 'pkg', 'from import', { registry })
     const plugin = atlasPorts({ service: 'testing', worktree: 'pkg', registry })
-    const config = await plugin.config({})
-    console.log(port === atlas.ensurePortSync('testing', 'pkg', '', { registry }), listAllocatedPortsSync('pkg', { registry })[0].description, config.server.port === port, config.preview.strictPort)
+    const config = await plugin.config({}, { command: 'serve', mode: 'development' })
+    console.log(port === atlas.ensurePortSync('testing', 'pkg', '', { registry }), listAllocatedPortsSync('pkg', { registry })[0].description, config.server.port === port, config.server.strictPort)
   `)
   assert.equal(sh(process.execPath, ['check.mjs'], proj), 'true from require true true\n')
 

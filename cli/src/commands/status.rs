@@ -4,9 +4,10 @@
 use super::{Exit, Invocation};
 use crate::args::StatusArgs;
 use crate::output;
+use atlas_ports_core::Probe as _;
 use atlas_ports_core::report::{HealthReport, WorktreeReport};
 use atlas_ports_core::{Result, report, status};
-use atlas_ports_native::SystemHealthProbe;
+use atlas_ports_native::{SystemHealthProbe, SystemProbe};
 
 pub fn run(inv: &Invocation<'_>, args: StatusArgs) -> Result<Exit> {
     let json = inv.json()?;
@@ -41,7 +42,9 @@ pub(super) fn render(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Res
         (Some(w), true) => pretty(&WorktreeReport::new(w, ports.observe(Some(w), &probe)?.1)),
         (None, _) => {
             let (registry, states) = ports.observe(None, &probe)?;
-            let report = status::by_range(&registry, states);
+            // Free means what `allocate` means: unallocated, and bindable now.
+            let probe = SystemProbe;
+            let report = status::by_range_probed(&registry, states, &|port| probe.is_free(port));
             if json { pretty(&report) } else { report::status_all(&report) }
         }
     })

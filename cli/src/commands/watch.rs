@@ -34,7 +34,7 @@ pub fn run(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Result<Exit> 
             Err(e) => format!("atlas-ports: error: {e}\n"),
         };
         if last.as_deref() != Some(report.as_str()) {
-            draw(&report, last.is_none(), terminal, args.interval)?;
+            draw(&report, last.is_none() || json, terminal, args.interval)?;
             last = Some(report);
         }
         // Sleep in short slices, so that Ctrl+C ends the watch at once.
@@ -55,7 +55,9 @@ pub fn run(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Result<Exit> 
     Ok(Exit::Success)
 }
 
-fn draw(report: &str, first: bool, terminal: bool, interval: f64) -> Result<()> {
+/// `unseparated`: no blank line before the report (the first one, and every line of JSON, which
+/// is one line per look so that `jq` and line readers take it as it comes).
+fn draw(report: &str, unseparated: bool, terminal: bool, interval: f64) -> Result<()> {
     if terminal {
         // Home and clear: the only control sequence written, and never from registry text.
         let mut out = std::io::stdout().lock();
@@ -63,7 +65,7 @@ fn draw(report: &str, first: bool, terminal: bool, interval: f64) -> Result<()> 
         drop(out);
         output::text(report)?;
         output::text(&format!("\nEvery {interval}s; last change at {}. Ctrl+C or q to stop.\n", clock()))
-    } else if first {
+    } else if unseparated {
         output::text(report)
     } else {
         output::text(&format!("\n{report}"))

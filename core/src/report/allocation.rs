@@ -139,11 +139,11 @@ pub fn allocated(a: &Allocation, registry: &str) -> String {
     )
 }
 
-/// `ensure` when the worktree already held the port: nothing was written.
+/// `ensure` when the worktree already held the port: nothing was written, and one line says so
+/// (no "Allocated port", which would read as a second allocation).
 pub fn already_held(a: &Allocation) -> String {
     format!(
-        "Port {port} is already allocated to service '{service}' in worktree '{worktree}'\n\
-         Allocated port: {port}\n",
+        "Port {port} is already allocated to service '{service}' in worktree '{worktree}' (kept; nothing changed)\n",
         port = a.port,
         service = a.service,
         worktree = a.worktree,

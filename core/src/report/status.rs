@@ -42,14 +42,31 @@ pub fn status_all(report: &StatusReport) -> String {
 pub fn status_worktree(worktree: &str, states: &[AllocationState]) -> String {
     let title = format!("Ports for Worktree: {worktree}");
     let mut out = format!("{title}\n{}\n\n", "=".repeat(title.chars().count().max(35)));
-    let _ = writeln!(out, "{:<5} | {:<9} | {:<24} | {:<11} | PID", "Port", "Service", "Description", "Status");
-    let _ =
-        writeln!(out, "{}|{}|{}|{}|{}", "-".repeat(6), "-".repeat(11), "-".repeat(26), "-".repeat(13), "-".repeat(7));
+    // The reference design's widths (9 and 24), widened to the longest service and description
+    // so that a longer one (`web-staging`) does not push its row out of the columns.
+    let width =
+        |min: usize, f: fn(&AllocationState) -> &str| states.iter().map(|s| f(s).chars().count()).fold(min, usize::max);
+    let service = width(9, |s| s.allocation.service.as_str());
+    let description = width(24, |s| s.allocation.description.as_str());
+    let _ = writeln!(
+        out,
+        "{:<5} | {:<service$} | {:<description$} | {:<11} | PID",
+        "Port", "Service", "Description", "Status"
+    );
+    let _ = writeln!(
+        out,
+        "{}|{}|{}|{}|{}",
+        "-".repeat(6),
+        "-".repeat(service + 2),
+        "-".repeat(description + 2),
+        "-".repeat(13),
+        "-".repeat(7)
+    );
     for s in states {
         let a = &s.allocation;
         let _ = writeln!(
             out,
-            "{:<5} | {:<9} | {:<24} | {:<11} | {}",
+            "{:<5} | {:<service$} | {:<description$} | {:<11} | {}",
             a.port,
             a.service.as_str(),
             a.description.as_str(),

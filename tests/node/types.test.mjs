@@ -1,0 +1,93 @@
+// Every documented way to import the package type-checks with `tsc --strict`, in ES module and
+// CommonJS files (TypeScript and checked JavaScript), under each moduleResolution a project may
+// use: node16, nodenext and bundler. Also: the Vite plugin fits real Vite's `defineConfig`.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { installedPackage, npmDir, tempDir } from './support.mjs'
+
+const tsc = path.join(npmDir, 'node_modules', 'typescript', 'bin', 'tsc')
+
+// The import forms of README.md, docs/node.md and npm/README.md, as ES module code.
+const ESM = `
+import atlasPorts from 'atlas-ports/vite'
+import { atlasPorts as named } from 'atlas-ports/vite'
+import type { AtlasPortsViteOptions } from 'atlas-ports/vite'
+import atlas, { ensurePort, ensurePortSync, isAtlasPortsError, type AtlasPortsError } from 'atlas-ports'
+import * as all from 'atlas-ports'
+const options: AtlasPortsViteOptions = { service: 'web', preview: 'web-preview' }
+const plugins = [atlasPorts(), named(options)]
+const port: Promise<number> = ensurePort('web')
+const now: number = ensurePortSync('web') + atlas.ensurePortSync('api') + all.ensurePortSync('db')
+const target: string = atlas.__napiBindingTarget + all.__napiBindingTarget
+const guard = (e: unknown): string | undefined => (isAtlasPortsError(e) ? e.code : undefined)
+// @ts-expect-error: not an option of the plugin
+atlasPorts({ servise: 'api' })
+export { plugins, port, now, target, guard, type AtlasPortsError }
+`
+// The same as CommonJS TypeScript (import … = require).
+const CTS = `
+import atlasPorts = require('atlas-ports/vite')
+import atlas = require('atlas-ports')
+const plugins = [atlasPorts(), atlasPorts.atlasPorts({ service: 'web' }), atlasPorts.default()]
+const now: number = atlas.ensurePortSync('web')
+const guard = (e: unknown): string | undefined => (atlas.isAtlasPortsError(e) ? e.code : undefined)
+// @ts-expect-error: not an option of the plugin
+atlasPorts({ servise: 'api' })
+export { plugins, now, guard }
+`
+// Checked JavaScript, as vite.config.js and a CommonJS script are written.
+const MJS = `
+import atlasPorts from 'atlas-ports/vite'
+import { ensurePortSync } from 'atlas-ports'
+/** @type {number} */
+const now = ensurePortSync('web')
+export default { plugins: [atlasPorts()], now }
+`
+const CJS = `
+const atlasPorts = require('atlas-ports/vite')
+const { ensurePort, ensurePortSync } = require('atlas-ports')
+/** @type {number} */
+const now = ensurePortSync('web')
+ensurePort('api').then((/** @type {number} */ port) => port + now)
+module.exports = { plugins: [atlasPorts({ service: 'web' })] }
+`
+const VITE_CONFIG = `
+import { defineConfig } from 'vite'
+import atlasPorts from 'atlas-ports/vite'
+export default defineConfig({ plugins: [atlasPorts({ service: 'web', preview: 'web-preview' })] })
+`
+
+function project(files, compilerOptions) {
+  const { dir: installed } = installedPackage()
+  const dir = tempDir('atlas-types-')
+  fs.symlinkSync(path.join(installed, 'node_modules'), path.join(dir, 'node_modules'))
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text)
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, target: 'es2022', allowJs: true, checkJs: true, skipLibCheck: false, types: [], ...compilerOptions },
+    files: Object.keys(files).filter((f) => f !== 'package.json'),
+  }))
+  const run = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })
+  return `${run.stdout}${run.stderr}`.trim()
+}
+
+for (const resolution of ['node16', 'nodenext']) {
+  test(`every import form type-checks under moduleResolution ${resolution}, in ESM and CommonJS files`, () => {
+    const out = project(
+      { 'package.json': '{"type": "commonjs"}', 'esm.mts': ESM, 'cjs.cts': CTS, 'config.mjs': MJS, 'script.cjs': CJS },
+      { module: resolution, moduleResolution: resolution },
+    )
+    assert.equal(out, '')
+  })
+}
+
+test('every import form type-checks under moduleResolution bundler, and the plugin fits Vite\'s defineConfig', () => {
+  fs.symlinkSync(path.join(npmDir, 'node_modules', 'vite'), path.join(installedPackage().dir, 'node_modules', 'vite'), 'dir')
+  const out = project(
+    { 'package.json': '{"type": "module"}', 'esm.ts': ESM, 'config.mjs': MJS, 'vite.config.ts': VITE_CONFIG },
+    { module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true },
+  )
+  assert.equal(out, '')
+})
