@@ -34,10 +34,11 @@ async function pool(jobs, limit) {
 }
 
 /**
- * The fleet run. `bin` is the native CLI; returns the figures, and throws when an invariant
- * breaks.
+ * The fleet run. `bin` is the native CLI; the services' ranges follow each other from `base`
+ * (each holds two waves, with no port to spare). Returns the figures, and throws when an
+ * invariant breaks.
  */
-export async function fleet({ worktrees = 200, wave = 50, parallel = 8, bin, log = () => {} } = {}) {
+export async function fleet({ worktrees = 200, wave = 50, parallel = 8, bin, base = 40000, log = () => {} } = {}) {
   const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-fleet-')))
   try {
     const main = path.join(tmp, 'repo')
@@ -46,7 +47,7 @@ export async function fleet({ worktrees = 200, wave = 50, parallel = 8, bin, log
     git('init', '-q')
     git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'init')
     const size = 2 * wave
-    const ranges = Object.fromEntries(SERVICES.map((s, i) => [s, { start: 40000 + i * 1000, end: 40000 + i * 1000 + size - 1, description: s }]))
+    const ranges = Object.fromEntries(SERVICES.map((s, i) => [s, { start: base + i * size, end: base + (i + 1) * size - 1, description: s }]))
     const registry = path.join(main, '.atlas', 'worktrees', 'ports.json')
     fs.mkdirSync(path.dirname(registry), { recursive: true })
     const metadata = { version: '1.0.0', last_updated: '', total_allocations: 0, schema_version: 1 }

@@ -113,7 +113,10 @@ test('an excluded port the worktree holds is given up for another', async () => 
 
 test('a fleet created and removed in waves by CLI and Node processes: no shared port, nothing lost, no manual prune', async () => {
   const { fleet } = await import('../bench/fleet.mjs')
-  const figures = await fleet({ worktrees: 24, wave: 6, parallel: 6, bin: nativeBin })
+  // Ranges with no port to spare, so below the ephemeral ports (32768-60999 on Linux), which any
+  // test's outgoing connection may hold for a moment, and free when the run starts.
+  const base = await freeBlock(4 * 12)
+  const figures = await fleet({ worktrees: 24, wave: 6, parallel: 6, bin: nativeBin, base })
   assert.equal(figures.worktrees, 24)
   assert.deepEqual(figures.waves.map((w) => w.live), [6, 12, 12, 12])
   assert.ok(figures.waves.slice(2).every((w) => w.removed === 6), JSON.stringify(figures.waves))
