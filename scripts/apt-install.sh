@@ -17,8 +17,10 @@ apt_get() {
   log=$(mktemp)
   while :; do
     status=0
-    apt-get -o DPkg::Lock::Timeout="$((deadline > SECONDS ? deadline - SECONDS : 0))" "$@" 2> >(tee "$log" >&2) || status=$?
-    wait
+    # stderr to a file, shown after: its lines are few, and a pipe through tee could still be
+    # writing the file when it is searched.
+    apt-get -o DPkg::Lock::Timeout="$((deadline > SECONDS ? deadline - SECONDS : 0))" "$@" 2>"$log" || status=$?
+    cat "$log" >&2
     if ((status == 0)); then
       rm -f "$log"
       return 0

@@ -38,6 +38,19 @@ pub fn write_floor(dir: &Path, bytes: &[u8]) -> Duration {
     started.elapsed()
 }
 
+/// Puts `bytes` at `target` the way atlas-ports' own commands leave a registry: a new file,
+/// synced and looked at, renamed over the old one. (A file written in place less than a second
+/// before a command is read twice: `native/src/os_fs/steady.rs`.)
+#[allow(dead_code)]
+pub fn put_back(target: &Path, bytes: &[u8]) {
+    let tmp = target.with_extension("put-back.tmp");
+    let mut f = std::fs::File::create(&tmp).unwrap();
+    f.write_all(bytes).unwrap();
+    f.sync_data().unwrap();
+    let _ = f.metadata();
+    std::fs::rename(&tmp, target).unwrap();
+}
+
 /// The `atlas-ports` measured: `ATLAS_PORTS_BENCH_BIN` when set (a release archive's, say),
 /// else the one cargo built for the bench.
 #[allow(dead_code)]

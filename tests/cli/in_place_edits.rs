@@ -6,7 +6,7 @@
 
 use crate::support::*;
 use std::fs::OpenOptions;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -42,26 +42,34 @@ fn registry(count: usize, rotate: usize) -> String {
 /// Rewrites `path` in place until `stop`, alternating two layouts of one length, as an editor
 /// saving again and again would (`pause` between saves): mostly over the old bytes (the length
 /// never changes), every third time truncated first, as a shell's `>` does. Before each save it
-/// looks at what is there: a file of another length was written by one of our commands (an
-/// allocation makes it longer), and must be a state of the file plus our allocations. Returns how many rewrites it made
-/// and what was wrong with the files ours wrote.
+/// looks at the file it opened: one of another length was written by one of our commands (an
+/// allocation makes it longer; ours are renamed into place whole, never written into), and must
+/// be a state of the file plus our allocations. It looks through the handle it writes through,
+/// never the path again: one of ours renamed into place between the two would be written over,
+/// its tail left behind, by the rewriter itself. Returns how many rewrites it made and what was
+/// wrong with the files ours wrote.
 fn rewriter(path: &Path, layouts: [String; 2], pause: Duration, stop: &AtomicBool) -> (usize, Vec<String>) {
     let (mut n, mut wrong, mut seen) = (0, Vec::new(), None);
     while !stop.load(Ordering::SeqCst) {
-        let meta = std::fs::metadata(path).ok();
-        let same_length = meta.as_ref().is_some_and(|m| m.len() == layouts[0].len() as u64);
-        let ours = meta.map(|m| (m.len(), m.modified().ok())).filter(|_| !same_length);
-        if ours.is_some() && ours != seen {
-            if let Some(problem) = unsound(&std::fs::read(path).unwrap_or_default(), COUNT) {
-                wrong.push(problem);
+        if let Ok(mut f) = OpenOptions::new().read(true).write(true).open(path) {
+            let meta = f.metadata().ok();
+            let same_length = meta.as_ref().is_some_and(|m| m.len() == layouts[0].len() as u64);
+            let ours = meta.map(|m| (m.len(), m.modified().ok())).filter(|_| !same_length);
+            if ours.is_some() && ours != seen {
+                let mut bytes = Vec::new();
+                let _ = f.read_to_end(&mut bytes);
+                if let Some(problem) = unsound(&bytes, COUNT) {
+                    wrong.push(problem);
+                }
+                seen = ours;
             }
-            seen = ours;
-        }
-        // A same-length write only fits a file of the layouts' length: once an allocation made it
-        // longer, a save truncates first, as an editor would (else the tail is left over).
-        let truncate = n % 3 == 2 || !same_length;
-        if let Ok(mut f) = OpenOptions::new().write(true).truncate(truncate).open(path) {
-            let _ = f.write_all(layouts[n % 2].as_bytes());
+            // A same-length write only fits a file of the layouts' length: once an allocation
+            // made it longer, a save truncates first, as an editor would (else the tail is left
+            // over).
+            if n % 3 == 2 || !same_length {
+                let _ = f.set_len(0);
+            }
+            let _ = f.seek(SeekFrom::Start(0)).and_then(|_| f.write_all(layouts[n % 2].as_bytes()));
         }
         n += 1;
         std::thread::sleep(pause);
