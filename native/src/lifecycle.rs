@@ -93,7 +93,7 @@ pub fn down(ws: &Workspace, registry: Option<&Path>) -> Result<DownReport> {
             kept = Some(ws.display(env.path()));
         }
     }
-    Ok(DownReport { worktree, released, removed, kept })
+    Ok(DownReport { worktree, released, removed, kept, servers: None })
 }
 
 fn worktree_root(ws: &Workspace) -> Result<PathBuf> {

@@ -71,3 +71,56 @@ pub fn copy(log: &Path, out: &mut dyn Write, follow: bool, stop: &dyn Fn() -> bo
         }
     }
 }
+
+/// A writer that puts `prefix` before every line and hands the result on (for following
+/// several logs in one stream).
+#[derive(Debug)]
+pub struct LinePrefixer {
+    prefix: String,
+    at_line_start: bool,
+    to: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl LinePrefixer {
+    pub fn new(prefix: String, to: std::sync::mpsc::Sender<Vec<u8>>) -> LinePrefixer {
+        LinePrefixer { prefix, at_line_start: true, to }
+    }
+}
+
+impl Write for LinePrefixer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut chunk = Vec::with_capacity(buf.len() + self.prefix.len());
+        for &b in buf {
+            if self.at_line_start {
+                chunk.extend_from_slice(self.prefix.as_bytes());
+            }
+            chunk.push(b);
+            self.at_line_start = b == b'\n';
+        }
+        self.to.send(chunk).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The logs of a worktree's services: `(service, path)` of every log in the folders of its
+/// servers files' keys and of its name.
+pub fn of_worktree(keys: &[String], registry: &Path) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    for key in keys {
+        let dir = super::state_dir(registry).join("logs").join(key);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(service) = name.strip_suffix(".log")
+                && !found.iter().any(|(s, _): &(String, PathBuf)| s == service)
+            {
+                found.push((service.to_owned(), e.path()));
+            }
+        }
+    }
+    found
+}

@@ -19,6 +19,19 @@ pub use stop::{StopOptions, Worktree, reap, stop, stop_here};
 
 use std::path::{Path, PathBuf};
 
+/// The logs of the worktree at `root` (named `name` in the registry): `(service, path)`.
+pub fn logs_of(
+    records: &Records,
+    root: &Path,
+    git_worktree: Option<&str>,
+    name: &str,
+    registry: &Path,
+) -> Vec<(String, PathBuf)> {
+    let mut keys: Vec<String> = stop::files_of(records, root, git_worktree).into_iter().map(|(k, _)| k).collect();
+    keys.push(file_key(name));
+    logs::of_worktree(&keys, registry)
+}
+
 /// The signals `stop` sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopSignal {
