@@ -296,3 +296,43 @@ fn bad_commands_are_refused_before_anything_starts() {
     let run = repo.run(&["start"]).code(2);
     assert!(run.stderr.contains("working folder"), "{}", run.stderr);
 }
+
+#[test]
+fn another_users_server_inside_the_worktree_is_never_signalled() {
+    if !is_root() {
+        eprintln!("skipped: starting another user's process needs root");
+        return;
+    }
+    let (repo, base) = project_repo("[services.web]\n");
+    repo.run(&["up"]).success();
+    for dir in repo.main.ancestors().take_while(|d| *d != std::env::temp_dir()) {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    // The system's python: a python3 found through root's PATH may sit where nobody can't run it.
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"].into_iter().find(|p| Path::new(p).exists());
+    let mut theirs = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            python.expect("a system python3"),
+            "-m",
+            "http.server",
+        ])
+        .args([&base.to_string(), "--bind", "127.0.0.1"])
+        .current_dir(&repo.main)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("their server listens", || listening(base));
+    let stopped = json(repo.run(&["stop", "--format", "json", "--grace", "1s"]).success());
+    assert!(stopped["stopped"].as_array().unwrap().is_empty(), "{stopped}");
+    let reason = stopped["left_alone"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("another user"), "{reason}");
+    repo.run(&["down"]).success();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(theirs.try_wait().unwrap(), None, "another user's server was signalled");
+    theirs.kill().unwrap();
+    theirs.wait().unwrap();
+}
