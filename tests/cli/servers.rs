@@ -336,3 +336,70 @@ fn another_users_server_inside_the_worktree_is_never_signalled() {
     theirs.kill().unwrap();
     theirs.wait().unwrap();
 }
+
+#[test]
+fn a_server_that_ignores_sigterm_gets_sigkill_after_the_grace_period() {
+    let stubborn = "import signal, http.server, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); \
+http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, port=int(sys.argv[1]), bind='127.0.0.1')";
+    let (repo, base) =
+        project_repo(&format!("[services.web]\ncommand = '''exec python3 -c \"{stubborn}\" {{port}}'''\n"));
+    repo.run(&["start"]).success();
+    assert!(listening(base));
+    let begun = Instant::now();
+    let stopped = repo.run(&["stop", "--grace", "1s"]).success().stdout;
+    assert!(begun.elapsed() >= Duration::from_secs(1), "the grace period was given");
+    assert!(stopped.contains("ended by SIGKILL"), "{stopped}");
+    assert!(!listening(base));
+}
+
+#[test]
+fn logs_rotate_past_their_bound_and_follow_shows_new_output() {
+    let (repo, base) = project_repo(&format!("[services.web]\ncommand = \"{HTTP}\"\n"));
+    let log = repo.main.join(".atlas/worktrees/logs/repo/web.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(&log, vec![b'x'; 5 * 1024 * 1024]).unwrap();
+    repo.run(&["start"]).success();
+    assert_eq!(std::fs::metadata(log.with_extension("log.1")).unwrap().len(), 5 * 1024 * 1024, "the old log moved");
+    assert!(std::fs::metadata(&log).unwrap().len() < 4096, "a new log began");
+
+    let mut follow =
+        command_in(&repo.main).args(["logs", "--service", "web", "--follow"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = follow.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut out, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains("GET /followed-path") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut s = TcpStream::connect(("127.0.0.1", base)).unwrap();
+    std::io::Write::write_all(&mut s, b"GET /followed-path HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut s, &mut answer);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    let seen = reader.join().unwrap();
+    assert!(seen.contains("GET /followed-path"), "{seen}");
+    repo.run(&["stop"]).success();
+}
+
+#[test]
+fn a_working_folder_that_leads_out_through_a_link_is_refused() {
+    let (repo, _) = project_repo("[services.web]\ncommand = \"true\"\ncwd = \"out\"\n");
+    std::os::unix::fs::symlink(repo.tmp.path(), repo.main.join("out")).unwrap();
+    let run = repo.run(&["start"]).code(2);
+    assert!(run.stderr.contains("leads out of the worktree"), "{}", run.stderr);
+    assert!(!servers_file_exists(&repo), "nothing started");
+}
