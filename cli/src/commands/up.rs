@@ -3,7 +3,7 @@
 use super::{Exit, Invocation};
 use crate::output;
 use atlas_ports_core::Result;
-use atlas_ports_native::{lifecycle, servers};
+use atlas_ports_native::lifecycle;
 
 pub fn up(inv: &Invocation<'_>) -> Result<Exit> {
     let json = inv.json()?;
@@ -34,10 +34,7 @@ pub fn up(inv: &Invocation<'_>) -> Result<Exit> {
 /// Stops the worktree's servers, then releases its ports and removes the env file.
 pub fn down(inv: &Invocation<'_>, args: crate::args::DownArgs) -> Result<Exit> {
     let json = inv.json()?;
-    let options = servers::StopOptions { service: None, grace: args.grace, dry_run: false };
-    let stopped = servers::stop_here(inv.ws, inv.registry(), &options)?;
-    let mut report = lifecycle::down(inv.ws, inv.registry())?;
-    report.servers = Some(stopped);
+    let report = lifecycle::down_stopping(inv.ws, inv.registry(), args.grace)?;
     if json {
         output::json(&report)?
     } else {
