@@ -251,8 +251,8 @@ fn a_recorded_pid_with_another_start_time_is_never_signalled() {
 
 #[test]
 fn killing_start_while_it_waits_leaves_a_record_that_stop_uses() {
-    // Ready only after a while: the server waits 2 s before it serves.
-    let slow = format!("sleep 2; exec {HTTP}");
+    // Ready only after a while: the server waits 3 s before it serves.
+    let slow = format!("sleep 3; exec {HTTP}");
     let (repo, base) = project_repo(&format!("[services.web]\ncommand = \"{slow}\"\n"));
     let mut start = command_in(&repo.main).args(["start"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let dir = repo.main.join(".atlas/worktrees/servers");
@@ -262,7 +262,12 @@ fn killing_start_while_it_waits_leaves_a_record_that_stop_uses() {
     let record: serde_json::Value = serde_json::from_slice(&std::fs::read(servers_file(&repo)).unwrap()).unwrap();
     let pid = record["servers"][0]["pid"].as_u64().unwrap() as u32;
     assert!(running(pid), "the server outlives atlas-ports");
-    eventually("the server listens", || listening(base));
+    assert!(!listening(base), "still starting");
+    // A second start finds it starting: it waits for it rather than starting another copy.
+    let again = json(repo.run(&["start", "--format", "json"]).success());
+    assert_eq!(again["services"][0]["state"], "already_running", "{again}");
+    assert_eq!(again["services"][0]["pid"].as_u64(), Some(pid as u64));
+    assert!(listening(base), "start returned once it was ready");
 
     let stopped = repo.run(&["stop"]).success().stdout;
     assert!(stopped.contains("started by atlas-ports; ended by SIGTERM"), "{stopped}");

@@ -20,10 +20,12 @@ pub struct StartOptions {
     pub timeout: Duration,
 }
 
-/// A command started now, waited for.
+/// A service waited for: a command started now (its child), or one started before that is not
+/// ready yet (its recorded process).
 struct Launched {
     index: usize,
-    child: Child,
+    child: Option<Child>,
+    recorded: Option<(u32, u64)>,
     kind: ProbeKind,
 }
 
@@ -76,7 +78,14 @@ pub fn start(ws: &Workspace, registry: Option<&Path>, options: &StartOptions) ->
         {
             entry.pid = Some(r.pid);
             entry.started_by_atlas_ports = true;
-            entry.reason = readiness::look(&kind, port).1;
+            let (ready, answer) = readiness::look(&kind, port);
+            entry.reason = answer;
+            if !ready {
+                // Still starting (an earlier `start` was interrupted): waited for, not started again.
+                entry.state = StartState::NotReady;
+                let recorded = Some((r.pid, r.start_time));
+                launched.push(Launched { index: report.services.len(), child: None, recorded, kind });
+            }
             report.services.push(entry);
             continue;
         }
@@ -129,7 +138,7 @@ pub fn start(ws: &Workspace, registry: Option<&Path>, options: &StartOptions) ->
         entry.pid = Some(pid);
         entry.started_by_atlas_ports = true;
         entry.state = StartState::NotReady;
-        launched.push(Launched { index: report.services.len(), child, kind });
+        launched.push(Launched { index: report.services.len(), child: Some(child), recorded: None, kind });
         report.services.push(entry);
     }
     wait_ready(&mut report, launched, options.timeout);
@@ -214,15 +223,24 @@ fn wait_ready(report: &mut StartReport, mut launched: Vec<Launched>, timeout: Du
     while !launched.is_empty() {
         launched.retain_mut(|l| {
             let entry = &mut report.services[l.index];
-            if let Ok(Some(status)) = l.child.try_wait() {
+            let ended = match (&mut l.child, l.recorded) {
+                (Some(child), _) => {
+                    child.try_wait().ok().flatten().map(|status| format!("the command ended ({status})"))
+                }
+                (None, Some((pid, start_time))) => {
+                    (!super::stop::is_alive(pid, start_time)).then(|| "the command ended".to_owned())
+                }
+                (None, None) => None,
+            };
+            if let Some(ended) = ended {
                 entry.state = StartState::Exited;
-                entry.reason = format!("the command ended ({status}) before it was ready");
+                entry.reason = format!("{ended} before it was ready");
                 return false;
             }
             let (ready, answer) = readiness::look(&l.kind, entry.port);
             entry.reason = answer;
             if ready {
-                entry.state = StartState::Started;
+                entry.state = if l.child.is_some() { StartState::Started } else { StartState::AlreadyRunning };
             }
             !ready
         });
