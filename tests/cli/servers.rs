@@ -96,6 +96,12 @@ fn start_runs_the_command_once_and_stop_ends_it() {
     assert_eq!(again["services"][0]["state"], "already_running");
     assert_eq!(again["services"][0]["pid"].as_u64(), Some(pid as u64), "no second copy");
 
+    let status = json(repo.run(&["status", "--all", "--format", "json"]).success());
+    let web = &status["ranges"][0]["allocations"][0];
+    assert_eq!(web["allocation"]["service"], "web");
+    assert!(web["pid"].is_u64(), "{web}");
+    assert_eq!(web["started_by_atlas_ports"], true, "{web}");
+
     let logs = repo.run(&["logs"]).success().stdout;
     assert!(logs.contains(&format!("Serving HTTP on 127.0.0.1 port {base}")), "{logs}");
 
@@ -191,6 +197,10 @@ fn a_foreign_listener_on_the_worktrees_port_is_reported_never_signalled() {
     assert_eq!(alone["cwd"], outside.canonicalize().unwrap().to_str().unwrap());
     assert!(alone["user"].is_string());
     assert!(alone["reason"].as_str().unwrap().contains("outside"), "{alone}");
+    let status = json(repo.run(&["status", "--worktree", "repo", "--format", "json"]).success());
+    let web = status["allocations"].as_array().unwrap().iter().find(|s| s["allocation"]["service"] == "web").unwrap();
+    assert_eq!(web["pid"].as_u64(), Some(pid as u64), "{status}");
+    assert_eq!(web["started_by_atlas_ports"], false, "{web}");
     let text = repo.run(&["stop"]).success().stdout;
     assert!(text.contains("Left alone (not provably this worktree's):"), "{text}");
     assert!(text.contains(&format!("port {base} (web): pid {pid} python3")), "{text}");

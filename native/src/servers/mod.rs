@@ -32,6 +32,25 @@ pub fn logs_of(
     logs::of_worktree(&keys, registry)
 }
 
+/// Marks each state whose port has a listener with whether `start` started that process:
+/// it is a recorded server, or a member of a recorded server's process group, still the same
+/// process.
+pub fn mark_started(registry: &Path, states: &mut [atlas_ports_core::AllocationState]) {
+    if states.iter().all(|s| s.pid.is_none()) {
+        return;
+    }
+    let started: Vec<u32> = Records::beside(registry)
+        .all()
+        .iter()
+        .flat_map(|(_, f)| &f.servers)
+        .flat_map(|s| stop::recorded_processes(s, crate::platform::our_uid()))
+        .map(|p| p.pid)
+        .collect();
+    for s in states.iter_mut() {
+        s.started_by_atlas_ports = s.pid.map(|pid| started.contains(&pid));
+    }
+}
+
 /// The signals `stop` sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopSignal {

@@ -185,7 +185,7 @@ pub fn stop(records: &Records, worktree: &Worktree, options: &StopOptions) -> Re
 /// still has the recorded start time, and the members of its process group that run as this
 /// user and started after it. Members are not taken when the recorded PID now leads another
 /// process group (the number was reused for a new group).
-fn recorded_processes(server: &StartedServer, uid: Option<u32>) -> Vec<ProcessFacts> {
+pub(super) fn recorded_processes(server: &StartedServer, uid: Option<u32>) -> Vec<ProcessFacts> {
     if server.start_time == 0 {
         return Vec::new();
     }
