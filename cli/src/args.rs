@@ -160,16 +160,52 @@ pub enum Command {
         "  atlas-ports up && docker compose --env-file .env.ports up -d\n\n",
         "The env file (default .env.ports) gets PORT_<SERVICE> for every service, then the [env]\n",
         "variables; it is written only when it changes. A second run writes nothing.\n",
-        "Exit status: 0, or 2 on error (no or invalid atlas-ports.toml, a service without a range)"
+        "With --start, also starts the declared commands, as `atlas-ports start` does.\n",
+        "Exit status: 0, 1 with --start when a service was not ready in time, or 2 on error\n",
+        "(no or invalid atlas-ports.toml, a service without a range)"
     ))]
     Up(UpArgs),
 
-    /// Release this worktree's ports and remove the env file `up` wrote
+    /// Stop this worktree's servers, release its ports and remove the env file `up` wrote
     #[command(after_help = concat!(
         "Example:\n  atlas-ports down\n\n",
-        "An env file that `up` did not write is left alone.\nExit status: 0, or 2 on error"
+        "Servers are stopped as `atlas-ports stop` stops them. An env file that `up` did not write\n",
+        "is left alone.\nExit status: 0, or 2 on error"
     ))]
     Down(DownArgs),
+
+    /// Start the commands atlas-ports.toml declares for this worktree, in the background
+    #[command(after_help = concat!(
+        "Example (atlas-ports.toml):\n",
+        "  [services.web]\n  command = \"npm run dev -- --port {port}\"\n  ready = \"/\"\n\n",
+        "  atlas-ports start\n  atlas-ports start --service web --timeout 2m\n\n",
+        "Ensures the worktree's ports and env file first (as `up`). Each command runs with sh -c\n",
+        "(cmd /C on Windows) in a session of its own, with the env file's variables and PORT in its\n",
+        "environment and its output appended to a log file beside the registry (`atlas-ports logs`).\n",
+        "What was started is recorded before the wait, so `stop` finds it even if this command is\n",
+        "killed. A service already running is left alone.\n",
+        "Exit status: 0 every service ready, 1 one was not ready in time or its command ended,\n",
+        "2 on error"
+    ))]
+    Start(StartArgs),
+
+    /// Stop this worktree's servers; its ports stay allocated
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports stop\n  atlas-ports stop --service web --grace 10s\n\n",
+        "Stops the processes `start` started (only while the recorded PID still has the recorded\n",
+        "start time), with their process groups, and the processes listening on this worktree's\n",
+        "ports from inside its folder as this user: SIGTERM, --grace (default 5s), then SIGKILL.\n",
+        "Any other process on the worktree's ports is never signalled: it is listed with its PID,\n",
+        "user and folder.\nExit status: 0, or 2 on error"
+    ))]
+    Stop(StopArgs),
+
+    /// Show the logs of the servers `start` started in this worktree
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports logs\n  atlas-ports logs --service web --follow\n\n",
+        "Exit status: 0, or 2 on error (no log for the service)"
+    ))]
+    Logs(LogsArgs),
 
     /// Wait until a worktree's service is ready: its port listens and its protocol answers
     #[command(after_help = concat!(
@@ -417,9 +453,42 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args, Clone)]
 pub struct PruneArgs {
-    /// Show what would be released, change nothing
+    /// Show what would be stopped and released, change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// How long a server of a gone worktree is given to end after SIGTERM, before SIGKILL
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub grace: std::time::Duration,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StartArgs {
+    /// Start this service only (it must declare a command)
+    #[arg(long, short, value_name = "SERVICE")]
+    pub service: Option<String>,
+    /// How long to wait for the services to be ready: 60s, 500ms, 2m, or seconds
+    #[arg(long, short, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StopArgs {
+    /// Stop this service's processes only
+    #[arg(long, short, value_name = "SERVICE")]
+    pub service: Option<String>,
+    /// How long a process is given to end after SIGTERM, before SIGKILL
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub grace: std::time::Duration,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LogsArgs {
+    /// This service's log only
+    #[arg(long, short, value_name = "SERVICE")]
+    pub service: Option<String>,
+    /// Keep printing what is appended, until interrupted
+    #[arg(long, short)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -462,10 +531,21 @@ pub enum RangesAction {
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct UpArgs {}
+pub struct UpArgs {
+    /// Also start the declared commands (as `atlas-ports start`)
+    #[arg(long)]
+    pub start: bool,
+    /// With --start: how long to wait for the services to be ready
+    #[arg(long, short, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, requires = "start")]
+    pub timeout: std::time::Duration,
+}
 
 #[derive(Debug, Args, Clone)]
-pub struct DownArgs {}
+pub struct DownArgs {
+    /// How long a server is given to end after SIGTERM, before SIGKILL
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub grace: std::time::Duration,
+}
 
 #[derive(Debug, Args, Clone)]
 pub struct HooksArgs {

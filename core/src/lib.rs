@@ -20,6 +20,7 @@ pub mod prune;
 pub mod ranges;
 pub mod registry;
 pub mod report;
+pub mod servers;
 pub mod status;
 pub mod store;
 pub mod time;

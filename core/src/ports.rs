@@ -329,6 +329,14 @@ impl<'h> Ports<'h> {
         })
     }
 
+    /// What a `prune` would release once the listeners on the ports `freed` says yes to are
+    /// stopped: the dry run of a prune that stops servers first. Nothing is written.
+    pub fn prune_preview(&self, facts: &dyn WorktreeFacts, freed: &dyn Fn(u16) -> bool) -> Result<Vec<Allocation>> {
+        let stale =
+            |a: &Allocation| crate::prune::is_gone(a, facts) && (freed(a.port) || self.host.probe.is_free(a.port));
+        Ok(self.store.load()?.allocations.into_iter().filter(|a| stale(a)).collect())
+    }
+
     /// The live state of the allocations (one worktree's, or all), probed through `health`.
     /// Read-only: nothing is stored.
     pub fn observe(

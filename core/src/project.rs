@@ -10,6 +10,9 @@
 //! [services.admin]                   # a service of this repository's own: its range is
 //! range = "8100-8119"                # added to the registry on first use
 //! health_path = "/healthz"
+//! command = "npm run admin -- --port {port}"   # what `atlas-ports start` runs
+//! cwd = "admin"                      # its working folder, inside the worktree
+//! ready = "/health"                  # the path that answers once it is up
 //! [env]
 //! DATABASE_URL = "postgres://localhost:{port:database}/app"
 //! ```
@@ -50,6 +53,9 @@ struct RawService {
     range: Option<toml::Spanned<String>>,
     health_path: Option<toml::Spanned<String>>,
     probe: Option<toml::Spanned<String>>,
+    command: Option<toml::Spanned<String>>,
+    cwd: Option<toml::Spanned<String>>,
+    ready: Option<toml::Spanned<String>>,
 }
 
 /// The probes a range may choose with `probe`.
@@ -69,6 +75,14 @@ pub struct DeclaredService {
     pub health_path: Option<String>,
     /// The probe (`http`, `database`, `redis`, `tcp`: the range's `probe`), with a declared range.
     pub probe: Option<String>,
+    /// The shell command line `atlas-ports start` runs for the service (`sh -c` on Unix,
+    /// `cmd /C` on Windows), with `{port}` and `{port:SERVICE}` still in it.
+    pub command: Option<String>,
+    /// The command's working folder, relative to the worktree's root (default: the root).
+    pub cwd: Option<PathBuf>,
+    /// The HTTP path that answers once the command's server is up (default: the service's
+    /// health check, else a TCP connect).
+    pub ready: Option<String>,
     line: usize,
 }
 
@@ -96,10 +110,7 @@ impl ProjectFile {
             None => PathBuf::from(DEFAULT_ENV_FILE),
             Some(f) => {
                 let p = PathBuf::from(f.get_ref());
-                let inside = !p.as_os_str().is_empty()
-                    && !f.get_ref().chars().any(char::is_control)
-                    && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-                if !inside {
+                if !relative_inside(f.get_ref()) {
                     return Err(invalid(
                         Some(f.span()),
                         format!(
@@ -177,6 +188,7 @@ impl ProjectFile {
                     ),
                 ));
             }
+            let (command, cwd, ready) = command_fields(raw_service, name.get_ref(), &invalid)?;
             let line = line_of(text, name.span().start);
             if let Some((start, end)) = range
                 && let Some(other) = services.iter().find(|s| s.range.is_some_and(|(a, b)| a <= end && start <= b))
@@ -200,6 +212,9 @@ impl ProjectFile {
                 range,
                 health_path,
                 probe,
+                command,
+                cwd,
+                ready,
                 line,
             });
         }
@@ -207,6 +222,20 @@ impl ProjectFile {
             return Err(invalid(None, "more than one service has vite = true".to_owned()));
         }
         let names: std::collections::HashSet<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        let declared = || services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        for (name, service) in &raw.services {
+            let Some(command) = &service.get_ref().command else { continue };
+            if let Some(unknown) = placeholders(command.get_ref()).into_iter().find(|p| !names.contains(p.as_str())) {
+                return Err(invalid(
+                    Some(command.span()),
+                    format!(
+                        "[services.{}] command: {{port:{unknown}}} names a service that is not declared (declared: {})",
+                        name.get_ref(),
+                        declared()
+                    ),
+                ));
+            }
+        }
         let mut env = Vec::new();
         for (name, template) in &raw.env {
             let valid_name = name.get_ref().chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -335,20 +364,52 @@ impl ProjectFile {
     /// The env file's text for these ports (`(service, port)` of every declared service):
     /// the mark, `PORT_<SERVICE>=port` lines in declaration order, then the `[env]` variables.
     pub fn env_text(&self, ports: &[(String, u16)]) -> String {
-        let ports: std::collections::HashMap<&str, u16> = ports.iter().map(|(s, p)| (s.as_str(), *p)).collect();
         let mut text = format!("{ENV_FILE_MARK}\n");
-        for s in &self.services {
-            if let Some(port) = ports.get(s.name.as_str()) {
-                text.push_str(&format!("{}={port}\n", variable_name(&s.name)));
-            }
-        }
-        for (name, template) in &self.env {
-            text.push_str(name);
+        for (name, value) in self.env_variables(ports) {
+            text.push_str(&name);
             text.push('=');
-            substitute(template, &ports, &mut text);
+            text.push_str(&value);
             text.push('\n');
         }
         text
+    }
+
+    /// The env file's variables for these ports, in its order: `PORT_<SERVICE>` of every
+    /// declared service, then the `[env]` variables with their placeholders replaced.
+    pub fn env_variables(&self, ports: &[(String, u16)]) -> Vec<(String, String)> {
+        let ports: std::collections::HashMap<&str, u16> = ports.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+        let mut variables = Vec::new();
+        for s in &self.services {
+            if let Some(port) = ports.get(s.name.as_str()) {
+                variables.push((variable_name(&s.name), port.to_string()));
+            }
+        }
+        for (name, template) in &self.env {
+            let mut value = String::new();
+            substitute(template, &ports, &mut value);
+            variables.push((name.clone(), value));
+        }
+        variables
+    }
+
+    /// The command line of `service` with `{port}` (the service's own port) and
+    /// `{port:SERVICE}` replaced; `None` when it declares no command.
+    pub fn command_line(&self, service: &str, ports: &[(String, u16)]) -> Option<String> {
+        let command = self.services.iter().find(|s| s.name == service)?.command.as_ref()?;
+        let own = ports.iter().find(|(s, _)| s == service).map(|(_, p)| *p);
+        let ports: std::collections::HashMap<&str, u16> = ports.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+        let own_replaced = match own {
+            Some(port) => command.replace("{port}", &port.to_string()),
+            None => command.clone(),
+        };
+        let mut line = String::new();
+        substitute(&own_replaced, &ports, &mut line);
+        Some(line)
+    }
+
+    /// The file these declarations were read from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -367,6 +428,96 @@ fn substitute(template: &str, ports: &std::collections::HashMap<&str, u16>, out:
         rest = &tail[end + 1..];
     }
     out.push_str(rest);
+}
+
+/// The most bytes of a declared command line.
+const MAX_COMMAND_BYTES: usize = 10_000;
+
+/// `command`, `cwd` and `ready` of a service, checked: a command is one line of at most
+/// [`MAX_COMMAND_BYTES`] (tabs allowed, no other control character); `cwd` a relative path
+/// inside the worktree; `ready` a path starting with `/`. `cwd` and `ready` need a command.
+#[allow(clippy::type_complexity)]
+fn command_fields(
+    raw: &RawService,
+    service: &str,
+    invalid: &dyn Fn(Option<Range<usize>>, String) -> Error,
+) -> Result<(Option<String>, Option<PathBuf>, Option<String>)> {
+    let command = match &raw.command {
+        None => None,
+        Some(c) => {
+            let text = c.get_ref();
+            let reason = if text.trim().is_empty() {
+                Some("is empty".to_owned())
+            } else if text.len() > MAX_COMMAND_BYTES {
+                Some(format!("is longer than {MAX_COMMAND_BYTES} bytes"))
+            } else {
+                text.chars().find(|&ch| ch.is_control() && ch != '\t').map(|bad| {
+                    if matches!(bad, '\n' | '\r') {
+                        "has a line break: write one command line (join commands with && or ;)".to_owned()
+                    } else {
+                        format!("has the control character U+{:04X}", bad as u32)
+                    }
+                })
+            };
+            if let Some(reason) = reason {
+                return Err(invalid(Some(c.span()), format!("[services.{service}] command {reason}")));
+            }
+            Some(text.clone())
+        }
+    };
+    let cwd = match &raw.cwd {
+        None => None,
+        Some(c) if relative_inside(c.get_ref()) => Some(PathBuf::from(c.get_ref())),
+        Some(c) => {
+            return Err(invalid(
+                Some(c.span()),
+                format!(
+                    "[services.{service}] cwd {:?} must be a relative path inside the worktree, without .. or control characters",
+                    c.get_ref()
+                ),
+            ));
+        }
+    };
+    let ready = match &raw.ready {
+        None => None,
+        Some(p)
+            if p.get_ref().starts_with('/')
+                && p.get_ref().len() <= 1000
+                && !p.get_ref().chars().any(|c| c.is_control() || c == ' ') =>
+        {
+            Some(p.get_ref().clone())
+        }
+        Some(p) => {
+            return Err(invalid(
+                Some(p.span()),
+                format!(
+                    "[services.{service}] ready {:?} must be an HTTP path starting with / (no spaces, at most 1000 bytes)",
+                    p.get_ref()
+                ),
+            ));
+        }
+    };
+    if command.is_none()
+        && let Some(field) =
+            raw.cwd.as_ref().map(|c| ("cwd", c.span())).or(raw.ready.as_ref().map(|r| ("ready", r.span())))
+    {
+        return Err(invalid(
+            Some(field.1),
+            format!(
+                "[services.{service}] {} describes a command: add command = \"…\" to [services.{service}]",
+                field.0
+            ),
+        ));
+    }
+    Ok((command, cwd, ready))
+}
+
+/// Whether `path` is a relative path that stays inside the folder it is relative to.
+fn relative_inside(path: &str) -> bool {
+    let p = Path::new(path);
+    !p.as_os_str().is_empty()
+        && !path.chars().any(char::is_control)
+        && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 /// Whether an env file's text was written by `up` (it starts with the mark).
@@ -497,6 +648,44 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         let e = p.declare(&mut reg).unwrap_err().to_string();
         assert!(e.contains("overlaps the range of 'web' (8080-8099)"), "{e}");
         assert!(!reg.ranges.contains_key("admin"));
+    }
+
+    #[test]
+    fn commands_get_their_ports_and_bad_fields_are_named() {
+        let p = parse(
+            "[services.web]\ncommand = \"vite --port {port} --api http://localhost:{port:api}\"\ncwd = \"ui\"\nready = \"/health\"\n[services.api]\n",
+        )
+        .unwrap();
+        let ports = [("web".to_owned(), 8081), ("api".to_owned(), 3001)];
+        assert_eq!(p.command_line("web", &ports).unwrap(), "vite --port 8081 --api http://localhost:3001");
+        assert_eq!(p.command_line("api", &ports), None, "api declares no command");
+        assert_eq!(p.services[0].cwd.as_deref(), Some(Path::new("ui")));
+        assert_eq!(p.services[0].ready.as_deref(), Some("/health"));
+
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err("[services.web]\ncommand = \"serve {port:db}\"\n"),
+            "invalid project file atlas-ports.toml, line 2: [services.web] command: {port:db} names a service that is not declared (declared: web)"
+        );
+        assert_eq!(
+            err("[services.web]\ncommand = \"a\\nb\"\n"),
+            "invalid project file atlas-ports.toml, line 2: [services.web] command has a line break: write one command line (join commands with && or ;)"
+        );
+        assert!(err("[services.web]\ncommand = \"  \"\n").contains("line 2: [services.web] command is empty"));
+        assert!(
+            err("[services.web]\ncommand = \"x\"\ncwd = \"../elsewhere\"\n")
+                .contains("line 3: [services.web] cwd \"../elsewhere\" must be a relative path inside the worktree")
+        );
+        assert!(err("[services.web]\ncommand = \"x\"\ncwd = \"/abs\"\n").contains("[services.web] cwd \"/abs\""));
+        assert!(
+            err("[services.web]\ncommand = \"x\"\nready = \"health\"\n")
+                .contains("line 3: [services.web] ready \"health\" must be an HTTP path starting with /")
+        );
+        assert_eq!(
+            err("[services.web]\nready = \"/health\"\n"),
+            "invalid project file atlas-ports.toml, line 2: [services.web] ready describes a command: add command = \"…\" to [services.web]"
+        );
+        assert_eq!(parse("[services.web]\ncwd = \"x\"\n").unwrap_err().code(), "ERR_INVALID_PROJECT_FILE");
     }
 
     #[test]

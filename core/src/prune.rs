@@ -10,9 +10,16 @@ use crate::registry::Allocation;
 /// Without a recorded folder (allocated under an explicit name from elsewhere), or when the
 /// repository cannot be asked, it is never stale.
 pub fn is_stale(a: &Allocation, facts: &dyn WorktreeFacts, probe: &dyn Probe) -> bool {
+    is_gone(a, facts) && probe.is_free(a.port)
+}
+
+/// Whether an allocation's worktree is gone: its recorded folder is gone and its repository's
+/// git, asked, no longer lists it. Its servers may still run (`prune` stops those that are
+/// provably its own before it releases the ports).
+pub fn is_gone(a: &Allocation, facts: &dyn WorktreeFacts) -> bool {
     match &a.worktree_path {
         None => false,
-        Some(path) => !facts.folder_exists(path) && facts.is_listed(a) == Some(false) && probe.is_free(a.port),
+        Some(path) => !facts.folder_exists(path) && facts.is_listed(a) == Some(false),
     }
 }
 

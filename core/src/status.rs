@@ -18,6 +18,11 @@ pub struct AllocationState {
     pub detail: String,
     /// Whose server listens, when something does.
     pub ownership: Option<Ownership>,
+    /// Whether `atlas-ports start` started the listening process (it, or its process group,
+    /// is recorded with its start time), when the front end looked (the CLI's `status` does);
+    /// left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by_atlas_ports: Option<bool>,
     /// How the service was asked (for the health-check text; not part of the output shape).
     #[serde(skip)]
     pub probe: ProbeKind,
@@ -32,6 +37,7 @@ impl AllocationState {
             process: None,
             detail: "as stored by the last health check".to_owned(),
             ownership: None,
+            started_by_atlas_ports: None,
             probe: ProbeKind::for_service(&allocation.service, reg.ranges.get(allocation.service.as_str())),
             allocation,
         }
@@ -126,7 +132,16 @@ pub fn observe(reg: &Registry, allocations: Vec<Allocation>, health: &dyn Health
 fn state(allocation: Allocation, probe: ProbeKind, o: Observation) -> AllocationState {
     let ownership = o.listener.as_ref().map(|l| ownership(&allocation, l));
     let (pid, process) = o.listener.as_ref().map_or((None, None), |l| (l.pid, l.process.clone()));
-    AllocationState { status: o.status(), pid, process, detail: o.detail, ownership, probe, allocation }
+    AllocationState {
+        status: o.status(),
+        pid,
+        process,
+        detail: o.detail,
+        ownership,
+        started_by_atlas_ports: None,
+        probe,
+        allocation,
+    }
 }
 
 /// Groups states by service range (registry order, then services without a range), each sorted

@@ -58,6 +58,11 @@ impl GitWorktrees {
         })
     }
 
+    /// Whether git lists a live worktree at `path`, or with git's id `id`.
+    pub fn lists_folder(&self, path: &Path, id: Option<&str>) -> bool {
+        self.live.iter().any(|w| w.path == path || (id.is_some() && w.id.as_deref() == id))
+    }
+
     fn from_porcelain(text: &str) -> GitWorktrees {
         let live = text
             .split("\n\n")

@@ -17,7 +17,7 @@ pub struct SystemHealthProbe {
 }
 
 /// The root of the worktree (main or linked, not a submodule's checkout) a folder is in.
-fn worktree_root(cwd: &str) -> Option<String> {
+pub(crate) fn worktree_root(cwd: &str) -> Option<String> {
     let w = crate::find_worktree(std::path::Path::new(cwd))?;
     (w.git_id.is_some() || w.root.join(".git").is_dir()).then(|| w.root.display().to_string())
 }

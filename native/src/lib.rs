@@ -15,6 +15,7 @@ mod os_fs;
 pub mod platform;
 mod protocols;
 pub mod readiness;
+pub mod servers;
 mod small_file;
 mod system_host;
 mod system_probe;

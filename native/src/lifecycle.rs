@@ -70,6 +70,17 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
     Ok((report, ports.created_registry()))
 }
 
+/// [`down`], after stopping the worktree's servers as [`crate::servers::stop_here`] does (only
+/// the processes provably the worktree's; `grace` between SIGTERM and SIGKILL). What `atlas-ports
+/// down` and the MCP server's `down` do.
+pub fn down_stopping(ws: &Workspace, registry: Option<&Path>, grace: std::time::Duration) -> Result<DownReport> {
+    let options = crate::servers::StopOptions { service: None, grace, dry_run: false };
+    let stopped = crate::servers::stop_here(ws, registry, &options)?;
+    let mut report = down(ws, registry)?;
+    report.servers = Some(stopped);
+    Ok(report)
+}
+
 /// Releases this worktree's ports and removes the env file `up` wrote (never another file).
 /// The files are checked first: a project or env file that cannot be used releases nothing.
 pub fn down(ws: &Workspace, registry: Option<&Path>) -> Result<DownReport> {
@@ -93,7 +104,7 @@ pub fn down(ws: &Workspace, registry: Option<&Path>) -> Result<DownReport> {
             kept = Some(ws.display(env.path()));
         }
     }
-    Ok(DownReport { worktree, released, removed, kept })
+    Ok(DownReport { worktree, released, removed, kept, servers: None })
 }
 
 fn worktree_root(ws: &Workspace) -> Result<PathBuf> {

@@ -34,10 +34,14 @@ pub fn check(ws: &Workspace, registry: Option<&Path>, service: &str, worktree: O
     };
     let (ready, reason) = match held {
         None => (false, format!("worktree '{name}' holds no port for '{service}'")),
-        Some(port) => ask_ready(&kind, port, Timeouts::default())
-            .unwrap_or_else(|| (false, format!("nothing listens on port {port}"))),
+        Some(port) => look(&kind, port),
     };
     Ok(Readiness { worktree: name, service: service.to_owned(), port: held, ready, reason, waited_ms: 0 })
+}
+
+/// One look at a port: whether the service there is ready, and what it answered.
+pub fn look(kind: &ProbeKind, port: u16) -> (bool, String) {
+    ask_ready(kind, port, Timeouts::default()).unwrap_or_else(|| (false, format!("nothing listens on port {port}")))
 }
 
 /// Looks every [`POLL_INTERVAL`] until the service is ready or `timeout` has passed, or

@@ -34,6 +34,8 @@ mod ranges;
 mod registry;
 mod scripts;
 #[cfg(target_os = "linux")]
+mod servers;
+#[cfg(target_os = "linux")]
 mod setup_scripts;
 #[cfg(unix)]
 mod shared_files;

@@ -13,6 +13,7 @@ mod query;
 mod ranges;
 mod release;
 mod run;
+mod servers;
 mod status;
 mod up;
 mod wait;
@@ -143,8 +144,12 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Run(a) => run::run(&inv, a),
         Command::Prune(a) => prune::run(&inv, a),
         Command::Ranges(a) => ranges::run(&inv, a),
+        Command::Up(a) if a.start => servers::start(&inv, None, a.timeout),
         Command::Up(_) => up::up(&inv),
-        Command::Down(_) => up::down(&inv),
+        Command::Down(a) => up::down(&inv, a),
+        Command::Start(a) => servers::start(&inv, a.service, a.timeout),
+        Command::Stop(a) => servers::stop(&inv, a),
+        Command::Logs(a) => servers::logs(&inv, a),
         Command::Wait(a) => wait::run(&inv, a),
         #[cfg(feature = "mcp")]
         Command::Mcp(a) => crate::mcp::run(&inv, a),

@@ -7,7 +7,7 @@ use crate::output;
 use atlas_ports_core::Probe as _;
 use atlas_ports_core::report::{HealthReport, WorktreeReport};
 use atlas_ports_core::{Result, report, status};
-use atlas_ports_native::{SystemHealthProbe, SystemProbe};
+use atlas_ports_native::{SystemHealthProbe, SystemProbe, servers};
 
 pub fn run(inv: &Invocation<'_>, args: StatusArgs) -> Result<Exit> {
     let json = inv.json()?;
@@ -39,9 +39,16 @@ pub(super) fn render(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Res
         // (`jq -r '.[].port'`): nothing is probed.
         (Some(w), true) if args.reference => pretty(&ports.list(Some(w))?),
         (Some(w), false) => report::status_worktree(w, &ports.observe(Some(w), &probe)?.1),
-        (Some(w), true) => pretty(&WorktreeReport::new(w, ports.observe(Some(w), &probe)?.1)),
+        (Some(w), true) => {
+            let mut states = ports.observe(Some(w), &probe)?.1;
+            servers::mark_started(ports.registry_path(), &mut states);
+            pretty(&WorktreeReport::new(w, states))
+        }
         (None, _) => {
-            let (registry, states) = ports.observe(None, &probe)?;
+            let (registry, mut states) = ports.observe(None, &probe)?;
+            if json {
+                servers::mark_started(ports.registry_path(), &mut states);
+            }
             // Free means what `allocate` means: unallocated, and bindable now.
             let probe = SystemProbe;
             let report = status::by_range_probed(&registry, states, &|port| probe.is_free(port));

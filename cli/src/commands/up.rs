@@ -31,9 +31,10 @@ pub fn up(inv: &Invocation<'_>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn down(inv: &Invocation<'_>) -> Result<Exit> {
+/// Stops the worktree's servers, then releases its ports and removes the env file.
+pub fn down(inv: &Invocation<'_>, args: crate::args::DownArgs) -> Result<Exit> {
     let json = inv.json()?;
-    let report = lifecycle::down(inv.ws, inv.registry())?;
+    let report = lifecycle::down_stopping(inv.ws, inv.registry(), args.grace)?;
     if json {
         output::json(&report)?
     } else {

@@ -110,7 +110,7 @@ pub fn list() -> Vec<Tool> {
         ),
         tool(
             "down",
-            format!("Releases all of this worktree's ports and removes the env file `up` wrote (as `atlas-ports down`).{ONLY_HERE}"),
+            format!("Stops this worktree's servers (only processes provably its own), releases all of its ports and removes the env file `up` wrote (as `atlas-ports down`).{ONLY_HERE}"),
             json!({}),
             &[],
             write(true),
@@ -367,7 +367,8 @@ impl Call {
                 Ok(serde_json::to_value(lifecycle::up(&ws, registry)?.0).expect("reports serialise"))
             }
             Call::Down(NoArgs {}) => {
-                Ok(serde_json::to_value(lifecycle::down(&ws, registry)?).expect("reports serialise"))
+                let grace = Duration::from_secs(5);
+                Ok(serde_json::to_value(lifecycle::down_stopping(&ws, registry, grace)?).expect("reports serialise"))
             }
             Call::Prune(a) => {
                 let dry_run = a.dry_run.unwrap_or(true);

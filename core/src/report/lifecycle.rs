@@ -53,12 +53,19 @@ pub struct DownReport {
     pub removed: Option<String>,
     /// An env file left in place because `up` did not write it.
     pub kept: Option<String>,
+    /// The servers stopped first, when the front end stops them (the CLI does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers: Option<crate::report::StopReport>,
 }
 
 impl DownReport {
     /// What was released and removed.
     pub fn text(&self) -> String {
-        let mut out = format!("Worktree '{}': ", self.worktree);
+        let mut out = String::new();
+        if let Some(servers) = self.servers.as_ref().filter(|s| !s.stopped.is_empty() || !s.left_alone.is_empty()) {
+            out.push_str(&servers.text());
+        }
+        let _ = write!(out, "Worktree '{}': ", self.worktree);
         if self.released.is_empty() {
             out.push_str("no ports were allocated\n");
         } else {

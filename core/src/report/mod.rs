@@ -8,6 +8,7 @@ mod allocation;
 mod conflicts;
 mod health;
 mod lifecycle;
+mod servers;
 mod status;
 
 pub use crate::conflicts::{ConflictReport, ConflictSummary, Problem, RegistryConflict, SystemConflict};
@@ -23,6 +24,7 @@ pub use allocation::{
 pub use conflicts::conflicts;
 pub use health::{health, health_block};
 pub use lifecycle::{DownReport, Readiness, ServicePort, UpReport};
+pub use servers::{LeftAlone, ServerStart, StartReport, StartState, StopReport, StoppedProcess};
 pub use status::{status_all, status_worktree};
 
 /// How a report names a listener: `PID 123 (node)`, `PID 123`, or `None` without a PID.

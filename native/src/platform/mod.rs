@@ -11,13 +11,21 @@
 //! - `replace_file(from, to)`: moves a file over another in one step (retrying while Windows
 //!   reports the target in use);
 //! - `run_child(command)`: runs a command as a child with this process's standard streams and
-//!   answers its exit status (for a host process that must go on, such as Node).
+//!   answers its exit status (for a host process that must go on, such as Node);
+//! - `shell_command(line)`, `spawn_detached(command)`: a declared command line run by the
+//!   system's shell, started in a process group (on Unix a session) of its own;
+//! - `process_facts(pid)`, `processes_in_group(group)`, `signal_process(pid, start_time, sig)`,
+//!   `our_uid()`, `user_name(uid)`: what `stop` needs to prove a process is the one it means
+//!   and to signal only that one (Linux; elsewhere nothing is proven, so nothing is signalled).
 
 #[cfg(unix)]
 mod unix;
 
 #[cfg(any(target_os = "macos", windows))]
 mod portable;
+
+#[cfg(not(target_os = "linux"))]
+mod unverified;
 
 #[cfg(target_os = "linux")]
 mod linux;

@@ -11,7 +11,12 @@ pub fn user_of_this_process() -> Option<String> {
     // A process owns its /proc entry on Linux; elsewhere the home folder is the best guess.
     let home = std::env::var_os("HOME").unwrap_or_default();
     let uid = std::fs::metadata("/proc/self").or_else(|_| std::fs::metadata(home)).ok()?.uid();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    Some(user_name(uid))
+}
+
+/// The name of user `uid` from `/etc/passwd`, or `uid<N>` when it has no entry.
+pub fn user_name(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
         .find_map(|line| {
@@ -19,7 +24,33 @@ pub fn user_of_this_process() -> Option<String> {
             let name = fields.next()?;
             (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
         })
-        .or_else(|| Some(format!("uid{uid}")))
+        .unwrap_or_else(|| format!("uid{uid}"))
+}
+
+/// This process's real user id.
+pub fn our_uid() -> Option<u32> {
+    Some(rustix::process::getuid().as_raw())
+}
+
+/// A command line run by the shell: `sh -c LINE`.
+pub fn shell_command(line: &str) -> Command {
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(line);
+    command
+}
+
+/// Starts `command` in a session of its own (`setsid`): it leads a new process group, has no
+/// controlling terminal, and outlives this process; a signal to its group reaches what it
+/// starts, and a Ctrl+C at the terminal that ran atlas-ports does not.
+pub fn spawn_detached(mut command: Command) -> io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
+    // calls are allowed; setsid is a single system call and allocates nothing.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(|| rustix::process::setsid().map(drop).map_err(io::Error::from));
+    }
+    command.spawn()
 }
 
 /// Lets its owner, group and others run the file (a git hook).

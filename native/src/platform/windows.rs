@@ -1,9 +1,38 @@
 //! Windows: listening processes from the system's TCP table, no `exec`, a rename that waits
 //! out readers, and the user name from the environment alone.
 
+pub use super::unverified::{process_facts, processes_in_group, signal_process};
 use atlas_ports_core::Listener;
 use std::collections::HashMap;
 use std::process::Command;
+
+/// The user id is a Unix notion: without one, no listener is proven ours by its user, and
+/// `stop` signals only what it started.
+pub fn our_uid() -> Option<u32> {
+    None
+}
+
+/// A user's name; Windows reports none here.
+pub fn user_name(uid: u32) -> String {
+    format!("uid{uid}")
+}
+
+/// A command line run by the command interpreter: `cmd /C LINE`, passed as written.
+pub fn shell_command(line: &str) -> Command {
+    use std::os::windows::process::CommandExt;
+    let mut command = Command::new("cmd");
+    command.arg("/C").raw_arg(line);
+    command
+}
+
+/// Starts `command` in a process group of its own (`CREATE_NEW_PROCESS_GROUP`), so that a
+/// Ctrl+C at the console that ran atlas-ports does not reach it. Built, not verified here.
+pub fn spawn_detached(mut command: Command) -> std::io::Result<std::process::Child> {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    command.creation_flags(CREATE_NEW_PROCESS_GROUP);
+    command.spawn()
+}
 
 /// Each port's listener, with its process's working folder.
 pub fn find_listeners(ports: &[u16]) -> HashMap<u16, Listener> {
