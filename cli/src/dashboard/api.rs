@@ -8,7 +8,7 @@
 //! | `GET /api/state` | | the page's data ([`DashboardState`]) |
 //! | `POST /api/release` | `{"port": 8080, "worktree": "w"}` | releases that worktree's port |
 //! | `POST /api/release-worktree` | `{"worktree": "w"}` | releases every port of a worktree |
-//! | `POST /api/prune` | `{"dry_run": true}` | what prune would release, or releases it |
+//! | `POST /api/prune` | `{"dry_run": true}` | what prune would stop and release, or does it |
 //! | `POST /api/check` | `{}` | a health check now, stored in the registry |
 //!
 //! Errors answer `{"error": {"code", "message"}}` with the CLI's error codes.
@@ -16,9 +16,9 @@
 use super::Context;
 use super::http::{self, Body};
 use atlas_ports_core::dashboard::DashboardState;
-use atlas_ports_core::report::{PruneReport, ReleaseReport};
+use atlas_ports_core::report::ReleaseReport;
 use atlas_ports_core::{Error, printable};
-use atlas_ports_native::{GitFacts, SystemHealthProbe};
+use atlas_ports_native::{SystemHealthProbe, lifecycle};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -38,6 +38,8 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one look at the registry and its ports answers `GET /api/state`: several open
 /// pages polling every second probe the ports about once a second, not once per page.
 const STATE_FRESH: Duration = Duration::from_millis(500);
+/// How long a stopped server is given between SIGTERM and SIGKILL (the CLI's default).
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The last state served.
 #[derive(Debug, Default)]
@@ -150,9 +152,8 @@ async fn answer(ctx: &Arc<Context>, req: Request<Incoming>, host: &str) -> Resul
         "/api/prune" => {
             let PruneBody { dry_run } = parse(&body)?;
             act(ctx, move |c| {
-                let ports = c.ports();
-                let facts = GitFacts::new(c.workspace().repository_root(ports.registry_path()).as_deref());
-                Ok(PruneReport { dry_run, released: ports.prune(dry_run, &facts)? })
+                let registry = c.ports().registry_path().to_owned();
+                lifecycle::prune_stopping(c.workspace(), Some(&registry), STOP_GRACE, dry_run)
             })
             .await?
         }
