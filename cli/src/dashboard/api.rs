@@ -9,6 +9,8 @@
 //! | `POST /api/release` | `{"port": 8080, "worktree": "w"}` | releases that worktree's port |
 //! | `POST /api/release-worktree` | `{"worktree": "w"}` | releases every port of a worktree |
 //! | `POST /api/prune` | `{"dry_run": true}` | what prune would stop and release, or does it |
+//! | `POST /api/start` | `{"worktree": "w", "service": "web"}` | starts the command the worktree's atlas-ports.toml declares for it |
+//! | `POST /api/stop` | `{"worktree": "w", "service": "web"}` | stops that service's servers provably the worktree's |
 //! | `POST /api/check` | `{}` | a health check now, stored in the registry |
 //!
 //! Errors answer `{"error": {"code", "message"}}` with the CLI's error codes.
@@ -18,7 +20,8 @@ use super::http::{self, Body};
 use atlas_ports_core::dashboard::DashboardState;
 use atlas_ports_core::report::ReleaseReport;
 use atlas_ports_core::{Error, printable};
-use atlas_ports_native::{SystemHealthProbe, lifecycle};
+use atlas_ports_native::servers::{StartOptions, StopOptions};
+use atlas_ports_native::{SystemHealthProbe, Workspace, lifecycle, servers};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -26,6 +29,7 @@ use hyper::header::{CONTENT_TYPE, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +44,8 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 const STATE_FRESH: Duration = Duration::from_millis(500);
 /// How long a stopped server is given between SIGTERM and SIGKILL (the CLI's default).
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long the Start button waits for the service to be ready.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The last state served.
 #[derive(Debug, Default)]
@@ -157,6 +163,24 @@ async fn answer(ctx: &Arc<Context>, req: Request<Incoming>, host: &str) -> Resul
             })
             .await?
         }
+        "/api/start" => {
+            let ServiceBody { worktree, service } = parse(&body)?;
+            act(ctx, move |c| {
+                let (ws, registry) = worktree_at(c, &worktree)?;
+                let options = StartOptions { service: Some(service), timeout: START_TIMEOUT };
+                Ok(servers::start(&ws, Some(&registry), &options)?.1)
+            })
+            .await?
+        }
+        "/api/stop" => {
+            let ServiceBody { worktree, service } = parse(&body)?;
+            act(ctx, move |c| {
+                let (ws, registry) = worktree_at(c, &worktree)?;
+                let options = StopOptions { service: Some(service), grace: STOP_GRACE, dry_run: false };
+                servers::stop_here(&ws, Some(&registry), &options)
+            })
+            .await?
+        }
         "/api/check" => {
             let CheckBody {} = parse(&body)?;
             act(ctx, |c| {
@@ -193,6 +217,38 @@ struct PruneBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckBody {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceBody {
+    worktree: String,
+    service: String,
+}
+
+/// A worktree of the registry as if atlas-ports ran inside it (its folder as recorded), with the
+/// dashboard's registry: what `start` and `stop` run in. Refused when the folder is not that
+/// worktree's any more (gone, or now known by another name).
+fn worktree_at(ctx: &Context, worktree: &str) -> atlas_ports_core::Result<(Workspace, PathBuf)> {
+    let ports = ctx.ports();
+    let registry = ports.registry_path().to_owned();
+    let path = ports.list(Some(worktree))?.into_iter().find_map(|a| a.worktree_path).ok_or_else(|| {
+        Error::InvalidArgument {
+            what: "worktree",
+            value: worktree.to_owned(),
+            reason: "the registry records no folder for it".to_owned(),
+        }
+    })?;
+    let ws = Workspace::at(PathBuf::from(&path))?;
+    let name = ws.worktree_name(&ws.ports(Some(&registry)), None)?;
+    if name != worktree {
+        return Err(Error::InvalidArgument {
+            what: "worktree",
+            value: worktree.to_owned(),
+            reason: format!("its recorded folder {path} is worktree '{name}' now"),
+        });
+    }
+    Ok((ws, registry))
+}
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body)
@@ -240,7 +296,15 @@ async fn state(ctx: &Arc<Context>) -> Response<Body> {
 
 fn look(ctx: &Context) -> atlas_ports_core::Result<DashboardState> {
     let ports = ctx.ports();
-    let (reg, states) = ports.observe(None, &SystemHealthProbe::default())?;
+    let (reg, mut states) = ports.observe(None, &SystemHealthProbe::default())?;
+    servers::mark_started(ports.registry_path(), &mut states);
     let now = atlas_ports_core::Clock::now(&atlas_ports_native::SystemClock).to_string();
-    Ok(DashboardState::new(ctx.registry_display(), now, &reg, states, Some(ctx.port)))
+    let mut state = DashboardState::new(ctx.registry_display(), now, &reg, states, Some(ctx.port));
+    for w in &mut state.worktrees {
+        let declared = w.path.as_deref().map_or_else(Vec::new, |p| lifecycle::declared_commands(Path::new(p)));
+        for s in &mut w.services {
+            s.command = declared.contains(&s.service);
+        }
+    }
+    Ok(state)
 }
