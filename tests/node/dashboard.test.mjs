@@ -290,6 +290,13 @@ test('Prune stops the server atlas-ports started in a worktree that was removed,
 
   const d = await dashboard(registry)
   t.after(d.stop)
+  // Start in a worktree whose folder is gone is refused, naming why.
+  const token = (await request(d.port, { host: `127.0.0.1:${d.port}` })).body.match(/content="([0-9a-f]{64})"/)[1]
+  const headers = { 'content-type': 'application/json', 'x-atlas-ports-token': token, origin: `http://127.0.0.1:${d.port}` }
+  const refused = await request(d.port, { host: `127.0.0.1:${d.port}`, method: 'POST', path: '/api/start', headers, body: JSON.stringify({ worktree: `gone-${process.pid}`, service: 'web' }) })
+  assert.equal(refused.status, 400)
+  assert.equal(JSON.parse(refused.body).error.code, 'ERR_INVALID_ARGUMENT')
+  assert.match(JSON.parse(refused.body).error.message, /is gone/)
   const page = await browser.newPage()
   await page.goto(d.url)
   await page.waitForSelector(`tr[data-port="${b}"]`)

@@ -238,14 +238,16 @@ fn worktree_at(ctx: &Context, worktree: &str) -> atlas_ports_core::Result<(Works
             reason: "the registry records no folder for it".to_owned(),
         }
     })?;
+    let refused = |reason: String| Error::InvalidArgument { what: "worktree", value: worktree.to_owned(), reason };
+    if !Path::new(&path).is_dir() {
+        return Err(refused(format!("its folder {path} is gone")));
+    }
     let ws = Workspace::at(PathBuf::from(&path))?;
-    let name = ws.worktree_name(&ws.ports(Some(&registry)), None)?;
+    let name = ws
+        .worktree_name(&ws.ports(Some(&registry)), None)
+        .map_err(|e| refused(format!("its folder {path} is not a worktree now ({e})")))?;
     if name != worktree {
-        return Err(Error::InvalidArgument {
-            what: "worktree",
-            value: worktree.to_owned(),
-            reason: format!("its recorded folder {path} is worktree '{name}' now"),
-        });
+        return Err(refused(format!("its recorded folder {path} is worktree '{name}' now")));
     }
     Ok((ws, registry))
 }
