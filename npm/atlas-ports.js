@@ -19,7 +19,7 @@ const PLACE = ['registry', 'cwd']
 const ALLOCATION = [...PLACE, 'worktree', 'description', 'preferred', 'exclude']
 
 /** The type of each option member. */
-const MEMBER_TYPES = { force: 'boolean', dryRun: 'boolean', preferred: 'port', exclude: 'ports' }
+const MEMBER_TYPES = { force: 'boolean', dryRun: 'boolean', preferred: 'port', exclude: 'ports', grace: 'ms', timeout: 'ms' }
 
 /**
  * Each operation's parameters: `string` (a required string), `string?` (optional), `port` (a
@@ -39,12 +39,15 @@ const OPERATIONS = {
   checkConflicts: [PLACE],
   healthCheck: ['string?', PLACE],
   up: [PLACE],
-  down: [PLACE],
+  down: [[...PLACE, 'grace']],
+  start: [[...PLACE, 'service', 'timeout']],
+  stop: [[...PLACE, 'service', 'grace']],
   projectFile: [PLACE],
   listAllAllocations: [PLACE],
   currentWorktree: [PLACE],
   worktreePorts: ['string?', PLACE],
-  prune: [[...PLACE, 'dryRun']],
+  prune: [[...PLACE, 'dryRun', 'grace']],
+  pruneDetails: [[...PLACE, 'dryRun', 'grace']],
   getRanges: [PLACE],
   readiness: ['string', 'string?', PLACE],
 }
@@ -64,11 +67,14 @@ const NAMES = {
   healthCheck: ['worktree', 'options'],
   up: ['options'],
   down: ['options'],
+  start: ['options'],
+  stop: ['options'],
   projectFile: ['options'],
   listAllAllocations: ['options'],
   currentWorktree: ['options'],
   worktreePorts: ['worktree', 'options'],
   prune: ['options'],
+  pruneDetails: ['options'],
   getRanges: ['options'],
   readiness: ['service', 'worktree', 'options'],
 }
@@ -106,6 +112,10 @@ function check(name, args) {
             if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535 || (expected === 'ports' && !Array.isArray(member))) {
               throw codedError('ERR_INVALID_PORT', `${what}.${key}: invalid port ${describe(expected === 'ports' && !Array.isArray(member) ? member : p)}: expected ${expected === 'ports' ? 'an array of integers' : 'an integer'} from 1 to 65535`)
             }
+          }
+        } else if (expected === 'ms') {
+          if (typeof member !== 'number' || !Number.isInteger(member) || member < 0) {
+            throw codedError('ERR_INVALID_ARGUMENT', `${what}.${key} must be a whole number of milliseconds (0 or more), got ${describe(member)}`)
           }
         } else if (typeof member !== expected) {
           throw codedError('ERR_INVALID_ARGUMENT', `${what}.${key} must be a ${expected}, got ${describe(member)}`)

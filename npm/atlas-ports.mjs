@@ -8,8 +8,8 @@ export const {
   releaseWorktree, releaseWorktreeSync, checkPortAvailable, checkPortAvailableSync,
   listAllocatedPorts, listAllocatedPortsSync, findNextPort, findNextPortSync, initRegistry,
   initRegistrySync, getStatus, getStatusSync, checkConflicts, checkConflictsSync, healthCheck,
-  healthCheckSync, up, upSync, down, downSync, projectFile, projectFileSync, runCli,
+  healthCheckSync, up, upSync, down, downSync, start, startSync, stop, stopSync, projectFile, projectFileSync, runCli,
   listAllAllocations, listAllAllocationsSync, currentWorktree, currentWorktreeSync, worktreePorts,
-  worktreePortsSync, prune, pruneSync, getRanges, getRangesSync, readiness, readinessSync, waitForPort,
+  worktreePortsSync, prune, pruneSync, pruneDetails, pruneDetailsSync, getRanges, getRangesSync, readiness, readinessSync, waitForPort,
   isAtlasPortsError, __napiBindingTarget,
 } = atlas

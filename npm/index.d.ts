@@ -70,6 +70,11 @@ export interface AllocationState {
   /** What the probe saw (`HTTP 200 from GET /`, `nothing listens`). */
   detail: string
   ownership?: Ownership
+  /**
+   * Whether `start` started the process listening on the port (or it is in the process group
+   * of one it started): `false` when it was found there; absent when nothing listens.
+   */
+  startedByAtlasPorts?: boolean
 }
 
 /**
@@ -152,8 +157,19 @@ export interface DeclaredService {
   probe?: string
 }
 
-/** Releases the worktree's ports and removes the env file `up` wrote (never another file). */
-export declare function down(options?: Options | undefined | null): Promise<DownReport>
+/**
+ * Stops the worktree's servers (only processes provably its, as `stop` does), then releases
+ * its ports and removes the env file `up` wrote (never another file).
+ */
+export declare function down(options?: DownOptions | undefined | null): Promise<DownReport>
+
+/** Options of `down`. */
+export interface DownOptions {
+  registry?: string
+  cwd?: string
+  /** Milliseconds a server is given to end after SIGTERM before SIGKILL (default 5000). */
+  grace?: number
+}
 
 /** The answer of `down`. */
 export interface DownReport {
@@ -163,10 +179,15 @@ export interface DownReport {
   removed?: string
   /** An env file left in place because `up` did not write it. */
   kept?: string
+  /** The worktree's servers, stopped before the ports were released. */
+  servers?: StopReport
 }
 
-/** Releases the worktree's ports and removes the env file `up` wrote (never another file). */
-export declare function downSync(options?: Options | undefined | null): DownReport
+/**
+ * Stops the worktree's servers (only processes provably its, as `stop` does), then releases
+ * its ports and removes the env file `up` wrote (never another file).
+ */
+export declare function downSync(options?: DownOptions | undefined | null): DownReport
 
 /** The answer of `ensurePortDetails`. */
 export interface EnsuredPort {
@@ -287,6 +308,18 @@ export declare function initRegistry(options?: InitOptions | undefined | null): 
  */
 export declare function initRegistrySync(options?: InitOptions | undefined | null): string
 
+/** A process found on one of the worktree's ports and never signalled: not provably its. */
+export interface LeftAlone {
+  port: number
+  service: string
+  pid?: number
+  process?: string
+  user?: string
+  /** Its working folder, as far as it could be read. */
+  cwd?: string
+  reason: string
+}
+
 /** Every worktree's allocations, as stored: nothing is probed. */
 export declare function listAllAllocations(options?: Options | undefined | null): Promise<Array<Allocation>>
 
@@ -351,21 +384,48 @@ export interface ProjectInfo {
 
 /**
  * Releases the allocations of worktrees that are gone (folder deleted, git no longer lists
- * them, nothing listens); with `options.dryRun`, only says which. Returns them.
+ * them), after stopping their servers as `atlas-ports prune` does: only processes provably
+ * theirs, SIGTERM then SIGKILL after `options.grace` ms. With `options.dryRun`, only says which.
+ * Returns the allocations (`pruneDetails` also says which servers were stopped or left alone).
  */
 export declare function prune(options?: PruneOptions | undefined | null): Promise<Array<Allocation>>
+
+/**
+ * `prune` with what happened to the servers of the gone worktrees: the CLI's
+ * `prune --format json`.
+ */
+export declare function pruneDetails(options?: PruneOptions | undefined | null): Promise<PruneReport>
+
+/**
+ * `prune` with what happened to the servers of the gone worktrees: the CLI's
+ * `prune --format json`.
+ */
+export declare function pruneDetailsSync(options?: PruneOptions | undefined | null): PruneReport
 
 /** Options of `prune`. */
 export interface PruneOptions {
   registry?: string
   cwd?: string
-  /** Only say what would be released; the registry is unchanged. */
+  /** Only say what would be stopped and released; nothing is signalled, the registry is unchanged. */
   dryRun?: boolean
+  /** Milliseconds a server is given to end after SIGTERM before SIGKILL (default 5000). */
+  grace?: number
+}
+
+/** The answer of `pruneDetails`: the CLI's `prune --format json`. */
+export interface PruneReport {
+  dryRun: boolean
+  /** The allocations released (or, on a dry run, that would be). */
+  released: Array<Allocation>
+  /** The servers of each gone worktree that had any: stopped (or would be) and left alone. */
+  servers: Array<StopReport>
 }
 
 /**
  * Releases the allocations of worktrees that are gone (folder deleted, git no longer lists
- * them, nothing listens); with `options.dryRun`, only says which. Returns them.
+ * them), after stopping their servers as `atlas-ports prune` does: only processes provably
+ * theirs, SIGTERM then SIGKILL after `options.grace` ms. With `options.dryRun`, only says which.
+ * Returns the allocations (`pruneDetails` also says which servers were stopped or left alone).
  */
 export declare function pruneSync(options?: PruneOptions | undefined | null): Array<Allocation>
 
@@ -473,6 +533,27 @@ export interface RunCliOptions {
   replaceProcess?: boolean
 }
 
+/** One service after `start`. */
+export interface ServerStart {
+  service: string
+  port: number
+  /** Where to reach it: `http://localhost:PORT` for an HTTP service, `localhost:PORT` else. */
+  url: string
+  /**
+   * Started now and ready; already running (left alone); running but not ready when the wait
+   * ended; or its command ended before it was ready.
+   */
+  state: 'started' | 'already_running' | 'not_ready' | 'exited'
+  /** The process atlas-ports started (or found listening). */
+  pid?: number
+  /** Whether atlas-ports started that process. */
+  startedByAtlasPorts: boolean
+  /** The service's log file. */
+  log: string
+  /** The readiness check's last answer, or why the command ended. */
+  reason: string
+}
+
 /** One declared service's port after `up`. */
 export interface ServicePort {
   service: string
@@ -483,12 +564,102 @@ export interface ServicePort {
   movedFrom?: number
 }
 
+/**
+ * Ensures the worktree's ports and env file (as `up`), starts the commands its atlas-ports.toml
+ * declares that are not running yet (each in a session of its own, output in a log file),
+ * and waits up to `options.timeout` ms (default 60000) until they are ready. Resolves with
+ * what became of each service: a service not ready in time is `state: 'not_ready'`, not an error.
+ */
+export declare function start(options?: StartOptions | undefined | null): Promise<StartReport>
+
+/** Options of `start`: the worktree is always the one `cwd` is in. */
+export interface StartOptions {
+  registry?: string
+  cwd?: string
+  /** Start this service only (it must declare a command); default: every service that does. */
+  service?: string
+  /** Milliseconds to wait for the services to be ready (default 60000). */
+  timeout?: number
+}
+
+/** The answer of `start`: `up`'s report, and what became of each service's command. */
+export interface StartReport {
+  up: UpReport
+  worktree: string
+  services: Array<ServerStart>
+}
+
+/**
+ * Ensures the worktree's ports and env file (as `up`), starts the commands its atlas-ports.toml
+ * declares that are not running yet (each in a session of its own, output in a log file),
+ * and waits up to `options.timeout` ms (default 60000) until they are ready. Resolves with
+ * what became of each service: a service not ready in time is `state: 'not_ready'`, not an error.
+ */
+export declare function startSync(options?: StartOptions | undefined | null): StartReport
+
 /** The answer of `getStatus`. */
 export interface StatusReport {
   ranges: Array<RangeStatus>
   totalAllocated: number
   totalAvailable: number
 }
+
+/**
+ * Stops the worktree's servers, keeping its ports: those atlas-ports started (still the same
+ * process) and those listening on its ports from inside its folder, as this user. SIGTERM,
+ * `options.grace` ms (default 5000), then SIGKILL. Anything else is reported in `leftAlone`,
+ * never signalled.
+ */
+export declare function stop(options?: StopOptions | undefined | null): Promise<StopReport>
+
+/** Options of `stop`: the worktree is always the one `cwd` is in. */
+export interface StopOptions {
+  registry?: string
+  cwd?: string
+  /** Stop this service's processes only; default: all of the worktree's. */
+  service?: string
+  /** Milliseconds a server is given to end after SIGTERM before SIGKILL (default 5000). */
+  grace?: number
+}
+
+/** A process `stop` (or `down`, `prune`) stopped, or in a dry run would stop. */
+export interface StoppedProcess {
+  pid: number
+  process?: string
+  /** The service it was started for, or whose port it listens on. */
+  service?: string
+  /** The port it listened on, when found listening. */
+  port?: number
+  /**
+   * Why it was the worktree's: atlas-ports started it (and its start time matches), or it
+   * listens on the worktree's port from inside the worktree's folder, as this user.
+   */
+  proof: 'started' | 'runs_inside'
+  /** The last signal it was sent (`SIGTERM`, or `SIGKILL` after the grace period). */
+  signal?: string
+  /** Whether it is gone now. */
+  ended: boolean
+}
+
+/**
+ * The answer of `stop` (and `down`'s `servers`): what was stopped for one worktree, and what
+ * was left alone.
+ */
+export interface StopReport {
+  worktree: string
+  worktreePath: string
+  dryRun: boolean
+  stopped: Array<StoppedProcess>
+  leftAlone: Array<LeftAlone>
+}
+
+/**
+ * Stops the worktree's servers, keeping its ports: those atlas-ports started (still the same
+ * process) and those listening on its ports from inside its folder, as this user. SIGTERM,
+ * `options.grace` ms (default 5000), then SIGKILL. Anything else is reported in `leftAlone`,
+ * never signalled.
+ */
+export declare function stopSync(options?: StopOptions | undefined | null): StopReport
 
 /** An allocated port in use by a foreign process. */
 export interface SystemConflict {

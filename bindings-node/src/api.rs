@@ -3,14 +3,17 @@
 //! CLI.
 
 use crate::error::{Code, to_js};
-use crate::options::{AllocateOptions, InitOptions, Options, Place, PruneOptions, ReleaseOptions};
+use crate::options::{
+    AllocateOptions, DownOptions, InitOptions, Options, Place, PruneOptions, ReleaseOptions, StartOptions, StopOptions,
+    millis,
+};
 use crate::task::Job;
 use crate::types::{
     Allocation, ConflictReport, DeclaredService, DownReport, EnsuredPort, HealthReport, NextPort, ProjectInfo,
-    RangeInfo, Readiness, StatusReport, UpReport, WorktreePorts,
+    PruneReport, RangeInfo, Readiness, StartReport, StatusReport, StopReport, UpReport, WorktreePorts,
 };
 use atlas_ports_core::{AllocateRequest, Availability, Ensured, Error as CoreError, report, status, validate};
-use atlas_ports_native::{SystemHealthProbe, lifecycle};
+use atlas_ports_native::{SystemHealthProbe, lifecycle, servers};
 use napi::bindgen_prelude::*;
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
@@ -233,16 +236,35 @@ export! {
 
 export! {
     #[doc = " Releases the allocations of worktrees that are gone (folder deleted, git no longer lists"]
-    #[doc = " them, nothing listens); with `options.dryRun`, only says which. Returns them."]
+    #[doc = " them), after stopping their servers as `atlas-ports prune` does: only processes provably"]
+    #[doc = " theirs, SIGTERM then SIGKILL after `options.grace` ms. With `options.dryRun`, only says which."]
+    #[doc = " Returns the allocations (`pruneDetails` also says which servers were stopped or left alone)."]
     prune, prune_sync, Vec<Allocation>, "Promise<Array<Allocation>>",
     (options: Option<PruneOptions>) {
-        let o = options.unwrap_or_default();
-        let p = place(o.registry, o.cwd)?;
-        let ports = p.ports();
-        let facts = atlas_ports_native::GitFacts::new(p.ctx.repository_root(ports.registry_path()).as_deref());
-        Ok(ports.prune(o.dry_run.unwrap_or(false), &facts)?.iter().map(Allocation::from).collect())
+        Ok(prune_stopping(options)?.released.iter().map(Allocation::from).collect())
     }
 }
+
+export! {
+    #[doc = " `prune` with what happened to the servers of the gone worktrees: the CLI's"]
+    #[doc = " `prune --format json`."]
+    prune_details, prune_details_sync, PruneReport, "Promise<PruneReport>",
+    (options: Option<PruneOptions>) {
+        Ok(PruneReport::from(prune_stopping(options)?))
+    }
+}
+
+fn prune_stopping(options: Option<PruneOptions>) -> CoreResult<report::PruneReport> {
+    let o = options.unwrap_or_default();
+    let grace = millis("grace", o.grace, DEFAULT_GRACE_MS)?;
+    let p = place(o.registry, o.cwd)?;
+    lifecycle::prune_stopping(&p.ctx, p.registry.as_deref(), grace, o.dry_run.unwrap_or(false))
+}
+
+/// What `stop`, `down` and `prune` give a server between SIGTERM and SIGKILL, as the CLI does.
+const DEFAULT_GRACE_MS: u64 = 5000;
+/// How long `start` waits for the services to be ready, as the CLI does.
+const DEFAULT_START_TIMEOUT_MS: u64 = 60_000;
 
 export! {
     #[doc = " The port `allocatePort` would return now, with the range and its allocated ports."]
@@ -281,7 +303,9 @@ export! {
     get_status, get_status_sync, StatusReport, "Promise<StatusReport>",
     (worktree: Option<String>, options: Option<Options>) {
         let p = place_of(options)?;
-        let (reg, states) = p.ports().observe(worktree.as_deref(), &SystemHealthProbe::default())?;
+        let ports = p.ports();
+        let (reg, mut states) = ports.observe(worktree.as_deref(), &SystemHealthProbe::default())?;
+        servers::mark_started(ports.registry_path(), &mut states);
         // Free means what allocatePort means: unallocated, and bindable now.
         let probe = atlas_ports_native::SystemProbe;
         Ok(StatusReport::from(status::by_range_probed(&reg, states, &|port| {
@@ -305,7 +329,9 @@ export! {
     health_check, health_check_sync, HealthReport, "Promise<HealthReport>",
     (worktree: Option<String>, options: Option<Options>) {
         let p = place_of(options)?;
-        let states = p.ports().health_check(worktree.as_deref(), &SystemHealthProbe::default())?;
+        let ports = p.ports();
+        let mut states = ports.health_check(worktree.as_deref(), &SystemHealthProbe::default())?;
+        servers::mark_started(ports.registry_path(), &mut states);
         Ok(HealthReport::from(report::HealthReport::new(states)))
     }
 }
@@ -321,11 +347,45 @@ export! {
 }
 
 export! {
-    #[doc = " Releases the worktree's ports and removes the env file `up` wrote (never another file)."]
+    #[doc = " Stops the worktree's servers (only processes provably its, as `stop` does), then releases"]
+    #[doc = " its ports and removes the env file `up` wrote (never another file)."]
     down, down_sync, DownReport, "Promise<DownReport>",
-    (options: Option<Options>) {
-        let p = place_of(options)?;
-        Ok(DownReport::from(lifecycle::down(&p.ctx, p.registry.as_deref())?))
+    (options: Option<DownOptions>) {
+        let o = options.unwrap_or_default();
+        let grace = millis("grace", o.grace, DEFAULT_GRACE_MS)?;
+        let p = place(o.registry, o.cwd)?;
+        Ok(DownReport::from(lifecycle::down_stopping(&p.ctx, p.registry.as_deref(), grace)?))
+    }
+}
+
+export! {
+    #[doc = " Ensures the worktree's ports and env file (as `up`), starts the commands its atlas-ports.toml"]
+    #[doc = " declares that are not running yet (each in a session of its own, output in a log file),"]
+    #[doc = " and waits up to `options.timeout` ms (default 60000) until they are ready. Resolves with"]
+    #[doc = " what became of each service: a service not ready in time is `state: 'not_ready'`, not an error."]
+    start, start_sync, StartReport, "Promise<StartReport>",
+    (options: Option<StartOptions>) {
+        let o = options.unwrap_or_default();
+        let timeout = millis("timeout", o.timeout, DEFAULT_START_TIMEOUT_MS)?;
+        let p = place(o.registry, o.cwd)?;
+        let options = servers::StartOptions { service: o.service, timeout };
+        let (up, report, _) = servers::start(&p.ctx, p.registry.as_deref(), &options)?;
+        Ok(StartReport::new(up, report))
+    }
+}
+
+export! {
+    #[doc = " Stops the worktree's servers, keeping its ports: those atlas-ports started (still the same"]
+    #[doc = " process) and those listening on its ports from inside its folder, as this user. SIGTERM,"]
+    #[doc = " `options.grace` ms (default 5000), then SIGKILL. Anything else is reported in `leftAlone`,"]
+    #[doc = " never signalled."]
+    stop, stop_sync, StopReport, "Promise<StopReport>",
+    (options: Option<StopOptions>) {
+        let o = options.unwrap_or_default();
+        let grace = millis("grace", o.grace, DEFAULT_GRACE_MS)?;
+        let p = place(o.registry, o.cwd)?;
+        let options = servers::StopOptions { service: o.service, grace, dry_run: false };
+        Ok(StopReport::from(servers::stop_here(&p.ctx, p.registry.as_deref(), &options)?))
     }
 }
 

@@ -48,8 +48,60 @@ pub struct ReleaseOptions {
 pub struct PruneOptions {
     pub registry: Option<String>,
     pub cwd: Option<String>,
-    /// Only say what would be released; the registry is unchanged.
+    /// Only say what would be stopped and released; nothing is signalled, the registry is unchanged.
     pub dry_run: Option<bool>,
+    /// Milliseconds a server is given to end after SIGTERM before SIGKILL (default 5000).
+    pub grace: Option<f64>,
+}
+
+/// A duration given in milliseconds: `default` when absent; a negative, fractional or
+/// non-finite number is refused.
+pub fn millis(what: &'static str, value: Option<f64>, default: u64) -> atlas_ports_core::Result<std::time::Duration> {
+    match value {
+        None => Ok(std::time::Duration::from_millis(default)),
+        Some(ms) if ms.is_finite() && ms >= 0.0 && ms.fract() == 0.0 && ms <= 1e12 => {
+            Ok(std::time::Duration::from_millis(ms as u64))
+        }
+        Some(ms) => Err(atlas_ports_core::Error::InvalidArgument {
+            what,
+            value: ms.to_string(),
+            reason: "expected a whole number of milliseconds, 0 or more".to_owned(),
+        }),
+    }
+}
+
+/// Options of `down`.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct DownOptions {
+    pub registry: Option<String>,
+    pub cwd: Option<String>,
+    /// Milliseconds a server is given to end after SIGTERM before SIGKILL (default 5000).
+    pub grace: Option<f64>,
+}
+
+/// Options of `start`: the worktree is always the one `cwd` is in.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct StartOptions {
+    pub registry: Option<String>,
+    pub cwd: Option<String>,
+    /// Start this service only (it must declare a command); default: every service that does.
+    pub service: Option<String>,
+    /// Milliseconds to wait for the services to be ready (default 60000).
+    pub timeout: Option<f64>,
+}
+
+/// Options of `stop`: the worktree is always the one `cwd` is in.
+#[napi(object)]
+#[derive(Debug, Default, Clone)]
+pub struct StopOptions {
+    pub registry: Option<String>,
+    pub cwd: Option<String>,
+    /// Stop this service's processes only; default: all of the worktree's.
+    pub service: Option<String>,
+    /// Milliseconds a server is given to end after SIGTERM before SIGKILL (default 5000).
+    pub grace: Option<f64>,
 }
 
 /// Options of `initRegistry`.

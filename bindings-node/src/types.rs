@@ -135,6 +135,9 @@ pub struct AllocationState {
     /// What the probe saw (`HTTP 200 from GET /`, `nothing listens`).
     pub detail: String,
     pub ownership: Option<Ownership>,
+    /// Whether `start` started the process listening on the port (or it is in the process group
+    /// of one it started): `false` when it was found there; absent when nothing listens.
+    pub started_by_atlas_ports: Option<bool>,
 }
 
 impl From<&core::AllocationState> for AllocationState {
@@ -146,6 +149,7 @@ impl From<&core::AllocationState> for AllocationState {
             process: s.process.clone(),
             detail: s.detail.clone(),
             ownership: s.ownership.as_ref().map(Ownership::from),
+            started_by_atlas_ports: s.started_by_atlas_ports,
         }
     }
 }
@@ -400,6 +404,8 @@ pub struct DownReport {
     pub removed: Option<String>,
     /// An env file left in place because `up` did not write it.
     pub kept: Option<String>,
+    /// The worktree's servers, stopped before the ports were released.
+    pub servers: Option<StopReport>,
 }
 
 impl From<core::report::DownReport> for DownReport {
@@ -409,7 +415,183 @@ impl From<core::report::DownReport> for DownReport {
             released: r.released.iter().map(Allocation::from).collect(),
             removed: r.removed,
             kept: r.kept,
+            servers: r.servers.map(StopReport::from),
         }
+    }
+}
+
+/// The answer of `pruneDetails`: the CLI's `prune --format json`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct PruneReport {
+    pub dry_run: bool,
+    /// The allocations released (or, on a dry run, that would be).
+    pub released: Vec<Allocation>,
+    /// The servers of each gone worktree that had any: stopped (or would be) and left alone.
+    pub servers: Vec<StopReport>,
+}
+
+impl From<core::report::PruneReport> for PruneReport {
+    fn from(r: core::report::PruneReport) -> Self {
+        PruneReport {
+            dry_run: r.dry_run,
+            released: r.released.iter().map(Allocation::from).collect(),
+            servers: r.servers.into_iter().map(StopReport::from).collect(),
+        }
+    }
+}
+
+/// One service after `start`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ServerStart {
+    pub service: String,
+    pub port: u32,
+    /// Where to reach it: `http://localhost:PORT` for an HTTP service, `localhost:PORT` else.
+    pub url: String,
+    /// Started now and ready; already running (left alone); running but not ready when the wait
+    /// ended; or its command ended before it was ready.
+    #[napi(ts_type = "'started' | 'already_running' | 'not_ready' | 'exited'")]
+    pub state: String,
+    /// The process atlas-ports started (or found listening).
+    pub pid: Option<u32>,
+    /// Whether atlas-ports started that process.
+    pub started_by_atlas_ports: bool,
+    /// The service's log file.
+    pub log: String,
+    /// The readiness check's last answer, or why the command ended.
+    pub reason: String,
+}
+
+/// The answer of `start`: `up`'s report, and what became of each service's command.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct StartReport {
+    pub up: UpReport,
+    pub worktree: String,
+    pub services: Vec<ServerStart>,
+}
+
+impl StartReport {
+    pub fn new(up: core::report::UpReport, r: core::report::StartReport) -> Self {
+        StartReport {
+            up: UpReport::from(up),
+            worktree: r.worktree,
+            services: r
+                .services
+                .into_iter()
+                .map(|s| ServerStart {
+                    service: s.service,
+                    port: u32::from(s.port),
+                    url: s.url,
+                    state: state_name(s.state).to_owned(),
+                    pid: s.pid,
+                    started_by_atlas_ports: s.started_by_atlas_ports,
+                    log: s.log,
+                    reason: s.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A process `stop` (or `down`, `prune`) stopped, or in a dry run would stop.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct StoppedProcess {
+    pub pid: u32,
+    pub process: Option<String>,
+    /// The service it was started for, or whose port it listens on.
+    pub service: Option<String>,
+    /// The port it listened on, when found listening.
+    pub port: Option<u32>,
+    /// Why it was the worktree's: atlas-ports started it (and its start time matches), or it
+    /// listens on the worktree's port from inside the worktree's folder, as this user.
+    #[napi(ts_type = "'started' | 'runs_inside'")]
+    pub proof: String,
+    /// The last signal it was sent (`SIGTERM`, or `SIGKILL` after the grace period).
+    pub signal: Option<String>,
+    /// Whether it is gone now.
+    pub ended: bool,
+}
+
+/// A process found on one of the worktree's ports and never signalled: not provably its.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct LeftAlone {
+    pub port: u32,
+    pub service: String,
+    pub pid: Option<u32>,
+    pub process: Option<String>,
+    pub user: Option<String>,
+    /// Its working folder, as far as it could be read.
+    pub cwd: Option<String>,
+    pub reason: String,
+}
+
+/// The answer of `stop` (and `down`'s `servers`): what was stopped for one worktree, and what
+/// was left alone.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct StopReport {
+    pub worktree: String,
+    pub worktree_path: String,
+    pub dry_run: bool,
+    pub stopped: Vec<StoppedProcess>,
+    pub left_alone: Vec<LeftAlone>,
+}
+
+impl From<core::report::StopReport> for StopReport {
+    fn from(r: core::report::StopReport) -> Self {
+        StopReport {
+            worktree: r.worktree,
+            worktree_path: r.worktree_path,
+            dry_run: r.dry_run,
+            stopped: r
+                .stopped
+                .into_iter()
+                .map(|p| StoppedProcess {
+                    pid: p.pid,
+                    process: p.process,
+                    service: p.service,
+                    port: p.port.map(u32::from),
+                    proof: proof_name(p.proof).to_owned(),
+                    signal: p.signal,
+                    ended: p.ended,
+                })
+                .collect(),
+            left_alone: r
+                .left_alone
+                .into_iter()
+                .map(|l| LeftAlone {
+                    port: u32::from(l.port),
+                    service: l.service,
+                    pid: l.pid,
+                    process: l.process,
+                    user: l.user,
+                    cwd: l.cwd,
+                    reason: l.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A start state as the CLI's JSON spells it.
+fn state_name(state: core::report::StartState) -> &'static str {
+    match state {
+        core::report::StartState::Started => "started",
+        core::report::StartState::AlreadyRunning => "already_running",
+        core::report::StartState::NotReady => "not_ready",
+        core::report::StartState::Exited => "exited",
+    }
+}
+
+/// A proof as the CLI's JSON spells it.
+fn proof_name(proof: core::servers::Proof) -> &'static str {
+    match proof {
+        core::servers::Proof::Started => "started",
+        core::servers::Proof::RunsInside => "runs_inside",
     }
 }
 

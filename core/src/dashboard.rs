@@ -48,6 +48,12 @@ pub struct ServiceView {
     pub process: Option<String>,
     /// Whose server listens: the worktree's own, a foreign one, or unknown.
     pub ownership: Option<Ownership>,
+    /// Whether atlas-ports started the process on the port (`start`), or found it there; `None`
+    /// when nothing listens or this was not looked at.
+    pub started_by_atlas_ports: Option<bool>,
+    /// Whether the worktree's atlas-ports.toml declares a command for this service (so `start`
+    /// can start it); filled in by the front end, which reads the file.
+    pub command: bool,
     pub allocated_at: String,
     pub allocated_by: String,
     /// Whether the service speaks HTTP (so the page links to it).
@@ -89,6 +95,8 @@ impl DashboardState {
                 pid: s.pid,
                 process: s.process,
                 ownership: s.ownership,
+                started_by_atlas_ports: s.started_by_atlas_ports,
+                command: false,
                 allocated_at: a.allocated_at.to_string(),
                 allocated_by: a.allocated_by.to_string(),
                 http: matches!(s.probe, ProbeKind::Http { .. }),

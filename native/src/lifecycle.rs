@@ -19,6 +19,18 @@ pub fn project(ws: &Workspace) -> Result<(ProjectFile, PathBuf)> {
     Ok((ProjectFile::parse(file.path(), &text)?, root))
 }
 
+/// The services whose command the atlas-ports.toml at the root of the worktree folder `root`
+/// declares (what `start` can start there); none when it has no usable project file.
+pub fn declared_commands(root: &Path) -> Vec<String> {
+    let Ok(file) = WorktreeFile::inside("project file", root, Path::new(PROJECT_FILE)) else { return Vec::new() };
+    match file.read() {
+        Ok(Some(text)) => ProjectFile::parse(file.path(), &text)
+            .map(|p| p.services.into_iter().filter(|s| s.command.is_some()).map(|s| s.name).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// Adds the ranges the worktree's project file declares to the registry, when it has a project
 /// file and they are missing (see [`Ports::declare`]): what `allocate`, `ensure` and `run` do
 /// first, so a repository's own services work without editing the registry.
@@ -79,6 +91,29 @@ pub fn down_stopping(ws: &Workspace, registry: Option<&Path>, grace: std::time::
     let mut report = down(ws, registry)?;
     report.servers = Some(stopped);
     Ok(report)
+}
+
+/// `prune`, after stopping the servers of the worktrees that are gone as
+/// [`crate::servers::reap`] does (only the processes provably theirs): what `atlas-ports prune`,
+/// the dashboard's, the MCP server's and Node's `prune` do. A dry run signals nothing and
+/// releases nothing; it counts the ports of the servers it would stop as free.
+pub fn prune_stopping(
+    ws: &Workspace,
+    registry: Option<&Path>,
+    grace: std::time::Duration,
+    dry_run: bool,
+) -> Result<atlas_ports_core::report::PruneReport> {
+    let ports = ws.ports(registry);
+    let facts = crate::GitFacts::new(ws.repository_root(ports.registry_path()).as_deref());
+    let servers = crate::servers::reap(ws, registry, grace, dry_run)?;
+    let released = if dry_run {
+        // The ports the servers to stop listen on would be free once they are stopped.
+        let freed: Vec<u16> = servers.iter().flat_map(|r| &r.stopped).filter_map(|p| p.port).collect();
+        ports.prune_preview(&facts, &|port| freed.contains(&port))?
+    } else {
+        ports.prune(false, &facts)?
+    };
+    Ok(atlas_ports_core::report::PruneReport { dry_run, released, servers })
 }
 
 /// Releases this worktree's ports and removes the env file `up` wrote (never another file).

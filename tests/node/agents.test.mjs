@@ -194,7 +194,7 @@ test('prune is a dry run unless asked; up and down answer as the CLI does', asyn
   const agent = await agentIn(a)
   t.after(() => agent.close())
   const dry = (await call(agent, 'prune')).structuredContent
-  assert.deepEqual(dry, { dry_run: true, released: [] })
+  assert.deepEqual(dry, { dry_run: true, released: [], servers: [] }, 'the shape of `prune --format json`: no server of a gone worktree here')
   const noProject = await call(agent, 'up')
   assert.equal(noProject.structuredContent.code, 'ERR_NO_PROJECT_FILE')
   fs.writeFileSync(path.join(a, 'atlas-ports.toml'), '[services.web]\n')

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
-import { freeBlock, gitRepo, nativeBin, npmBin, npmDir, registryWith, root } from './support.mjs'
+import { addWorktree, atlas, freeBlock, gitRepo, nativeBin, npmBin, npmDir, registryWith, root } from './support.mjs'
 
 const requireDev = createRequire(path.join(npmDir, 'package.json'))
 const { chromium } = requireDev('playwright-core')
@@ -224,6 +224,94 @@ test('a page on another origin cannot release a port, and a foreign Host is refu
   const ok = await post({ 'x-atlas-ports-token': token, origin: `http://127.0.0.1:${d.port}` })
   assert.equal(ok.status, 200)
   assert.equal(JSON.parse(ok.body).released[0].port, port)
+})
+
+test('Start runs a worktree\'s declared command and the row turns healthy; Stop ends it; another origin can do neither', async (t) => {
+  const main = gitRepo()
+  const b = await freeBlock(2)
+  fs.writeFileSync(path.join(main, 'atlas-ports.toml'), '[services.web]\ncommand = "exec python3 -m http.server {port} --bind 127.0.0.1"\n[services.api]\n')
+  fs.mkdirSync(path.join(main, '.atlas', 'worktrees'), { recursive: true })
+  const registry = path.join(main, '.atlas', 'worktrees', 'ports.json')
+  fs.copyFileSync(registryWith({ web: [b, b], api: [b + 1, b + 1] }), registry)
+  atlas.upSync({ cwd: main })
+  t.after(() => { try { atlas.stopSync({ cwd: main, grace: 0 }) } catch {} })
+  const d = await dashboard(registry)
+  t.after(d.stop)
+  const token = (await request(d.port, { host: `127.0.0.1:${d.port}` })).body.match(/content="([0-9a-f]{64})"/)[1]
+
+  // Another origin, even with the token, starts nothing.
+  const post = (p, headers) => request(d.port, { host: `127.0.0.1:${d.port}`, method: 'POST', path: p, headers: { 'content-type': 'application/json', 'x-atlas-ports-token': token, ...headers }, body: JSON.stringify({ worktree: 'repo', service: 'web' }) })
+  for (const p of ['/api/start', '/api/stop']) {
+    const refused = await post(p, { origin: 'http://evil.example' })
+    assert.equal(refused.status, 403, p)
+    assert.equal(JSON.parse(refused.body).error.code, 'ERR_FORBIDDEN')
+  }
+  assert.equal((await request(d.port, { host: `127.0.0.1:${d.port}`, method: 'POST', path: '/api/start', headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${d.port}` }, body: '{"worktree":"repo","service":"web"}' })).status, 403, 'no token')
+  assert.equal(atlas.getStatusSync('repo', { cwd: main }).ranges.find((r) => r.service === 'web').allocations[0].status, 'not_running', 'nothing was started')
+
+  const page = await browser.newPage()
+  await page.goto(d.url)
+  const row = `tr[data-port="${b}"]`
+  await page.waitForSelector(row)
+  assert.equal(await page.locator(`tr[data-port="${b + 1}"] button.start`).count(), 0, 'no Start for a service without a command')
+  assert.equal(await page.locator(`${row} button.stop`).count(), 0, 'no Stop while nothing runs')
+  await page.getByRole('button', { name: 'Start web of repo' }).click()
+  await page.waitForSelector(`${row}[data-status="healthy"]`, { timeout: 30000 })
+  await page.waitForSelector(`${row} [data-origin="started"]`, { timeout: 3000 })
+  const text = await page.locator(row).innerText()
+  assert.match(text, /started by atlas-ports/)
+  const pid = atlas.getStatusSync('repo', { cwd: main }).ranges.find((r) => r.service === 'web').allocations[0].pid
+  assert.ok(pid && text.includes(String(pid)), `the row shows the PID ${pid}`)
+  assert.match(await page.locator('#notice').innerText(), /web of repo: started/)
+
+  await page.getByRole('button', { name: 'Stop web of repo' }).click()
+  await page.waitForSelector(`${row}[data-status="not_running"]`, { timeout: 10000 })
+  assert.match(await page.locator('#notice').innerText(), new RegExp(`Stopped 1 process of web of repo \\(pid ${pid}\\)`))
+  // Gone, and reaped by the dashboard that started it (no zombie keeps the PID).
+  const gone = () => { try { process.kill(pid, 0); return false } catch (e) { return e.code === 'ESRCH' } }
+  for (const until = Date.now() + 2000; !gone() && Date.now() < until;) await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.ok(gone(), 'the server is gone')
+  await page.waitForSelector(`${row} button.start`, { timeout: 3000 })
+  await page.close()
+})
+
+test('Prune stops the server atlas-ports started in a worktree that was removed, after listing it in the dry run', async (t) => {
+  const main = gitRepo()
+  const b = await freeBlock(2)
+  const gone = addWorktree(main, `gone-${process.pid}`)
+  fs.writeFileSync(path.join(gone, 'atlas-ports.toml'), '[services.web]\ncommand = "exec python3 -m http.server {port} --bind 127.0.0.1"\n')
+  fs.mkdirSync(path.join(main, '.atlas', 'worktrees'), { recursive: true })
+  const registry = path.join(main, '.atlas', 'worktrees', 'ports.json')
+  fs.copyFileSync(registryWith({ web: [b, b + 1] }), registry)
+  const { pid, state } = (await atlas.start({ cwd: gone, timeout: 20000 })).services[0]
+  t.after(() => { try { process.kill(pid, 'SIGKILL') } catch {} })
+  assert.equal(state, 'started')
+  execFileSync('git', ['worktree', 'remove', '--force', gone], { cwd: main })
+
+  const d = await dashboard(registry)
+  t.after(d.stop)
+  // Start in a worktree whose folder is gone is refused, naming why.
+  const token = (await request(d.port, { host: `127.0.0.1:${d.port}` })).body.match(/content="([0-9a-f]{64})"/)[1]
+  const headers = { 'content-type': 'application/json', 'x-atlas-ports-token': token, origin: `http://127.0.0.1:${d.port}` }
+  const refused = await request(d.port, { host: `127.0.0.1:${d.port}`, method: 'POST', path: '/api/start', headers, body: JSON.stringify({ worktree: `gone-${process.pid}`, service: 'web' }) })
+  assert.equal(refused.status, 400)
+  assert.equal(JSON.parse(refused.body).error.code, 'ERR_INVALID_ARGUMENT')
+  assert.match(JSON.parse(refused.body).error.message, /is gone/)
+  const page = await browser.newPage()
+  await page.goto(d.url)
+  await page.waitForSelector(`tr[data-port="${b}"]`)
+  await page.getByRole('button', { name: 'Prune…' }).click()
+  const dialog = page.locator('dialog#confirm')
+  await dialog.waitFor({ state: 'visible' })
+  assert.match(await dialog.innerText(), new RegExp(`gone-${process.pid}: stop \\S+ ${pid} \\(web\\)`))
+  process.kill(pid, 0) // the dry run signalled nothing
+  await page.getByRole('button', { name: 'Release 1' }).click()
+  await page.waitForSelector(`tr[data-port="${b}"]`, { state: 'detached', timeout: 10000 })
+  assert.match(await page.locator('#notice').innerText(), /Pruned 1 allocations, stopped 1 processes/)
+  const gone_ = () => { try { process.kill(pid, 0); return false } catch (e) { return e.code === 'ESRCH' } }
+  for (const until = Date.now() + 2000; !gone_() && Date.now() < until;) await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.ok(gone_(), 'the server of the removed worktree is gone')
+  await page.close()
 })
 
 test('named URLs reach each worktree\'s own server, stream, carry WebSockets, and say when a name is unknown or down', async (t) => {

@@ -16,6 +16,7 @@ import atlasPorts from 'atlas-ports/vite'
 import { atlasPorts as named } from 'atlas-ports/vite'
 import type { AtlasPortsViteOptions } from 'atlas-ports/vite'
 import atlas, { ensurePort, ensurePortSync, isAtlasPortsError, type AtlasPortsError } from 'atlas-ports'
+import { start, startSync, stop, stopSync, down, pruneDetails, getStatusSync, type StartReport, type StopReport } from 'atlas-ports'
 import * as all from 'atlas-ports'
 const options: AtlasPortsViteOptions = { service: 'web', preview: 'web-preview' }
 const plugins = [atlasPorts(), named(options)]
@@ -25,7 +26,24 @@ const target: string = atlas.__napiBindingTarget + all.__napiBindingTarget
 const guard = (e: unknown): string | undefined => (isAtlasPortsError(e) ? e.code : undefined)
 // @ts-expect-error: not an option of the plugin
 atlasPorts({ servise: 'api' })
+// Servers: start and stop this worktree's declared commands; down and prune stop them too.
+const started: Promise<StartReport> = start({ service: 'web', timeout: 30_000 })
+const state: 'started' | 'already_running' | 'not_ready' | 'exited' = startSync().services[0].state
+const startedPid: number | undefined = startSync({ cwd: '.' }).services[0].pid
+const stopped: Promise<StopReport> = stop({ service: 'web', grace: 1000 })
+const proof: 'started' | 'runs_inside' = stopSync().stopped[0].proof
+const leftAlone: { pid?: number, cwd?: string, reason: string } = stopSync().leftAlone[0]
+const byUs: boolean | undefined = getStatusSync().ranges[0].allocations[0].startedByAtlasPorts
+const downServers: Promise<number | undefined> = down({ grace: 0 }).then((d) => d.servers?.leftAlone.length)
+const pruned: Promise<string | undefined> = pruneDetails({ dryRun: true, grace: 0 }).then((p) => p.servers[0].stopped[0].signal)
+// @ts-expect-error: start and stop work for this worktree only
+stop({ worktree: 'other' })
+// @ts-expect-error: a state is one of four
+const badState: StartReport['services'][number]['state'] = 'running'
+// @ts-expect-error: grace is milliseconds, a number
+stopSync({ grace: '5s' })
 export { plugins, port, now, target, guard, type AtlasPortsError }
+export { started, state, startedPid, stopped, proof, leftAlone, byUs, downServers, pruned, badState }
 `
 // The same as CommonJS TypeScript (import … = require).
 const CTS = `
@@ -34,9 +52,10 @@ import atlas = require('atlas-ports')
 const plugins = [atlasPorts(), atlasPorts.atlasPorts({ service: 'web' }), atlasPorts.default()]
 const now: number = atlas.ensurePortSync('web')
 const guard = (e: unknown): string | undefined => (atlas.isAtlasPortsError(e) ? e.code : undefined)
+const alone: number = atlas.stopSync({ service: 'web', grace: 0 }).leftAlone.length + atlas.startSync().services.length
 // @ts-expect-error: not an option of the plugin
 atlasPorts({ servise: 'api' })
-export { plugins, now, guard }
+export { plugins, now, guard, alone }
 `
 // Checked JavaScript, as vite.config.js and a CommonJS script are written.
 const MJS = `
@@ -48,10 +67,11 @@ export default { plugins: [atlasPorts()], now }
 `
 const CJS = `
 const atlasPorts = require('atlas-ports/vite')
-const { ensurePort, ensurePortSync } = require('atlas-ports')
+const { ensurePort, ensurePortSync, start, stop } = require('atlas-ports')
 /** @type {number} */
 const now = ensurePortSync('web')
 ensurePort('api').then((/** @type {number} */ port) => port + now)
+start().then((r) => stop({ grace: 1000 }).then((s) => r.services.length + s.stopped.length))
 module.exports = { plugins: [atlasPorts({ service: 'web' })] }
 `
 const VITE_CONFIG = `

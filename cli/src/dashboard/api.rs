@@ -8,7 +8,9 @@
 //! | `GET /api/state` | | the page's data ([`DashboardState`]) |
 //! | `POST /api/release` | `{"port": 8080, "worktree": "w"}` | releases that worktree's port |
 //! | `POST /api/release-worktree` | `{"worktree": "w"}` | releases every port of a worktree |
-//! | `POST /api/prune` | `{"dry_run": true}` | what prune would release, or releases it |
+//! | `POST /api/prune` | `{"dry_run": true}` | what prune would stop and release, or does it |
+//! | `POST /api/start` | `{"worktree": "w", "service": "web"}` | starts the command the worktree's atlas-ports.toml declares for it |
+//! | `POST /api/stop` | `{"worktree": "w", "service": "web"}` | stops that service's servers provably the worktree's |
 //! | `POST /api/check` | `{}` | a health check now, stored in the registry |
 //!
 //! Errors answer `{"error": {"code", "message"}}` with the CLI's error codes.
@@ -16,9 +18,10 @@
 use super::Context;
 use super::http::{self, Body};
 use atlas_ports_core::dashboard::DashboardState;
-use atlas_ports_core::report::{PruneReport, ReleaseReport};
+use atlas_ports_core::report::ReleaseReport;
 use atlas_ports_core::{Error, printable};
-use atlas_ports_native::{GitFacts, SystemHealthProbe};
+use atlas_ports_native::servers::{StartOptions, StopOptions};
+use atlas_ports_native::{SystemHealthProbe, Workspace, lifecycle, servers};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -26,6 +29,7 @@ use hyper::header::{CONTENT_TYPE, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +42,10 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one look at the registry and its ports answers `GET /api/state`: several open
 /// pages polling every second probe the ports about once a second, not once per page.
 const STATE_FRESH: Duration = Duration::from_millis(500);
+/// How long a stopped server is given between SIGTERM and SIGKILL (the CLI's default).
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long the Start button waits for the service to be ready.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The last state served.
 #[derive(Debug, Default)]
@@ -150,9 +158,26 @@ async fn answer(ctx: &Arc<Context>, req: Request<Incoming>, host: &str) -> Resul
         "/api/prune" => {
             let PruneBody { dry_run } = parse(&body)?;
             act(ctx, move |c| {
-                let ports = c.ports();
-                let facts = GitFacts::new(c.workspace().repository_root(ports.registry_path()).as_deref());
-                Ok(PruneReport { dry_run, released: ports.prune(dry_run, &facts)? })
+                let registry = c.ports().registry_path().to_owned();
+                lifecycle::prune_stopping(c.workspace(), Some(&registry), STOP_GRACE, dry_run)
+            })
+            .await?
+        }
+        "/api/start" => {
+            let ServiceBody { worktree, service } = parse(&body)?;
+            act(ctx, move |c| {
+                let (ws, registry) = worktree_at(c, &worktree)?;
+                let options = StartOptions { service: Some(service), timeout: START_TIMEOUT };
+                Ok(servers::start(&ws, Some(&registry), &options)?.1)
+            })
+            .await?
+        }
+        "/api/stop" => {
+            let ServiceBody { worktree, service } = parse(&body)?;
+            act(ctx, move |c| {
+                let (ws, registry) = worktree_at(c, &worktree)?;
+                let options = StopOptions { service: Some(service), grace: STOP_GRACE, dry_run: false };
+                servers::stop_here(&ws, Some(&registry), &options)
             })
             .await?
         }
@@ -192,6 +217,40 @@ struct PruneBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckBody {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceBody {
+    worktree: String,
+    service: String,
+}
+
+/// A worktree of the registry as if atlas-ports ran inside it (its folder as recorded), with the
+/// dashboard's registry: what `start` and `stop` run in. Refused when the folder is not that
+/// worktree's any more (gone, or now known by another name).
+fn worktree_at(ctx: &Context, worktree: &str) -> atlas_ports_core::Result<(Workspace, PathBuf)> {
+    let ports = ctx.ports();
+    let registry = ports.registry_path().to_owned();
+    let path = ports.list(Some(worktree))?.into_iter().find_map(|a| a.worktree_path).ok_or_else(|| {
+        Error::InvalidArgument {
+            what: "worktree",
+            value: worktree.to_owned(),
+            reason: "the registry records no folder for it".to_owned(),
+        }
+    })?;
+    let refused = |reason: String| Error::InvalidArgument { what: "worktree", value: worktree.to_owned(), reason };
+    if !Path::new(&path).is_dir() {
+        return Err(refused(format!("its folder {path} is gone")));
+    }
+    let ws = Workspace::at(PathBuf::from(&path))?;
+    let name = ws
+        .worktree_name(&ws.ports(Some(&registry)), None)
+        .map_err(|e| refused(format!("its folder {path} is not a worktree now ({e})")))?;
+    if name != worktree {
+        return Err(refused(format!("its recorded folder {path} is worktree '{name}' now")));
+    }
+    Ok((ws, registry))
+}
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body)
@@ -239,7 +298,15 @@ async fn state(ctx: &Arc<Context>) -> Response<Body> {
 
 fn look(ctx: &Context) -> atlas_ports_core::Result<DashboardState> {
     let ports = ctx.ports();
-    let (reg, states) = ports.observe(None, &SystemHealthProbe::default())?;
+    let (reg, mut states) = ports.observe(None, &SystemHealthProbe::default())?;
+    servers::mark_started(ports.registry_path(), &mut states);
     let now = atlas_ports_core::Clock::now(&atlas_ports_native::SystemClock).to_string();
-    Ok(DashboardState::new(ctx.registry_display(), now, &reg, states, Some(ctx.port)))
+    let mut state = DashboardState::new(ctx.registry_display(), now, &reg, states, Some(ctx.port));
+    for w in &mut state.worktrees {
+        let declared = w.path.as_deref().map_or_else(Vec::new, |p| lifecycle::declared_commands(Path::new(p)));
+        for s in &mut w.services {
+            s.command = declared.contains(&s.service);
+        }
+    }
+    Ok(state)
 }

@@ -2,9 +2,9 @@
 //! they do not fit the schema), and running it against the registry.
 
 use super::Server;
-use atlas_ports_core::report::{HealthReport, PruneReport, ReleaseReport, WorktreeReport};
+use atlas_ports_core::report::{HealthReport, ReleaseReport, WorktreeReport};
 use atlas_ports_core::{AllocateRequest, Allocation, Error, Result, env_export, names, status};
-use atlas_ports_native::{GitFacts, SystemHealthProbe, Workspace, lifecycle, readiness};
+use atlas_ports_native::{SystemHealthProbe, Workspace, lifecycle, readiness};
 use rmcp::ErrorData as McpError;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde::Deserialize;
@@ -117,7 +117,7 @@ pub fn list() -> Vec<Tool> {
         ),
         tool(
             "prune",
-            "Lists (dry_run, the default) or releases the ports of worktrees that are gone: folder deleted, unknown to git, nothing listening. A live worktree's ports are never touched.".to_owned(),
+            "Lists (dry_run, the default) or releases the ports of worktrees that are gone (folder deleted, unknown to git), after stopping their servers: only processes provably theirs (started by atlas-ports, or listening on their ports from inside their deleted folder as this user); anything else is reported in `servers[].left_alone`, never signalled. A live worktree's ports and servers are never touched.".to_owned(),
             json!({ "dry_run": { "type": "boolean", "description": "Only report what would be released (default true)" } }),
             &[],
             write(true),
@@ -372,9 +372,9 @@ impl Call {
             }
             Call::Prune(a) => {
                 let dry_run = a.dry_run.unwrap_or(true);
-                let facts = GitFacts::new(ws.repository_root(ports.registry_path()).as_deref());
-                let released = ports.prune(dry_run, &facts)?;
-                Ok(serde_json::to_value(PruneReport { dry_run, released }).expect("reports serialise"))
+                let grace = Duration::from_secs(5);
+                let report = lifecycle::prune_stopping(&ws, registry, grace, dry_run)?;
+                Ok(serde_json::to_value(report).expect("reports serialise"))
             }
         }
     }

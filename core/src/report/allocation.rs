@@ -27,6 +27,9 @@ pub struct InitReport {
 pub struct PruneReport {
     pub dry_run: bool,
     pub released: Vec<Allocation>,
+    /// The servers of gone worktrees that were stopped first (or, on a dry run, would be), and
+    /// those found and left alone: one report per worktree that had any.
+    pub servers: Vec<crate::report::StopReport>,
 }
 
 /// Why a port is not available.
@@ -90,7 +93,8 @@ impl InitReport {
 impl PruneReport {
     /// What was (or would be) released and why; `registry` is shown when the file changed.
     pub fn text(&self, registry: &str) -> String {
-        let mut text = String::from("Pruning allocations of worktrees that are gone\n");
+        let mut text: String = self.servers.iter().map(crate::report::StopReport::text).collect();
+        text.push_str("Pruning allocations of worktrees that are gone\n");
         for a in &self.released {
             let path = a.worktree_path.as_deref().unwrap_or_default();
             let _ = writeln!(text, "  {} → {} ({}): {path} is gone", a.port, a.worktree, a.service);

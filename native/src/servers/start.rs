@@ -29,6 +29,17 @@ struct Launched {
     kind: ProbeKind,
 }
 
+impl Drop for Launched {
+    /// A child still running is waited for on a thread of its own: in a process that goes on
+    /// (Node's `start`, the dashboard) a server that ends later would otherwise stay a zombie,
+    /// holding its PID, until that process exits.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::thread::Builder::new().name("atlas-ports-reaper".into()).spawn(move || child.wait());
+        }
+    }
+}
+
 /// Ensures the worktree's ports and env file (as `up`), starts the declared commands that are
 /// not running yet, and waits until they are ready or `timeout` passes. Returns `up`'s report,
 /// what happened to each service, and whether the registry was created.

@@ -56,16 +56,27 @@ function row (worktree, s) {
     : el('td', { class: 'muted' }, '—')
   const foreign = s.ownership && s.ownership.owner === 'foreign'
   const process = s.pid ? `${s.process || 'pid'} ${s.pid}` : null
+  const origin = s.pid && s.started_by_atlas_ports !== null && s.started_by_atlas_ports !== undefined
+    ? el('div', { class: 'muted small text', 'data-origin': s.started_by_atlas_ports ? 'started' : 'found' }, s.started_by_atlas_ports ? 'started by atlas-ports' : 'found')
+    : null
+  // Stop when something provably the worktree's listens (what stop itself checks again);
+  // Start when atlas-ports.toml declares the service's command and nothing listens.
+  const ours = s.pid && (s.started_by_atlas_ports || (s.ownership && s.ownership.owner === 'own'))
+  const serverButton = ours
+    ? el('button', { type: 'button', class: 'stop', 'aria-label': `Stop ${s.service} of ${worktree.name}`, onclick: (e) => stopServer(worktree.name, s, e.target) }, 'Stop')
+    : s.command && !s.pid
+      ? el('button', { type: 'button', class: 'start', 'aria-label': `Start ${s.service} of ${worktree.name}`, onclick: (e) => startServer(worktree.name, s, e.target) }, 'Start')
+      : null
   return el('tr', { 'data-port': s.port, 'data-worktree': worktree.name, 'data-service': s.service, 'data-status': s.status, 'data-foreign': foreign ? 'true' : null, class: foreign ? 'conflict' : null },
     el('td', {}, el('span', { class: 'name' }, s.service), s.description ? el('div', { class: 'muted small text' }, s.description) : null),
     el('td', { class: 'num' }, String(s.port)),
     el('td', {}, el('span', { class: `badge ${s.status}` }, STATES[s.status] || s.status), el('div', { class: 'muted small text' }, s.detail)),
-    el('td', { title: s.ownership ? s.ownership.reason : null }, process || el('span', { class: 'muted' }, '—'),
+    el('td', { title: s.ownership ? s.ownership.reason : null }, process || el('span', { class: 'muted' }, '—'), origin,
       foreign ? el('div', {}, el('span', { class: 'badge foreign', title: s.ownership.reason }, 'foreign process')) : null,
       s.ownership && s.pid && s.ownership.owner !== 'own' ? el('div', { class: 'muted small text' }, s.ownership.reason) : null),
     el('td', {}, when(s.allocated_at), el('div', { class: 'muted small text' }, s.allocated_by)),
     open,
-    el('td', {}, el('button', { type: 'button', class: 'release', 'aria-label': `Release port ${s.port} (${s.service} of ${worktree.name})`, onclick: () => release(worktree.name, s) }, 'Release'))
+    el('td', { class: 'actions' }, serverButton, el('button', { type: 'button', class: 'release', 'aria-label': `Release port ${s.port} (${s.service} of ${worktree.name})`, onclick: () => release(worktree.name, s) }, 'Release'))
   )
 }
 
@@ -163,6 +174,29 @@ async function release (worktree, s) {
   await refresh()
 }
 
+async function startServer (worktree, s, button) {
+  button.disabled = true
+  notice(`Starting ${s.service} of ${worktree}…`)
+  try {
+    const r = await api('POST', '/api/start', { worktree, service: s.service })
+    const one = r.services.find((x) => x.service === s.service) || r.services[0]
+    const fine = one.state === 'started' || one.state === 'already_running'
+    notice(fine ? `${s.service} of ${worktree}: ${one.state.replace('_', ' ')} (pid ${one.pid}), ${one.reason}.` : `${s.service} of ${worktree}: ${one.state.replace('_', ' ')}: ${one.reason}; log: ${one.log}`, !fine)
+  } catch (e) { notice(`Could not start ${s.service} of ${worktree}: ${e.message}`, true) }
+  await refresh()
+}
+
+async function stopServer (worktree, s, button) {
+  button.disabled = true
+  try {
+    const r = await api('POST', '/api/stop', { worktree, service: s.service })
+    const stopped = r.stopped.filter((p) => p.ended).map((p) => `pid ${p.pid}`)
+    const alone = r.left_alone.map((p) => `pid ${p.pid ?? '?'} on port ${p.port} left alone: ${p.reason}`)
+    notice([`Stopped ${stopped.length} process${stopped.length === 1 ? '' : 'es'} of ${s.service} of ${worktree}${stopped.length ? ` (${stopped.join(', ')})` : ''}.`, ...alone].join(' '), alone.length > 0)
+  } catch (e) { notice(`Could not stop ${s.service} of ${worktree}: ${e.message}`, true) }
+  await refresh()
+}
+
 async function releaseWorktree (w) {
   const lines = w.services.map((s) => `${s.service}: port ${s.port}`)
   if (!await confirmDialog(`Release every port of ${w.name}?`, lines, `Release ${lines.length}`)) return
@@ -176,10 +210,15 @@ async function releaseWorktree (w) {
 async function prune () {
   try {
     const dry = await api('POST', '/api/prune', { dry_run: true })
-    const lines = dry.released.map((a) => `${a.worktree}: ${a.service} on port ${a.port}`)
-    if (!await confirmDialog('Prune the ports of worktrees that are gone?', lines, `Release ${lines.length}`)) return
+    const servers = dry.servers.flatMap((w) => [
+      ...w.stopped.map((p) => `${w.worktree}: stop ${p.process || 'pid'} ${p.pid}${p.service ? ` (${p.service})` : ''}`),
+      ...w.left_alone.map((p) => `${w.worktree}: leave ${p.process || 'pid'} ${p.pid ?? '?'} on port ${p.port} alone: ${p.reason}`)
+    ])
+    const lines = [...servers, ...dry.released.map((a) => `${a.worktree}: ${a.service} on port ${a.port}`)]
+    if (!await confirmDialog('Prune the ports of worktrees that are gone?', lines, `Release ${dry.released.length}`)) return
     const r = await api('POST', '/api/prune', { dry_run: false })
-    notice(`Pruned ${r.released.length} allocations.`)
+    const stopped = r.servers.reduce((n, w) => n + w.stopped.filter((p) => p.ended).length, 0)
+    notice(`Pruned ${r.released.length} allocations${stopped ? `, stopped ${stopped} processes` : ''}.`)
   } catch (e) { notice(`Could not prune: ${e.message}`, true) }
   await refresh()
 }
