@@ -3,7 +3,6 @@
 
 mod args;
 mod commands;
-mod dashboard;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod output;

@@ -1,12 +1,33 @@
-//! `atlas-ports dashboard [--port PORT] [--open]`: the live page and named URLs
-//! ([`crate::dashboard`]), served until Ctrl+C or `q`.
+//! `atlas-ports dashboard [--port PORT] [--open]`: the live page and named URLs (the
+//! `atlas-ports-server` crate), served until Ctrl+C or `q`.
 
 use super::{Exit, Invocation};
 use crate::args::DashboardArgs;
+use crate::output;
 use atlas_ports_core::Result;
+use atlas_ports_server::{Listening, Options};
+use std::path::PathBuf;
+use std::time::Duration;
 
 pub fn run(inv: &Invocation<'_>, args: DashboardArgs) -> Result<Exit> {
     let json = inv.json()?;
-    crate::dashboard::serve(inv, &args, json)?;
+    let options = Options {
+        cwd: inv.ws.cwd.clone(),
+        registry: inv.registry().map(PathBuf::from),
+        port: args.port,
+        proxy_timeout: Duration::from_secs(args.proxy_timeout),
+        open: args.open,
+    };
+    let mut announce = |l: &Listening| {
+        if json {
+            output::text(&format!("{}\n", serde_json::json!({ "url": l.url, "port": l.port })))
+        } else {
+            output::text(&format!(
+                "atlas-ports dashboard: {}\nregistry: {}\nnamed URLs: http://<service>.<worktree>.localhost:{}/\nCtrl+C or q to stop.\n",
+                l.url, l.registry, l.port
+            ))
+        }
+    };
+    atlas_ports_server::serve(&options, &mut announce, &|w| output::note(w))?;
     Ok(Exit::Success)
 }

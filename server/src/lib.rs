@@ -1,4 +1,4 @@
-//! `atlas-ports dashboard`: one local HTTP server (hyper on a single-threaded tokio runtime)
+//! The atlas-ports server, behind `atlas-ports dashboard`: one local HTTP server (hyper on a single-threaded tokio runtime)
 //! that serves
 //! - the dashboard page at `http://127.0.0.1:PORT/` ([`page`]) and its JSON API ([`api`]):
 //!   every worktree's services with their live state, the conflicts, and the actions;
@@ -18,9 +18,6 @@ mod page;
 mod proxy;
 mod server;
 
-use crate::args::DashboardArgs;
-use crate::commands::Invocation;
-use crate::output;
 use atlas_ports_core::{Error, Ports, Result};
 use atlas_ports_native::Workspace;
 use std::net::{Ipv4Addr, TcpListener};
@@ -61,41 +58,61 @@ impl Context {
     }
 }
 
-/// Serves until Ctrl+C or `q` at the terminal (or a signal when not on one).
-pub fn serve(inv: &Invocation<'_>, args: &DashboardArgs, json: bool) -> Result<()> {
+/// How to serve: what `atlas-ports dashboard`'s options say.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The folder the server was started from (the registry is discovered from it).
+    pub cwd: PathBuf,
+    /// `--registry`, when given.
+    pub registry: Option<PathBuf>,
+    /// The port to listen on; `None` takes a free one.
+    pub port: Option<u16>,
+    /// How long a proxied service may take to answer.
+    pub proxy_timeout: Duration,
+    /// Open the page in the default browser once listening.
+    pub open: bool,
+}
+
+/// Where the server listens, told to the caller once it does.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    pub url: String,
+    pub port: u16,
+    /// The registry's path as the user would write it.
+    pub registry: String,
+}
+
+/// Serves until Ctrl+C or `q` at the terminal (or a signal when not on one). `announce` is
+/// told where it listens before the first connection is taken; a warning (a browser that
+/// could not be opened) goes to `warn`.
+pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<()>, warn: &dyn Fn(&str)) -> Result<()> {
     let system = |action: &'static str| move |source| Error::System { action, source };
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, args.port.unwrap_or(0))).map_err(|e| match args.port {
-        Some(port) => Error::InvalidArgument {
-            what: "--port",
-            value: port.to_string(),
-            reason: format!("cannot listen on 127.0.0.1:{port}: {e}"),
-        },
-        None => Error::System { action: "listen on 127.0.0.1 for the dashboard", source: e },
-    })?;
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, options.port.unwrap_or(0))).map_err(|e| match options.port {
+            Some(port) => Error::InvalidArgument {
+                what: "--port",
+                value: port.to_string(),
+                reason: format!("cannot listen on 127.0.0.1:{port}: {e}"),
+            },
+            None => Error::System { action: "listen on 127.0.0.1 for the dashboard", source: e },
+        })?;
     listener.set_nonblocking(true).map_err(system("set up the dashboard's socket"))?;
     let port = listener.local_addr().map_err(system("set up the dashboard's socket"))?.port();
     let ctx = Arc::new(Context {
-        ws: Workspace::at(inv.ws.cwd.clone())?,
-        registry: inv.registry().map(PathBuf::from),
+        ws: Workspace::at(options.cwd.clone())?,
+        registry: options.registry.clone(),
         port,
         token: http::token().map_err(system("draw the dashboard's random token"))?,
         state: api::StateCache::default(),
-        proxy: proxy::Limits::new(Duration::from_secs(args.proxy_timeout)),
+        proxy: proxy::Limits::new(options.proxy_timeout),
         lookups: lookup::Lookups::default(),
     });
     let url = format!("http://127.0.0.1:{port}/");
-    if json {
-        output::text(&format!("{}\n", serde_json::json!({ "url": url, "port": port })))?;
-    } else {
-        output::text(&format!(
-            "atlas-ports dashboard: {url}\nregistry: {}\nnamed URLs: http://<service>.<worktree>.localhost:{port}/\nCtrl+C or q to stop.\n",
-            ctx.registry_display()
-        ))?;
-    }
-    if args.open
+    announce(&Listening { url: url.clone(), port, registry: ctx.registry_display() })?;
+    if options.open
         && let Err(e) = open_browser(&url)
     {
-        output::note(&format!("atlas-ports: warning: could not open a browser ({e}); open {url} yourself"));
+        warn(&format!("atlas-ports: warning: could not open a browser ({e}); open {url} yourself"));
     }
     let mut keys = atlas_ports_native::Keys::listen()
         .map_err(|source| Error::System { action: "listen to the keyboard for Ctrl+C", source })?;
