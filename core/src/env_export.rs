@@ -18,8 +18,18 @@ pub struct PortVariable {
 
 /// The variable name for a service: `web-staging` → `PORT_WEB_STAGING`.
 pub fn variable_name(service: &str) -> String {
-    let mut name = String::with_capacity(5 + service.len());
-    name.push_str("PORT_");
+    prefixed_name("PORT_", service)
+}
+
+/// The named-URL variable for a service, while a proxy runs: `web-staging` → `URL_WEB_STAGING`.
+pub fn url_variable_name(service: &str) -> String {
+    prefixed_name("URL_", service)
+}
+
+/// `prefix` + the service upper-cased, every other character than A–Z and 0–9 as `_`.
+fn prefixed_name(prefix: &str, service: &str) -> String {
+    let mut name = String::with_capacity(prefix.len() + service.len());
+    name.push_str(prefix);
     name.extend(service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }));
     name
 }

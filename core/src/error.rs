@@ -78,6 +78,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The port the named-URL proxy is to listen on is taken; `holder` says by what (a process
+    /// with its PID and name, another atlas-ports proxy, or an unknown one).
+    #[error("port {port} on 127.0.0.1 is taken by {holder}")]
+    PortTaken { port: u16, holder: String },
+
     /// The system refused something other than a file operation: reading the folder a process
     /// works in, writing to its standard output.
     #[error("cannot {action}: {source}")]
@@ -140,6 +145,7 @@ impl Error {
             Error::ProjectFileMissing { .. } => "ERR_NO_PROJECT_FILE",
             Error::InvalidProjectFile { .. } => "ERR_INVALID_PROJECT_FILE",
             Error::LockTimeout { .. } => "ERR_LOCK_TIMEOUT",
+            Error::PortTaken { .. } => "ERR_PORT_TAKEN",
             Error::Io { .. } | Error::System { .. } => "ERR_IO",
         }
     }

@@ -16,6 +16,7 @@ pub mod names;
 pub mod ports;
 pub mod printable;
 pub mod project;
+pub mod proxy;
 pub mod prune;
 pub mod ranges;
 pub mod registry;

@@ -47,7 +47,12 @@ pub fn url(allocation: &Allocation, proxy_port: u16) -> String {
 
 /// The host (with port) of an allocation's named URL.
 pub fn host(allocation: &Allocation, proxy_port: u16) -> String {
-    format!("{}.{}.localhost:{proxy_port}", host_label(&allocation.service), host_label(&allocation.worktree))
+    host_of(&allocation.service, &allocation.worktree, proxy_port)
+}
+
+/// The host (with port) of a worktree's service's named URL.
+pub fn host_of(service: &str, worktree: &str, proxy_port: u16) -> String {
+    format!("{}.{}.localhost:{proxy_port}", host_label(service), host_label(worktree))
 }
 
 /// A request's `Host`, taken apart: the name in lower case without a trailing dot, and the port.

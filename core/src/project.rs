@@ -43,6 +43,64 @@ struct RawProject {
     services: IndexMap<toml::Spanned<String>, toml::Spanned<RawService>>,
     #[serde(default)]
     env: IndexMap<toml::Spanned<String>, toml::Spanned<String>>,
+    proxy: Option<toml::Spanned<RawProxy>>,
+}
+
+/// `[proxy]`: how named URLs are served for this repository.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProxy {
+    port: Option<toml::Spanned<i64>>,
+    https: Option<bool>,
+}
+
+/// The `[proxy]` table alone, for readers that need nothing else (any other key is someone
+/// else's to check).
+#[derive(Deserialize)]
+struct ProxyOnly {
+    proxy: Option<toml::Spanned<RawProxy>>,
+}
+
+/// What `[proxy]` says: the port named URLs live on and their scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProxySettings {
+    /// `port = N` (1–65535), when given.
+    pub port: Option<u16>,
+    /// `https = true`: named URLs are handed out as `https://`.
+    pub https: bool,
+}
+
+impl ProxySettings {
+    /// The `[proxy]` table of the project file at `path` (named in errors), checked; the rest
+    /// of the file is not looked at, so a file with only `[proxy]` is fine here.
+    pub fn parse(path: &Path, text: &str) -> Result<ProxySettings> {
+        let invalid = |span: Option<Range<usize>>, reason: String| Error::InvalidProjectFile {
+            path: path.to_owned(),
+            line: span.map_or(1, |s| line_of(text, s.start)),
+            reason,
+        };
+        let raw: ProxyOnly = toml::from_str(text).map_err(|e| invalid(e.span(), first_line(e.message())))?;
+        ProxySettings::checked(raw.proxy.as_ref(), &invalid)
+    }
+
+    fn checked(
+        raw: Option<&toml::Spanned<RawProxy>>,
+        invalid: &dyn Fn(Option<Range<usize>>, String) -> Error,
+    ) -> Result<ProxySettings> {
+        let Some(raw) = raw else { return Ok(ProxySettings::default()) };
+        let port = match &raw.get_ref().port {
+            None => None,
+            Some(p) => Some(u16::try_from(*p.get_ref()).ok().filter(|&n| n != 0).ok_or_else(|| {
+                invalid(Some(p.span()), format!("[proxy] port {} is not a port number from 1 to 65535", p.get_ref()))
+            })?),
+        };
+        Ok(ProxySettings { port, https: raw.get_ref().https.unwrap_or(false) })
+    }
+
+    /// The scheme named URLs are handed out with.
+    pub fn scheme(&self) -> crate::proxy::Scheme {
+        if self.https { crate::proxy::Scheme::Https } else { crate::proxy::Scheme::Http }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -94,6 +152,8 @@ pub struct ProjectFile {
     pub services: Vec<DeclaredService>,
     /// Extra variables: name and template (`{port:SERVICE}` stands for that service's port).
     pub env: Vec<(String, String)>,
+    /// `[proxy]`: the named URLs' port and scheme.
+    pub proxy: ProxySettings,
     path: PathBuf,
 }
 
@@ -106,6 +166,7 @@ impl ProjectFile {
             reason,
         };
         let raw: RawProject = toml::from_str(text).map_err(|e| invalid(e.span(), first_line(e.message())))?;
+        let proxy = ProxySettings::checked(raw.proxy.as_ref(), &invalid)?;
         let env_file = match &raw.env_file {
             None => PathBuf::from(DEFAULT_ENV_FILE),
             Some(f) => {
@@ -276,7 +337,7 @@ impl ProjectFile {
             }
             env.push((name.get_ref().clone(), template.get_ref().clone()));
         }
-        Ok(ProjectFile { env_file, services, env, path: path.to_owned() })
+        Ok(ProjectFile { env_file, services, env, proxy, path: path.to_owned() })
     }
 
     /// Refuses services that have no range in the registry, naming the line that declares them.
@@ -582,6 +643,30 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         );
         assert!(written_by_up(&text));
         assert!(!written_by_up("PORT_WEB=1\n"));
+    }
+
+    #[test]
+    fn the_proxy_table_is_checked_with_its_line() {
+        let p = parse("[services.web]\n[proxy]\nport = 4400\nhttps = true\n").unwrap();
+        assert_eq!(p.proxy, ProxySettings { port: Some(4400), https: true });
+        assert_eq!(p.proxy.scheme(), crate::proxy::Scheme::Https);
+        assert_eq!(parse("[services.web]\n").unwrap().proxy, ProxySettings::default());
+        for bad in ["0", "65536", "-1"] {
+            let err = parse(&format!("[services.web]\n[proxy]\nport = {bad}\n")).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "invalid project file atlas-ports.toml, line 3: [proxy] port {bad} is not a port number from 1 to 65535"
+                )
+            );
+        }
+        let err = parse("[services.web]\n[proxy]\nprot = 1\n").unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("unknown field `prot`"), "{err}");
+        // Alone, [proxy] is read without the services the rest of the file needs.
+        let path = Path::new("atlas-ports.toml");
+        assert_eq!(ProxySettings::parse(path, "[proxy]\nport = 2000\n").unwrap().port, Some(2000));
+        assert_eq!(ProxySettings::parse(path, "env_file = \".e\"\n").unwrap(), ProxySettings::default());
+        assert!(ProxySettings::parse(path, "[proxy]\nport = \"x\"\n").unwrap_err().to_string().contains("line 2"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod keys;
 pub mod lifecycle;
 mod os_fs;
 pub mod platform;
+pub mod proxy;
 mod protocols;
 pub mod readiness;
 pub mod servers;

@@ -61,7 +61,7 @@ pub enum StopSignal {
 }
 
 /// The folder beside the registry that holds the servers files and the logs.
-fn state_dir(registry: &Path) -> PathBuf {
+pub(crate) fn state_dir(registry: &Path) -> PathBuf {
     registry.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
 }
 
