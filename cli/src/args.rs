@@ -249,7 +249,7 @@ pub enum Command {
 
     /// Serve a live web page of every worktree's ports, and each service at a name
     #[command(after_help = concat!(
-        "Examples:\n  atlas-ports dashboard\n  atlas-ports dashboard --port 4100 --open\n\n",
+        "Examples:\n  atlas-ports dashboard\n  atlas-ports dashboard --port 4100 --open\n  atlas-ports proxy start        # the same server in the background\n\n",
         "The page (http://127.0.0.1:PORT/) lists every worktree's services with their live state and\n",
         "the conflicts, updated every second, and can release ports, prune and run a health check.\n",
         "The same server routes http://<service>.<worktree>.localhost:PORT/ to that worktree's port\n",
@@ -258,6 +258,20 @@ pub enum Command {
         "Exit status: 0 stopped, 2 the port is taken, a flag is invalid or the registry cannot be read"
     ))]
     Dashboard(DashboardArgs),
+
+    /// Run the named-URL proxy (the dashboard's server) in the background: start, stop, status
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports proxy start\n  atlas-ports proxy status --format json\n  atlas-ports proxy stop\n",
+        "  atlas-ports proxy service systemd --install\n\n",
+        "The proxy serves http://<service>.<worktree>.localhost:PORT/ (and the dashboard) on a stable\n",
+        "port: --port, else $ATLAS_PORTS_PROXY_PORT, else [proxy] port in atlas-ports.toml, else 1355.\n",
+        "It records itself in proxy.json beside the registry and logs to proxy.log there. While it\n",
+        "runs, env, run and up hand out URL_<SERVICE> beside PORT_<SERVICE>.\n",
+        "Exit status: 0 done (start: running, already or now; stop: stopped or not running),\n",
+        "1 not running (status) or the proxy did not start (start, with its log's last lines),\n",
+        "2 the port is taken (the holder named), bad input or an unusable registry"
+    ))]
+    Proxy(ProxyArgs),
 
     /// Print a shell completion script
     #[command(after_help = concat!(
@@ -370,9 +384,9 @@ pub struct ConflictsArgs {}
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct DashboardArgs {
-    /// Port to listen on (127.0.0.1) [default: a free port]; a fixed one keeps named URLs and
-    /// bookmarks stable
-    #[arg(long, short, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Port to listen on (127.0.0.1) [default: $ATLAS_PORTS_PROXY_PORT, else [proxy] port in
+    /// atlas-ports.toml, else 1355]; 0 takes any free port
+    #[arg(long, short, value_name = "PORT")]
     pub port: Option<u16>,
     /// Open the page in the default browser
     #[arg(long)]
@@ -564,6 +578,54 @@ pub enum HooksAction {
         /// post-checkout's arguments: previous HEAD, new HEAD, 1 for a branch checkout
         args: Vec<String>,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProxyArgs {
+    #[command(subcommand)]
+    pub action: ProxyAction,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum ProxyAction {
+    /// Start the proxy in the background, unless it runs already (then say where)
+    Start {
+        /// Port to listen on [default: $ATLAS_PORTS_PROXY_PORT, else [proxy] port, else 1355]
+        #[arg(long, short, value_name = "PORT")]
+        port: Option<u16>,
+        /// Seconds a proxied service may take to answer before the browser gets 504
+        #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        proxy_timeout: u64,
+    },
+    /// Stop the background proxy (only the process its record proves is the proxy)
+    Stop {
+        /// How long the proxy is given to end after SIGTERM, before SIGKILL
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+        grace: std::time::Duration,
+    },
+    /// Whether the proxy runs: its PID, port, URLs, uptime and log (exit 1 when not)
+    Status,
+    /// Print (or --install) a user-level service file that keeps the proxy running
+    Service {
+        /// The service manager
+        #[arg(value_enum)]
+        kind: ServiceManager,
+        /// Write it where the manager looks and print the command that enables it
+        #[arg(long)]
+        install: bool,
+        /// Port to listen on [default: $ATLAS_PORTS_PROXY_PORT, else [proxy] port, else 1355]
+        #[arg(long, short, value_name = "PORT")]
+        port: Option<u16>,
+    },
+}
+
+/// The service managers `proxy service` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceManager {
+    /// A systemd user unit (~/.config/systemd/user/atlas-ports-proxy.service)
+    Systemd,
+    /// A launchd agent (~/Library/LaunchAgents/dev.atlas-ports.proxy.plist)
+    Launchd,
 }
 
 #[derive(Debug, Args, Clone)]

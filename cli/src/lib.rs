@@ -81,6 +81,9 @@ pub(crate) fn hint(e: &atlas_ports_core::Error) -> &'static str {
         Error::RegistryMissing { .. } => "; create one with `atlas-ports init`",
         Error::RegistryExists { .. } => "; pass --force to replace it with the defaults",
         Error::NotInWorktree { .. } => "; pass --worktree NAME",
+        Error::PortTaken { .. } => {
+            "; choose another port with --port, $ATLAS_PORTS_PROXY_PORT or [proxy] port in atlas-ports.toml (0: any free port)"
+        }
         Error::ProjectFileMissing { .. } => {
             "; declare the services in atlas-ports.toml at the repository's root (see `atlas-ports up --help`)"
         }

@@ -30,6 +30,32 @@ pub fn display_time(stored: &str) -> String {
     stored.to_owned()
 }
 
+impl Timestamp {
+    /// Reads back what [`Timestamp`]'s `Display` writes (`2025-12-31T10:00:00Z`); `None` for
+    /// anything else.
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        let b = text.as_bytes();
+        if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, min, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 || s > 59 {
+            return None;
+        }
+        // Howard Hinnant's days_from_civil.
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok().map(Timestamp)
+    }
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -53,6 +79,15 @@ mod tests {
         assert_eq!(Timestamp(1_767_175_200).to_string(), "2025-12-31T10:00:00Z");
         assert_eq!(Timestamp(951_782_400).to_string(), "2000-02-29T00:00:00Z");
         assert_eq!(Timestamp(4_107_542_399).to_string(), "2100-02-28T23:59:59Z");
+    }
+
+    #[test]
+    fn what_is_written_is_read_back() {
+        for t in [0, 1_767_175_200, 951_782_400, 4_107_542_399] {
+            assert_eq!(Timestamp::parse(&Timestamp(t).to_string()), Some(Timestamp(t)));
+        }
+        assert_eq!(Timestamp::parse("2025-13-01T00:00:00Z"), None);
+        assert_eq!(Timestamp::parse("yesterday"), None);
     }
 
     #[test]

@@ -89,6 +89,12 @@ pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<(
     let system = |action: &'static str| move |source| Error::System { action, source };
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, options.port.unwrap_or(0))).map_err(|e| match options.port {
+            Some(port) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                let ws = Workspace::at(options.cwd.clone());
+                let registry = ws.as_ref().map(|ws| ws.ports(options.registry.as_deref()).registry_path().to_owned());
+                let registry = registry.unwrap_or_default();
+                Error::PortTaken { port, holder: atlas_ports_native::proxy::holder(port, &registry) }
+            }
             Some(port) => Error::InvalidArgument {
                 what: "--port",
                 value: port.to_string(),
@@ -108,6 +114,13 @@ pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<(
         lookups: lookup::Lookups::default(),
     });
     let url = format!("http://127.0.0.1:{port}/");
+    // Recorded once listening, so `proxy start|status|stop` and the URL_ variables find it.
+    let registry = atlas_ports_native::proxy::absolute(ctx.ports().registry_path(), &options.cwd);
+    let record = atlas_ports_native::proxy::own_record(&registry, port);
+    if let Err(e) = atlas_ports_native::proxy::write(&registry, &record) {
+        warn(&format!("atlas-ports: warning: named URLs will not be handed out: {e}"));
+    }
+    let _recorded = Recorded { registry: &registry, pid: record.pid, start_time: record.start_time };
     announce(&Listening { url: url.clone(), port, registry: ctx.registry_display() })?;
     if options.open
         && let Err(e) = open_browser(&url)
@@ -134,6 +147,19 @@ pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<(
     runtime.shutdown_background();
     drop(keys);
     Ok(())
+}
+
+/// Removes this server's state file when it ends (while it is still this server's).
+struct Recorded<'r> {
+    registry: &'r std::path::Path,
+    pid: u32,
+    start_time: u64,
+}
+
+impl Drop for Recorded<'_> {
+    fn drop(&mut self) {
+        atlas_ports_native::proxy::remove_if_own(self.registry, self.pid, self.start_time);
+    }
 }
 
 /// Opens `url` with the system's handler for web links.

@@ -1,4 +1,4 @@
-//! `atlas-ports dashboard [--port PORT] [--open]`: the live page and named URLs (the
+//! `atlas-ports dashboard [--port PORT] [--open]` (port 1355 by default, 0 for any free one): the live page and named URLs (the
 //! `atlas-ports-server` crate), served until Ctrl+C or `q`.
 
 use super::{Exit, Invocation};
@@ -14,7 +14,8 @@ pub fn run(inv: &Invocation<'_>, args: DashboardArgs) -> Result<Exit> {
     let options = Options {
         cwd: inv.ws.cwd.clone(),
         registry: inv.registry().map(PathBuf::from),
-        port: args.port,
+        // 1355 unless told otherwise, so named URLs keep their address across restarts.
+        port: Some(atlas_ports_native::proxy::configured_port(inv.ws, args.port)?).filter(|&p| p != 0),
         proxy_timeout: Duration::from_secs(args.proxy_timeout),
         open: args.open,
     };
@@ -23,7 +24,7 @@ pub fn run(inv: &Invocation<'_>, args: DashboardArgs) -> Result<Exit> {
             output::text(&format!("{}\n", serde_json::json!({ "url": l.url, "port": l.port })))
         } else {
             output::text(&format!(
-                "atlas-ports dashboard: {}\nregistry: {}\nnamed URLs: http://<service>.<worktree>.localhost:{}/\nCtrl+C or q to stop.\n",
+                "atlas-ports dashboard: {}\nregistry: {}\nnamed URLs: http://<service>.<worktree>.localhost:{}/\nCtrl+C or q to stop; `atlas-ports proxy start` runs it in the background.\n",
                 l.url, l.registry, l.port
             ))
         }

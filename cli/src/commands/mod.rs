@@ -9,6 +9,7 @@ mod env;
 mod hooks;
 mod init;
 mod prune;
+mod proxy;
 mod query;
 mod ranges;
 mod release;
@@ -161,6 +162,7 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         }),
         Command::Hooks(a) => hooks::run(&inv, a),
         Command::Dashboard(a) => dashboard::run(&inv, a),
+        Command::Proxy(a) => proxy::run(&inv, a),
         Command::Completions(a) => completions::run(a),
     }
 }

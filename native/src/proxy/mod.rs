@@ -14,7 +14,8 @@ pub use service_files::{ServiceKind, install_path, render};
 
 use crate::{OsFs, WorktreeFile, Workspace, platform};
 use atlas_ports_core::project::{PROJECT_FILE, ProxySettings};
-use atlas_ports_core::proxy::{DEFAULT_PORT, LOG_FILE, NamedUrls, PORT_ENV, ProxyRecord, STATE_FILE};
+pub use atlas_ports_core::proxy::ProxyRecord;
+use atlas_ports_core::proxy::{DEFAULT_PORT, LOG_FILE, NamedUrls, PORT_ENV, STATE_FILE};
 use atlas_ports_core::{Error, FileSystem, Result};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
