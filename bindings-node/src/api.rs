@@ -201,8 +201,13 @@ export! {
         for a in &allocations {
             by_service.entry(a.service.to_string()).or_insert(u32::from(a.port));
         }
-        let env = vars.iter().map(|v| (v.name.clone(), v.port.to_string())).collect();
-        Ok(WorktreePorts { worktree, ports: by_service, env })
+        let mut env: std::collections::BTreeMap<String, String> =
+            vars.iter().map(|v| (v.name.clone(), v.port.to_string())).collect();
+        let urls = atlas_ports_native::proxy::named_urls(&p.ctx, ports.registry_path())?.0.map(|named| {
+            env.extend(named.variables(&worktree, by_service.keys().map(String::as_str)));
+            by_service.keys().map(|s| (s.clone(), named.url(s, &worktree))).collect()
+        });
+        Ok(WorktreePorts { worktree, ports: by_service, env, urls })
     }
 }
 

@@ -72,8 +72,12 @@ pub struct WorktreePorts {
     pub worktree: String,
     /// Service → port (the first, if a service holds several).
     pub ports: std::collections::BTreeMap<String, u32>,
-    /// `PORT_WEB` → `'8080'`: the variables `atlas-ports env` prints.
+    /// `PORT_WEB` → `'8080'`: the variables `atlas-ports env` prints (with `URL_WEB` →
+    /// `'http://web.pr-42.localhost:1355'` while a proxy for the registry runs).
     pub env: std::collections::BTreeMap<String, String>,
+    /// Service → named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry
+    /// runs (`atlas-ports proxy start`); absent otherwise.
+    pub urls: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The answer of `findNextPort`.
@@ -344,7 +348,7 @@ impl From<core::ConflictReport> for ConflictReport {
 #[allow(dead_code)]
 pub struct AtlasPortsError {
     #[napi(
-        ts_type = "'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING' | 'ERR_NOT_READY' | 'ABORT_ERR'"
+        ts_type = "'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_PORT_TAKEN' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING' | 'ERR_NOT_READY' | 'ABORT_ERR'"
     )]
     pub code: String,
     pub message: String,
@@ -360,6 +364,9 @@ pub struct ServicePort {
     pub variable: String,
     /// The port held before, when a foreign process had taken it and the allocation moved.
     pub moved_from: Option<u32>,
+    /// The named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry runs
+    /// (`atlas-ports proxy start`); absent otherwise.
+    pub url: Option<String>,
 }
 
 /// The answer of `up`.
@@ -388,6 +395,7 @@ impl From<core::report::UpReport> for UpReport {
                     port: u32::from(s.port),
                     variable: s.variable,
                     moved_from: s.moved_from.map(u32::from),
+                    url: s.url,
                 })
                 .collect(),
         }

@@ -69,15 +69,25 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
             port: e.allocation.port,
             variable: variable_name(&s.name),
             moved_from: e.moved_from,
+            url: None,
         });
     }
     let pairs: Vec<(String, u16)> = services.iter().map(|s| (s.service.clone(), s.port)).collect();
-    let text = project.env_text(&pairs);
+    let mut text = project.env_text(&pairs);
+    let worktree = ws.worktree_name(&ports, None)?;
+    // While a proxy for the registry runs, each service's named URL too.
+    if let (Some(urls), _) = crate::proxy::named_urls(ws, ports.registry_path())? {
+        for s in &mut services {
+            s.url = Some(urls.url(&s.service, &worktree));
+        }
+        for (name, url) in urls.variables(&worktree, services.iter().map(|s| s.service.as_str())) {
+            text.push_str(&format!("{name}={url}\n"));
+        }
+    }
     let written = existing.as_deref() != Some(text.as_str());
     if written {
         env.write(text.as_bytes())?;
     }
-    let worktree = ws.worktree_name(&ports, None)?;
     let report = UpReport { worktree, env_file: ws.display(env.path()), written, services };
     Ok((report, ports.created_registry()))
 }

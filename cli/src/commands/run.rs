@@ -46,8 +46,17 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
     for (service, port) in &held {
         command.env(variable_name(service), port.to_string());
     }
+    // While a proxy for the registry runs, each service's named URL too.
+    let urls = match atlas_ports_native::proxy::named_urls(inv.ws, ports.registry_path())? {
+        (Some(named), _) => named.variables(&worktree, held.iter().map(|(s, _)| *s)),
+        (None, _) => Vec::new(),
+    };
+    for (name, url) in &urls {
+        command.env(name, url);
+    }
     if !args.quiet {
-        let ports: Vec<String> = held.iter().map(|(s, p)| format!("{}={p} ({s})", variable_name(s))).collect();
+        let mut ports: Vec<String> = held.iter().map(|(s, p)| format!("{}={p} ({s})", variable_name(s))).collect();
+        ports.extend(urls.iter().map(|(name, url)| format!("{name}={url}")));
         output::note(&format!("atlas-ports: worktree '{worktree}': PORT={} {}", held[0].1, ports.join(" ")));
     }
     Ok(launch(command, &argv[0], inv.launch))

@@ -85,7 +85,7 @@ pub fn list() -> Vec<Tool> {
         ),
         tool(
             "resolve_url",
-            "The URLs of a worktree's service (this one by default; another by name, read only): url is http://localhost:PORT/; named_url is http://<service>.<worktree>.localhost:<dashboard port>/, which works while `atlas-ports dashboard` runs (its port is chosen when it starts: read it from the dashboard, so the URL holds a placeholder).".to_owned(),
+            "The URLs of a worktree's service (this one by default; another by name, read only): url is http://localhost:PORT/; named_url is http://<service>.<worktree>.localhost:<port>/, real (with proxy_running: true) while the proxy runs (`atlas-ports proxy start`, port 1355 by default), else with a <dashboard port> placeholder. get_ports and ensure_ports add urls (service to named URL) while it runs.".to_owned(),
             json!({ "service": service, "worktree": worktree_read }),
             &["service"],
             read(),
@@ -260,7 +260,11 @@ impl Call {
                 let worktree = details.first().map(|d| d.allocation.worktree.to_string()).unwrap_or_default();
                 let by_service: serde_json::Map<String, Value> =
                     details.iter().map(|d| (d.allocation.service.to_string(), json!(d.allocation.port))).collect();
-                Ok(json!({ "worktree": worktree, "ports": by_service, "details": details }))
+                let mut result = json!({ "worktree": worktree, "ports": by_service, "details": details });
+                if let Some(urls) = named_urls(&ws, &ports, &worktree, details.iter().map(|d| d.allocation.service.as_str()))? {
+                    result["urls"] = urls;
+                }
+                Ok(result)
             }
             Call::GetPorts(a) => {
                 let worktree = match a.worktree {
@@ -271,13 +275,27 @@ impl Call {
                 let (vars, warnings) = env_export::port_variables(&allocations)?;
                 let by_service: serde_json::Map<String, Value> =
                     allocations.iter().map(|a| (a.service.to_string(), json!(a.port))).collect();
-                Ok(json!({
+                let mut variables = env_export::json(&vars);
+                let mut env = env_export::dotenv(&vars);
+                let urls = named_urls(&ws, &ports, &worktree, vars.iter().map(|v| v.service.as_str()))?;
+                if let Some(Value::Object(urls)) = &urls {
+                    for (service, url) in urls {
+                        let name = env_export::url_variable_name(service);
+                        env.push_str(&format!("{name}={}\n", url.as_str().unwrap_or_default()));
+                        variables[name] = url.clone();
+                    }
+                }
+                let mut result = json!({
                     "worktree": worktree,
                     "ports": by_service,
-                    "variables": env_export::json(&vars),
-                    "env": env_export::dotenv(&vars),
+                    "variables": variables,
+                    "env": env,
                     "warnings": warnings,
-                }))
+                });
+                if let Some(urls) = urls {
+                    result["urls"] = urls;
+                }
+                Ok(result)
             }
             Call::Release(a) => {
                 let worktree = here()?;
@@ -356,7 +374,8 @@ impl Call {
                     value: a.service.clone(),
                     reason: format!("worktree '{worktree}' holds no port for it (ensure_ports allocates one)"),
                 })?;
-                Ok(url_report(held))
+                let running = atlas_ports_native::proxy::named_urls(&ws, ports.registry_path())?.0;
+                Ok(url_report(held, running))
             }
             Call::Wait(a) => {
                 let timeout = Duration::from_millis(a.timeout_ms.unwrap_or(DEFAULT_WAIT_MS)).min(MAX_WAIT);
@@ -391,10 +410,32 @@ fn refused(worktree: &str, what: &str) -> Error {
     }
 }
 
+/// `{service: named URL}` of a worktree's services while a proxy for the registry runs.
+fn named_urls<'a>(
+    ws: &Workspace,
+    ports: &atlas_ports_core::Ports<'_>,
+    worktree: &str,
+    services: impl IntoIterator<Item = &'a str>,
+) -> Result<Option<Value>> {
+    let Some(named) = atlas_ports_native::proxy::named_urls(ws, ports.registry_path())?.0 else { return Ok(None) };
+    Ok(Some(Value::Object(services.into_iter().map(|s| (s.to_owned(), json!(named.url(s, worktree)))).collect())))
+}
+
 /// A service's URLs: the port's, and the named one behind the dashboard (whose port is chosen
-/// when it starts).
-fn url_report(a: &Allocation) -> Value {
+/// when it starts), the real one while a proxy for the registry runs.
+fn url_report(a: &Allocation, running: Option<atlas_ports_core::proxy::NamedUrls>) -> Value {
     let host = format!("{}.{}.localhost", names::host_label(&a.service), names::host_label(&a.worktree));
+    if let Some(named) = running {
+        return json!({
+            "worktree": a.worktree,
+            "service": a.service,
+            "port": a.port,
+            "url": format!("http://localhost:{}/", a.port),
+            "named_host": host,
+            "named_url": format!("{}/", named.url(&a.service, &a.worktree)),
+            "proxy_running": true,
+        });
+    }
     json!({
         "worktree": a.worktree,
         "service": a.service,

@@ -13,6 +13,9 @@ pub struct ServicePort {
     pub variable: String,
     /// The port held before, when a foreign process had taken it and the allocation moved.
     pub moved_from: Option<u16>,
+    /// The named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// What `up` did: the worktree's ports, and whether the env file changed.
@@ -38,7 +41,8 @@ impl UpReport {
         for s in &self.services {
             let moved =
                 s.moved_from.map_or_else(String::new, |p| format!("  (moved from {p}: taken by another process)"));
-            let _ = writeln!(out, "  {:<12} {:<5}  {}{moved}", s.service, s.port, s.variable);
+            let url = s.url.as_ref().map_or_else(String::new, |u| format!("  {u}"));
+            let _ = writeln!(out, "  {:<12} {:<5}  {}{moved}{url}", s.service, s.port, s.variable);
         }
         out
     }
