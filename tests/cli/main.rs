@@ -27,6 +27,8 @@ mod probe;
 mod project_files;
 #[cfg(unix)]
 mod proxy;
+#[cfg(target_os = "linux")]
+mod proxy_service;
 #[cfg(unix)]
 mod prune;
 #[cfg(unix)]

@@ -101,3 +101,35 @@ fn mcp_refuses_a_worktree_path_that_does_not_exist() {
     let out = repo.run(&["mcp", "--worktree-path", "/nonexistent/atlas-ports"]).code(2);
     assert!(out.stderr.contains("--worktree-path \"/nonexistent/atlas-ports\""), "{}", out.stderr);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn mcp_hands_out_named_urls_while_the_proxy_runs() {
+    let repo = Repo::new();
+    let base = free_block(2);
+    repo.write_registry(&[("web", base, base + 1)]);
+    let wt = repo.add_worktree("pr-42");
+    let mut s = Session::start(&wt);
+    let ensured = s.call("ensure_ports", json!({"services": ["web"]}));
+    assert!(ensured["result"]["structuredContent"].get("urls").is_none(), "{ensured}");
+    let resolved = s.call("resolve_url", json!({"service": "web"}));
+    assert_eq!(resolved["result"]["structuredContent"]["named_url"], "http://web.pr-42.localhost:<dashboard port>/");
+
+    let port = free_block(1);
+    run_in(&repo.main, &["proxy", "start", "--port", &port.to_string()]).success();
+    let url = format!("http://web.pr-42.localhost:{port}");
+    let ports = s.call("get_ports", json!({}));
+    let content = &ports["result"]["structuredContent"];
+    assert_eq!(content["urls"]["web"], url.as_str(), "{ports}");
+    assert_eq!(content["variables"]["URL_WEB"], url.as_str());
+    assert!(content["env"].as_str().unwrap().contains(&format!("URL_WEB={url}\n")), "{content}");
+    let ensured = s.call("ensure_ports", json!({"services": ["web"]}));
+    assert_eq!(ensured["result"]["structuredContent"]["urls"]["web"], url.as_str(), "{ensured}");
+    let resolved = s.call("resolve_url", json!({"service": "web"}));
+    assert_eq!(resolved["result"]["structuredContent"]["named_url"], format!("{url}/"));
+    run_in(&repo.main, &["proxy", "stop"]).success();
+    let ports = s.call("get_ports", json!({}));
+    assert!(ports["result"]["structuredContent"].get("urls").is_none(), "{ports}");
+    drop(s.stdin.take());
+    assert!(s.child.wait().unwrap().success());
+}

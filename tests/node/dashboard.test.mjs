@@ -25,7 +25,7 @@ function allocate(registry, service, worktree, description = '') {
 /** Starts `dashboard` (through the npm bin unless `native`); resolves with its port once it listens. */
 async function dashboard(registry, { native = false } = {}) {
   const [cmd, pre] = native ? [nativeBin, []] : [process.execPath, [npmBin]]
-  const proc = spawn(cmd, [...pre, 'dashboard', '--registry', registry, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(cmd, [...pre, 'dashboard', '--port', '0', '--registry', registry, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   proc.stderr.on('data', (d) => { err += d })

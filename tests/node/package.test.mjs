@@ -110,7 +110,7 @@ test('the installed package serves the dashboard: `npx atlas-ports dashboard` an
   const { dir: proj } = installedPackage()
   const registry = path.join(tempDir(), 'ports.json')
   sh('npx', ['--no-install', 'atlas-ports', 'init', '--registry', registry], proj)
-  const child = spawn('npx', ['--no-install', 'atlas-ports', 'dashboard', '--registry', registry, '--format', 'json'], { cwd: proj, stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  const child = spawn('npx', ['--no-install', 'atlas-ports', 'dashboard', '--port', '0', '--registry', registry, '--format', 'json'], { cwd: proj, stdio: ['ignore', 'pipe', 'inherit'], detached: true })
   try {
     const first = await new Promise((resolve, reject) => {
       let out = ''
