@@ -98,11 +98,7 @@ impl NamedUrls {
 
     /// `(URL_<SERVICE>, url)` for each `(service, port)` of a worktree, in the given order; a
     /// service named twice is given once.
-    pub fn variables<'a>(
-        &self,
-        worktree: &str,
-        services: impl IntoIterator<Item = &'a str>,
-    ) -> Vec<(String, String)> {
+    pub fn variables<'a>(&self, worktree: &str, services: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for service in services {
             let name = crate::env_export::url_variable_name(service);

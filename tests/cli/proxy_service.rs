@@ -88,7 +88,11 @@ fn start_twice_is_one_proxy_status_says_so_and_stop_ends_it() {
     assert!(record["start_time"].as_u64().unwrap() > 0);
 
     let second = run_in(&repo.main, &["proxy", "start", "--port", &port.to_string()]).success();
-    assert!(second.stdout.contains(&format!("already running at http://127.0.0.1:{port}/ (pid {pid})")), "{}", second.stdout);
+    assert!(
+        second.stdout.contains(&format!("already running at http://127.0.0.1:{port}/ (pid {pid})")),
+        "{}",
+        second.stdout
+    );
 
     let status = json(&run_in(&repo.main, &["proxy", "status", "--format", "json"]).success());
     assert_eq!(status["running"], true);
@@ -147,7 +151,11 @@ fn a_record_naming_a_foreign_process_signals_nothing() {
     run_in(&repo.main, &["proxy", "status"]).code(1);
     let stopped = run_in(&repo.main, &["proxy", "stop"]).success();
     assert!(
-        stopped.stdout.contains(&format!("its record named pid {} but process {} is now another program (sleep)", sleep.id(), sleep.id())),
+        stopped.stdout.contains(&format!(
+            "its record named pid {} but process {} is now another program (sleep)",
+            sleep.id(),
+            sleep.id()
+        )),
         "{}",
         stopped.stdout
     );
@@ -341,8 +349,10 @@ fn service_files_quote_paths_with_spaces_for_systemd_and_launchd() {
     assert!(text.contains("Restart=on-failure"));
 
     let plist = run(&["launchd", "--port", "4321"]).success().stdout;
-    let parse = "import plistlib,sys,json; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())['ProgramArguments']))";
-    let mut py = Command::new("python3").args(["-c", parse]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let parse =
+        "import plistlib,sys,json; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())['ProgramArguments']))";
+    let mut py =
+        Command::new("python3").args(["-c", parse]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     py.stdin.take().unwrap().write_all(plist.as_bytes()).unwrap();
     let out = py.wait_with_output().unwrap();
     assert!(out.status.success(), "plistlib parses it:\n{plist}");

@@ -43,7 +43,12 @@ const badState: StartReport['services'][number]['state'] = 'running'
 // @ts-expect-error: grace is milliseconds, a number
 stopSync({ grace: '5s' })
 export { plugins, port, now, target, guard, type AtlasPortsError }
-export { started, state, startedPid, stopped, proof, leftAlone, byUs, downServers, pruned, badState }
+// Named URLs beside the ports while a proxy runs; absent otherwise.
+const namedUrl: string | undefined = atlas.worktreePortsSync().urls?.web
+const upUrl: string | undefined = atlas.upSync().services[0].url
+// @ts-expect-error: urls may be absent (no proxy running)
+const mustCheck: string = atlas.worktreePortsSync().urls.web
+export { started, state, startedPid, stopped, proof, leftAlone, byUs, downServers, pruned, badState, namedUrl, upUrl, mustCheck }
 `
 // The same as CommonJS TypeScript (import … = require).
 const CTS = `

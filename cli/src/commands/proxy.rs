@@ -109,7 +109,11 @@ fn stop_report(json: bool, outcome: StopOutcome) -> Result<Exit> {
             ),
         ),
     };
-    if json { output::json(&value)? } else { output::text(&text)? }
+    if json {
+        output::json(&value)?
+    } else {
+        output::text(&text)?
+    }
     Ok(Exit::Success)
 }
 
@@ -129,9 +133,13 @@ fn status(inv: &Invocation<'_>, json: bool, registry: &Path) -> Result<Exit> {
         };
         let log = inv.ws.display(&proxy::log_path(registry));
         if json {
-            output::json(&json!({ "running": false, "reason": why, "registry": registry.display().to_string(), "log": log }))?;
+            output::json(
+                &json!({ "running": false, "reason": why, "registry": registry.display().to_string(), "log": log }),
+            )?;
         } else {
-            output::text(&format!("atlas-ports proxy: not running ({why}); start it with `atlas-ports proxy start`\n"))?;
+            output::text(&format!(
+                "atlas-ports proxy: not running ({why}); start it with `atlas-ports proxy start`\n"
+            ))?;
         }
         return Ok(Exit::No);
     };
@@ -214,10 +222,7 @@ fn service(json: bool, kind: ServiceManager, install: bool, registry: &Path, por
         output::text(&format!("atlas-ports proxy: wrote {}\nenable and start it with:\n  {enable}\n", path.display()))?;
     } else {
         output::text(&text)?;
-        output::note(&format!(
-            "atlas-ports: save it as {} (or pass --install), then run: {enable}",
-            path.display()
-        ));
+        output::note(&format!("atlas-ports: save it as {} (or pass --install), then run: {enable}", path.display()));
     }
     Ok(Exit::Success)
 }

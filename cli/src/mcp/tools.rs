@@ -261,7 +261,9 @@ impl Call {
                 let by_service: serde_json::Map<String, Value> =
                     details.iter().map(|d| (d.allocation.service.to_string(), json!(d.allocation.port))).collect();
                 let mut result = json!({ "worktree": worktree, "ports": by_service, "details": details });
-                if let Some(urls) = named_urls(&ws, &ports, &worktree, details.iter().map(|d| d.allocation.service.as_str()))? {
+                if let Some(urls) =
+                    named_urls(&ws, &ports, &worktree, details.iter().map(|d| d.allocation.service.as_str()))?
+                {
                     result["urls"] = urls;
                 }
                 Ok(result)

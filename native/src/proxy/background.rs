@@ -59,11 +59,11 @@ pub fn start(exe: &Path, cwd: &Path, registry: &Path, port: u16, proxy_timeout: 
     }
     check_free(port, &registry)?;
     let log = log_path(&registry);
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .map_err(|source| Error::Io { action: "open", path: log.clone(), source })?;
+    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(|source| Error::Io {
+        action: "open",
+        path: log.clone(),
+        source,
+    })?;
     let started_at = atlas_ports_core::Clock::now(&crate::SystemClock).to_string();
     let _ = writeln!(out, "--- atlas-ports proxy start {started_at}: port {port}, registry {}", registry.display());
     let err = out.try_clone().map_err(|source| Error::Io { action: "open", path: log.clone(), source })?;

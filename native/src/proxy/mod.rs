@@ -12,7 +12,7 @@ mod service_files;
 pub use background::{StartOutcome, StopOutcome, start, stop};
 pub use service_files::{ServiceKind, install_path, render};
 
-use crate::{OsFs, WorktreeFile, Workspace, platform};
+use crate::{OsFs, Workspace, WorktreeFile, platform};
 use atlas_ports_core::project::{PROJECT_FILE, ProxySettings};
 pub use atlas_ports_core::proxy::ProxyRecord;
 use atlas_ports_core::proxy::{DEFAULT_PORT, LOG_FILE, NamedUrls, PORT_ENV, STATE_FILE};

@@ -35,7 +35,10 @@ pub fn install_path(kind: ServiceKind) -> Result<(PathBuf, String)> {
                 None => home.ok_or_else(no_home)?.join(".config"),
             };
             let path = config.join("systemd/user/atlas-ports-proxy.service");
-            (path, "systemctl --user daemon-reload && systemctl --user enable --now atlas-ports-proxy.service".to_owned())
+            (
+                path,
+                "systemctl --user daemon-reload && systemctl --user enable --now atlas-ports-proxy.service".to_owned(),
+            )
         }
         ServiceKind::Launchd => {
             let path = home.ok_or_else(no_home)?.join(format!("Library/LaunchAgents/{LAUNCHD_LABEL}.plist"));
@@ -68,8 +71,7 @@ pub fn render(kind: ServiceKind, exe: &Path, registry: &Path, port: u16, log: &P
             )
         }
         ServiceKind::Launchd => {
-            let program: String =
-                args.iter().map(|a| format!("    <string>{}</string>\n", xml_escape(a))).collect();
+            let program: String = args.iter().map(|a| format!("    <string>{}</string>\n", xml_escape(a))).collect();
             let log = xml_escape(&text(log, "the log")?);
             format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -147,11 +149,18 @@ mod tests {
         assert_eq!(systemd_quote(r#"/a b/"q"\%$x"#), r#""/a b/\"q\"\\%%$$x""#);
         assert_eq!(xml_escape("a&b<c>'\""), "a&amp;b&lt;c&gt;&apos;&quot;");
         assert_eq!(sh_quote("/h/it's"), r"'/h/it'\''s'");
-        let unit =
-            render(ServiceKind::Systemd, Path::new("/o p/atlas-ports"), Path::new("/r/ports.json"), 1355, Path::new("/l"))
-                .unwrap();
+        let unit = render(
+            ServiceKind::Systemd,
+            Path::new("/o p/atlas-ports"),
+            Path::new("/r/ports.json"),
+            1355,
+            Path::new("/l"),
+        )
+        .unwrap();
         assert!(
-            unit.contains("ExecStart=\"/o p/atlas-ports\" \"dashboard\" \"--port\" \"1355\" \"--registry\" \"/r/ports.json\"\n"),
+            unit.contains(
+                "ExecStart=\"/o p/atlas-ports\" \"dashboard\" \"--port\" \"1355\" \"--registry\" \"/r/ports.json\"\n"
+            ),
             "{unit}"
         );
         assert!(render(ServiceKind::Launchd, Path::new("/a\nb"), Path::new("/r"), 1, Path::new("/l")).is_err());
