@@ -1,8 +1,8 @@
 //! Linux: listening processes from `/proc`, and the Unix parts shared with other systems.
 
 pub use super::unix::{
-    make_executable, our_uid, replace_file, run_child, run_in_place, shell_command, spawn_detached, user_name,
-    user_of_this_process,
+    make_executable, our_uid, replace_file, run_child, run_in_place, shell_command, spawn_daemon, spawn_detached,
+    user_name, user_of_this_process,
 };
 use crate::servers::StopSignal;
 use atlas_ports_core::Listener;

@@ -14,6 +14,7 @@
 //!   answers its exit status (for a host process that must go on, such as Node);
 //! - `shell_command(line)`, `spawn_detached(command)`: a declared command line run by the
 //!   system's shell, started in a process group (on Unix a session) of its own;
+//! - `spawn_daemon(command)`: the background proxy, detached from the terminal or console;
 //! - `process_facts(pid)`, `processes_in_group(group)`, `signal_process(pid, start_time, sig)`,
 //!   `our_uid()`, `user_name(uid)`: what `stop` needs to prove a process is the one it means
 //!   and to signal only that one (Linux; elsewhere nothing is proven, so nothing is signalled).

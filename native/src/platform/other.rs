@@ -1,8 +1,8 @@
 //! Other Unix systems (the BSDs, illumos): the Unix basics, and listeners without a PID.
 
 pub use super::unix::{
-    make_executable, our_uid, replace_file, run_child, run_in_place, shell_command, spawn_detached, user_name,
-    user_of_this_process,
+    make_executable, our_uid, replace_file, run_child, run_in_place, shell_command, spawn_daemon, spawn_detached,
+    user_name, user_of_this_process,
 };
 pub use super::unverified::{process_facts, processes_in_group, signal_process};
 use atlas_ports_core::Listener;

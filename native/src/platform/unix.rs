@@ -53,6 +53,12 @@ pub fn spawn_detached(mut command: Command) -> io::Result<std::process::Child> {
     command.spawn()
 }
 
+/// Starts a long-lived service of atlas-ports' own (the background proxy): as
+/// [`spawn_detached`], a session of its own that outlives the terminal.
+pub fn spawn_daemon(command: Command) -> io::Result<std::process::Child> {
+    spawn_detached(command)
+}
+
 /// Lets its owner, group and others run the file (a git hook).
 pub fn make_executable(path: &std::path::Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

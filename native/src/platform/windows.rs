@@ -34,6 +34,17 @@ pub fn spawn_detached(mut command: Command) -> std::io::Result<std::process::Chi
     command.spawn()
 }
 
+/// Starts a long-lived service of atlas-ports' own (the background proxy) with no console
+/// (`DETACHED_PROCESS`) in a process group of its own, so closing the console that started it
+/// does not end it. Built, not verified here.
+pub fn spawn_daemon(mut command: Command) -> std::io::Result<std::process::Child> {
+    use std::os::windows::process::CommandExt;
+    const DETACHED_PROCESS: u32 = 0x0000_0008;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
+    command.spawn()
+}
+
 /// Each port's listener, with its process's working folder.
 pub fn find_listeners(ports: &[u16]) -> HashMap<u16, Listener> {
     super::portable::find_listeners(ports, working_folders)

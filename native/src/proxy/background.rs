@@ -80,7 +80,7 @@ pub fn start(exe: &Path, cwd: &Path, registry: &Path, port: u16, proxy_timeout: 
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
-    let mut child = platform::spawn_detached(command)
+    let mut child = platform::spawn_daemon(command)
         .map_err(|source| Error::System { action: "start the proxy process", source })?;
     let pid = child.id();
     let deadline = Instant::now() + START_WAIT;
