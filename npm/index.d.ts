@@ -83,7 +83,7 @@ export interface AllocationState {
  * (Declared for TypeScript; the errors themselves are made in `error.rs`.)
  */
 export interface AtlasPortsError {
-  code: 'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING' | 'ERR_NOT_READY' | 'ABORT_ERR'
+  code: 'ENOENT' | 'ERR_REGISTRY_EXISTS' | 'ERR_CORRUPT_REGISTRY' | 'ERR_UNUSABLE_FILE' | 'ERR_UNKNOWN_SERVICE' | 'ERR_RANGE_EXHAUSTED' | 'ERR_INVALID_PORT' | 'ERR_INVALID_ARGUMENT' | 'ERR_NOT_IN_WORKTREE' | 'ERR_NO_PROJECT_FILE' | 'ERR_INVALID_PROJECT_FILE' | 'ERR_LOCK_TIMEOUT' | 'ERR_PORT_TAKEN' | 'ERR_IO' | 'ERR_NATIVE_BINDING_MISSING' | 'ERR_NOT_READY' | 'ABORT_ERR'
   message: string
 }
 
@@ -562,6 +562,11 @@ export interface ServicePort {
   variable: string
   /** The port held before, when a foreign process had taken it and the allocation moved. */
   movedFrom?: number
+  /**
+   * The named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry runs
+   * (`atlas-ports proxy start`); absent otherwise.
+   */
+  url?: string
 }
 
 /**
@@ -712,8 +717,16 @@ export interface WorktreePorts {
   worktree: string
   /** Service → port (the first, if a service holds several). */
   ports: Record<string, number>
-  /** `PORT_WEB` → `'8080'`: the variables `atlas-ports env` prints. */
+  /**
+   * `PORT_WEB` → `'8080'`: the variables `atlas-ports env` prints (with `URL_WEB` →
+   * `'http://web.pr-42.localhost:1355'` while a proxy for the registry runs).
+   */
   env: Record<string, string>
+  /**
+   * Service → named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry
+   * runs (`atlas-ports proxy start`); absent otherwise.
+   */
+  urls?: Record<string, string>
 }
 
 /**
