@@ -161,6 +161,20 @@ pub fn release(
         let changed = !released.is_empty();
         Ok((released, changed))
     })?;
+    // Back once no running server forwards them any more (within the wait): the ports are
+    // then free for whoever wants them.
+    let forwarders = Forwarders::beside(ports.registry_path());
+    let deadline = Instant::now() + FORWARD_WAIT;
+    while !released.is_empty()
+        && Instant::now() < deadline
+        && forwarders.running().iter().any(|f| {
+            released
+                .iter()
+                .any(|(s, c)| f.forwarding.get(s).is_some_and(|w| w.port == c.port && w.worktree == c.worktree))
+        })
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     Ok(CheckoutRelease { worktree: name, released: released.into_iter().map(|(s, c)| (s, c.port)).collect() })
 }
 
