@@ -38,6 +38,8 @@ struct Bound {
     worktree: String,
     /// Where new connections go: the holder's port now (0 while it holds none).
     target: Arc<AtomicU16>,
+    /// Told the holder when it changes: the connections forwarded to the one before are closed.
+    holder: tokio::sync::watch::Sender<String>,
     accepting: Vec<JoinHandle<()>>,
 }
 
@@ -62,6 +64,8 @@ pub async fn forward(ctx: Arc<Context>, notes: UnboundedSender<String>) {
     let mut file = CheckoutsFile::default();
     let mut seen = None;
     let mut registry_seen = None;
+    // Each allocation's port, by (service, worktree), as the registry was last read.
+    let mut held: HashMap<(String, String), u16> = HashMap::new();
     let mut first = true;
     let mut told: HashMap<String, String> = HashMap::new();
     let mut written: Option<ForwarderState> = None;
@@ -88,25 +92,46 @@ pub async fn forward(ctx: Arc<Context>, notes: UnboundedSender<String>) {
                 Err(_) => {}
             }
         }
+        // The holders' ports, from the registry, when it or the checkouts changed.
+        let registry_now = fs.fingerprint(&registry);
+        if changed || registry_now.is_none() || registry_now != registry_seen {
+            let looked = ctx.clone();
+            if let Ok(Ok(reg)) = tokio::task::spawn_blocking(move || looked.ports().load()).await {
+                // Only the checked-out services' allocations: a registry may hold thousands.
+                held = reg
+                    .allocations
+                    .iter()
+                    .filter(|a| file.checkouts.contains_key(a.service.as_str()))
+                    .map(|a| ((a.service.to_string(), a.worktree.to_string()), a.port))
+                    .collect();
+                registry_seen = registry_now;
+            }
+        }
         // Released (or moved to another port): stop listening.
         bound.retain(|service, b| file.checkouts.get(service).is_some_and(|c| c.port == b.port));
         let mut blocked = BTreeMap::new();
         for (service, c) in &file.checkouts {
             if let Some(b) = bound.get_mut(service) {
-                b.worktree.clone_from(&c.worktree);
+                if b.worktree != c.worktree {
+                    b.worktree.clone_from(&c.worktree);
+                    b.target.store(holder_port(&held, service, &c.worktree), Ordering::SeqCst);
+                    b.holder.send_replace(c.worktree.clone());
+                }
                 continue;
             }
             match listen(c.port) {
                 Ok(listeners) => {
                     told.remove(service);
                     let target = Arc::new(AtomicU16::new(0));
-                    let accepting =
-                        listeners.into_iter().map(|l| tokio::spawn(accept(l, target.clone(), slots.clone()))).collect();
+                    let (holder, _) = tokio::sync::watch::channel(c.worktree.clone());
+                    let accepting = listeners
+                        .into_iter()
+                        .map(|l| tokio::spawn(accept(l, target.clone(), holder.subscribe(), slots.clone())))
+                        .collect();
                     bound.insert(
                         service.clone(),
-                        Bound { port: c.port, worktree: c.worktree.clone(), target, accepting },
+                        Bound { port: c.port, worktree: c.worktree.clone(), target, holder, accepting },
                     );
-                    registry_seen = None;
                 }
                 Err(e) => {
                     let port = c.port;
@@ -137,21 +162,9 @@ pub async fn forward(ctx: Arc<Context>, notes: UnboundedSender<String>) {
                 }
             }
         }
-        // The holders' ports, from the registry, when it or the checkouts changed.
-        let registry_now = fs.fingerprint(&registry);
-        if changed || registry_now.is_none() || registry_now != registry_seen {
-            let looked = ctx.clone();
-            if let Ok(Ok(reg)) = tokio::task::spawn_blocking(move || looked.ports().load()).await {
-                for (service, b) in &bound {
-                    let port = reg
-                        .allocations
-                        .iter()
-                        .find(|a| a.service == *service && a.worktree == b.worktree)
-                        .map_or(0, |a| a.port);
-                    b.target.store(port, Ordering::SeqCst);
-                }
-                registry_seen = registry_now;
-            }
+        // Where each checkout's connections go now.
+        for (service, b) in &bound {
+            b.target.store(holder_port(&held, service, &b.worktree), Ordering::SeqCst);
         }
         let state = ForwarderState {
             pid: std::process::id(),
@@ -171,6 +184,11 @@ pub async fn forward(ctx: Arc<Context>, notes: UnboundedSender<String>) {
         first = false;
         tokio::time::sleep(TICK).await;
     }
+}
+
+/// The port `worktree` holds for `service` (0: none).
+fn holder_port(held: &HashMap<(String, String), u16>, service: &str, worktree: &str) -> u16 {
+    held.get(&(service.to_owned(), worktree.to_owned())).copied().unwrap_or(0)
 }
 
 /// Removes this server's forwarder file (it stops forwarding as it exits).
@@ -194,7 +212,12 @@ fn listen(port: u16) -> std::io::Result<Vec<tokio::net::TcpListener>> {
     Ok(listeners)
 }
 
-async fn accept(listener: tokio::net::TcpListener, target: Arc<AtomicU16>, slots: Arc<Semaphore>) {
+async fn accept(
+    listener: tokio::net::TcpListener,
+    target: Arc<AtomicU16>,
+    holder: tokio::sync::watch::Receiver<String>,
+    slots: Arc<Semaphore>,
+) {
     loop {
         let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
         let client = match listener.accept().await {
@@ -205,6 +228,8 @@ async fn accept(listener: tokio::net::TcpListener, target: Arc<AtomicU16>, slots
             }
         };
         let port = target.load(Ordering::SeqCst);
+        let mut moved = holder.clone();
+        moved.mark_unchanged();
         tokio::spawn(async move {
             let _slot = slot;
             if port == 0 {
@@ -212,10 +237,25 @@ async fn accept(listener: tokio::net::TcpListener, target: Arc<AtomicU16>, slots
                 return;
             }
             if let Ok(service) = super::proxy::connect(port).await {
-                splice(client, service).await;
+                // A browser keeps connections alive for minutes: once the checkout moves, the
+                // ones to the worktree before are closed, so the next request reaches the new one.
+                let splicing = std::pin::pin!(splice(client, service));
+                let moved = std::pin::pin!(moved.changed());
+                let _ = futures_first(splicing, moved).await;
             }
         });
     }
+}
+
+/// Runs both futures until the first ends; the other is dropped.
+async fn futures_first<A: Future, B: Future>(mut a: std::pin::Pin<&mut A>, mut b: std::pin::Pin<&mut B>) {
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(());
+        }
+        std::task::Poll::Pending
+    })
+    .await;
 }
 
 /// Copies bytes both ways until either side closes; the other is then told (its write side is

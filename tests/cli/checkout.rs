@@ -150,10 +150,16 @@ fn the_canonical_port_follows_the_worktree_that_checks_it_out() {
     let dashboard = Dashboard::start(&f.repo);
     answers(c, "worktree a\n");
 
+    // A connection open to A (as a browser keeps one alive).
+    let mut kept = TcpStream::connect(("127.0.0.1", c)).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+
     // B checks it out: it moves, and new connections reach B at once.
     let r = run_in(&f.b, &["checkout", "web"]).success();
     assert_eq!(r.stdout, format!("canonical :{c} → web of b (port {pb}), moved from a\n"));
     assert_eq!(get(c).as_deref(), Ok("worktree b\n"));
+    let mut rest = Vec::new();
+    assert_eq!(kept.read_to_end(&mut rest).unwrap(), 0, "the connection to A is closed by the move");
     let json: serde_json::Value =
         serde_json::from_str(&run_in(&f.b, &["checkout", "web", "--format", "json"]).success().stdout).unwrap();
     assert_eq!(json["worktree"], "b");
