@@ -205,7 +205,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let me = ForwarderState { pid: std::process::id(), port, ..Default::default() };
         f.write(&me).unwrap();
-        assert_eq!(f.running(), [me.clone()]);
+        assert_eq!(f.running(), std::slice::from_ref(&me));
         drop(listener);
         assert!(f.running().is_empty());
         assert!(!f.path(me.pid).exists(), "the file of a server that is gone is removed");
