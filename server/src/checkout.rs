@@ -71,7 +71,8 @@ pub async fn forward(ctx: Arc<Context>, notes: UnboundedSender<String>) {
     let mut written: Option<ForwarderState> = None;
     loop {
         let fingerprint = checkouts.fingerprint();
-        let changed = first || fingerprint.is_none() != seen.is_none() || fingerprint != seen;
+        // Where the system cannot fingerprint a file that is there, it is read every time.
+        let changed = first || fingerprint != seen || (fingerprint.is_none() && checkouts.path().exists());
         if changed {
             let reader = Checkouts::beside(&registry, atlas_ports_native::DEFAULT_LOCK_TIMEOUT);
             match tokio::task::spawn_blocking(move || reader.read()).await {
