@@ -220,6 +220,22 @@ pub enum Command {
     ))]
     Wait(WaitArgs),
 
+    /// Forward a service's canonical port (`canonical` in atlas-ports.toml) to this worktree
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports checkout web              # http://localhost:3000 now reaches this worktree's web\n",
+        "  atlas-ports checkout web --worktree pr-42\n",
+        "  atlas-ports checkout --list           # who holds each canonical port\n",
+        "  atlas-ports checkout --release        # give back this worktree's canonical ports\n\n",
+        "One worktree at a time holds a canonical port: checking it out moves it from the worktree\n",
+        "that held it. A running atlas-ports server (`atlas-ports dashboard`) forwards it, as raw TCP,\n",
+        "to the port the worktree holds for the service. A process that is not atlas-ports listening\n",
+        "on the canonical port is named and left alone, and nothing is recorded.\n",
+        "Exit status: 0 forwarding (or released, listed), 1 recorded but nothing forwards it yet\n",
+        "(no atlas-ports server runs, or it could not take the port within 3 s), 2 on error\n",
+        "(undeclared service, no canonical port, no port allocated, a foreign listener, a bad file)"
+    ))]
+    Checkout(CheckoutArgs),
+
     /// Serve the worktree's ports to coding agents over the Model Context Protocol (stdio)
     #[command(after_help = concat!(
         "Examples:\n  atlas-ports mcp                          # what an agent tool starts\n",
@@ -638,4 +654,20 @@ pub struct CompletionsArgs {
 /// Port arguments follow the core's rule and message.
 pub fn parse_port(text: &str) -> Result<u16, String> {
     atlas_ports_core::validate::parse_port(text).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckoutArgs {
+    /// The service whose canonical port to check out (with --release: only that one)
+    #[arg(value_name = "SERVICE", required_unless_present_any = ["release", "list"])]
+    pub service: Option<String>,
+    /// Worktree id [default: the current git worktree]
+    #[arg(long, short, value_name = "WORKTREE")]
+    pub worktree: Option<String>,
+    /// Give back the canonical ports this worktree holds (only SERVICE's when given)
+    #[arg(long, conflicts_with = "list")]
+    pub release: bool,
+    /// List who holds each canonical port
+    #[arg(long, conflicts_with_all = ["release", "service", "worktree"])]
+    pub list: bool,
 }

@@ -5,6 +5,7 @@
 //! `atlas-ports-wasm` crate uses [`memory`]).
 #![forbid(unsafe_code)]
 
+pub mod checkout;
 pub mod conflicts;
 pub mod dashboard;
 pub mod env_export;

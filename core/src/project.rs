@@ -114,6 +114,7 @@ struct RawService {
     command: Option<toml::Spanned<String>>,
     cwd: Option<toml::Spanned<String>>,
     ready: Option<toml::Spanned<String>>,
+    canonical: Option<toml::Spanned<i64>>,
 }
 
 /// The probes a range may choose with `probe`.
@@ -141,6 +142,9 @@ pub struct DeclaredService {
     /// The HTTP path that answers once the command's server is up (default: the service's
     /// health check, else a TCP connect).
     pub ready: Option<String>,
+    /// The fixed port `atlas-ports checkout` forwards to one worktree's port of the service
+    /// (`canonical = 3000`, for an OAuth callback registered as `http://localhost:3000/…`).
+    pub canonical: Option<u16>,
     line: usize,
 }
 
@@ -265,6 +269,7 @@ impl ProjectFile {
                     ),
                 ));
             }
+            let canonical = canonical_port(raw_service, name.get_ref(), &invalid)?;
             variables.insert(variable, services.len());
             services.push(DeclaredService {
                 name: name.get_ref().clone(),
@@ -276,8 +281,12 @@ impl ProjectFile {
                 command,
                 cwd,
                 ready,
+                canonical,
                 line,
             });
+        }
+        if let Some((line, reason)) = canonical_conflict(&services) {
+            return Err(Error::InvalidProjectFile { path: path.to_owned(), line, reason });
         }
         if services.iter().filter(|s| s.vite).count() > 1 {
             return Err(invalid(None, "more than one service has vite = true".to_owned()));
@@ -386,8 +395,9 @@ impl ProjectFile {
     }
 
     /// The services whose declared range the registry lacks, after checking every declared
-    /// range against the registry.
+    /// range and canonical port against the registry.
     fn check_declared(&self, registry: &Registry) -> Result<Vec<&DeclaredService>> {
+        self.check_canonical(registry)?;
         let mut missing = Vec::new();
         for s in &self.services {
             let Some((start, end)) = s.range else { continue };
@@ -410,6 +420,25 @@ impl ProjectFile {
             missing.push(s);
         }
         Ok(missing)
+    }
+
+    /// Refuses a canonical port inside one of the registry's ranges: a worktree could be
+    /// allocated it, and then two servers would want one port. Names both.
+    pub fn check_canonical(&self, registry: &Registry) -> Result<()> {
+        for s in &self.services {
+            let Some(port) = s.canonical else { continue };
+            if let Some((service, r)) = registry.ranges.iter().find(|(_, r)| r.start <= port && port <= r.end) {
+                return Err(Error::InvalidProjectFile {
+                    path: self.path.clone(),
+                    line: s.line,
+                    reason: format!(
+                        "the canonical port {port} of '{}' is inside the registry's range of '{service}' ({}-{}), where worktrees are allocated ports; choose a port outside every range, or move the range (`atlas-ports ranges set {service} START-END`)",
+                        s.name, r.start, r.end
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The service the Vite plugin uses: the one marked `vite = true`, else `web` when
@@ -571,6 +600,51 @@ fn command_fields(
         ));
     }
     Ok((command, cwd, ready))
+}
+
+/// The `canonical` port of a service: a port from 1 to 65535.
+fn canonical_port(
+    raw: &RawService,
+    service: &str,
+    invalid: &dyn Fn(Option<Range<usize>>, String) -> Error,
+) -> Result<Option<u16>> {
+    let Some(c) = &raw.canonical else { return Ok(None) };
+    match u16::try_from(*c.get_ref()) {
+        Ok(p) if p > 0 => Ok(Some(p)),
+        _ => Err(invalid(
+            Some(c.span()),
+            format!("[services.{service}] canonical = {} is not a port from 1 to 65535", c.get_ref()),
+        )),
+    }
+}
+
+/// Why the canonical ports of `services` cannot stand, naming the service's line: two services
+/// with one canonical port, or a canonical port inside a declared range.
+fn canonical_conflict(services: &[DeclaredService]) -> Option<(usize, String)> {
+    for (i, s) in services.iter().enumerate() {
+        let Some(port) = s.canonical else { continue };
+        if let Some(other) = services[..i].iter().find(|o| o.canonical == Some(port)) {
+            return Some((
+                s.line,
+                format!(
+                    "[services.{}] canonical = {port} is also the canonical port of '{}' (line {}); one port forwards to one service",
+                    s.name, other.name, other.line
+                ),
+            ));
+        }
+        if let Some((owner, (start, end))) =
+            services.iter().find_map(|o| o.range.filter(|&(a, b)| a <= port && port <= b).map(|r| (o, r)))
+        {
+            return Some((
+                s.line,
+                format!(
+                    "[services.{}] canonical = {port} is inside the declared range {start}-{end} of '{}' (line {}), where worktrees are allocated ports; choose a port outside every range",
+                    s.name, owner.name, owner.line
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// Whether `path` is a relative path that stays inside the folder it is relative to.
@@ -771,6 +845,40 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
             "invalid project file atlas-ports.toml, line 2: [services.web] ready describes a command: add command = \"…\" to [services.web]"
         );
         assert_eq!(parse("[services.web]\ncwd = \"x\"\n").unwrap_err().code(), "ERR_INVALID_PROJECT_FILE");
+    }
+
+    #[test]
+    fn canonical_ports_are_checked() {
+        let p = parse("[services.web]\nrange = \"8100-8109\"\ncanonical = 3000\n[services.db]\n").unwrap();
+        assert_eq!(p.services[0].canonical, Some(3000));
+        assert_eq!(p.services[1].canonical, None);
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err("[services.web]\ncanonical = 0\n"),
+            "invalid project file atlas-ports.toml, line 2: [services.web] canonical = 0 is not a port from 1 to 65535"
+        );
+        assert!(
+            err("[services.web]\ncanonical = 65536\n")
+                .contains("line 2: [services.web] canonical = 65536 is not a port")
+        );
+        assert!(err("[services.web]\ncanonical = \"3000\"\n").contains("line 2"));
+        assert_eq!(
+            err("[services.web]\ncanonical = 3000\n[services.api]\ncanonical = 3000\n"),
+            "invalid project file atlas-ports.toml, line 3: [services.api] canonical = 3000 is also the canonical port of 'web' (line 1); one port forwards to one service"
+        );
+        assert!(err("[services.web]\ncanonical = 8105\n[services.admin]\nrange = \"8100-8109\"\n").contains(
+            "line 1: [services.web] canonical = 8105 is inside the declared range 8100-8109 of 'admin' (line 3)"
+        ));
+        // The default registry's api range is 3000-3099: a canonical 3000 contradicts it.
+        let p = parse("[services.web]\ncanonical = 3000\n").unwrap();
+        let mut reg = Registry::with_default_ranges("");
+        let e = p.declare(&mut reg).unwrap_err().to_string();
+        assert!(
+            e.contains("line 1: the canonical port 3000 of 'web' is inside the registry's range of 'api' (3000-3099)"),
+            "{e}"
+        );
+        reg.ranges.shift_remove("api");
+        p.check_canonical(&reg).unwrap();
     }
 
     #[test]

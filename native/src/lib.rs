@@ -6,6 +6,8 @@
 //!
 //! Code that differs by operating system lives in [`platform`], one file per system.
 
+pub mod checkout;
+pub mod checkouts;
 mod discovery;
 mod git_worktrees;
 mod health_probe;

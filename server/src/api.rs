@@ -296,9 +296,24 @@ async fn state(ctx: &Arc<Context>) -> Response<Body> {
     http::respond(status, "application/json", http::PLAIN_POLICY, body)
 }
 
-fn look(ctx: &Context) -> atlas_ports_core::Result<DashboardState> {
+/// The page's data and who holds each canonical port (`checkouts`; a checkouts file that cannot
+/// be read is said in `checkouts_error`, and the rest is still shown).
+#[derive(serde::Serialize)]
+struct PageState {
+    #[serde(flatten)]
+    state: DashboardState,
+    checkouts: Vec<atlas_ports_core::report::CheckoutState>,
+    checkouts_error: Option<String>,
+}
+
+fn look(ctx: &Context) -> atlas_ports_core::Result<PageState> {
     let ports = ctx.ports();
     let (reg, mut states) = ports.observe(None, &SystemHealthProbe::default())?;
+    let (checkouts, checkouts_error) =
+        match atlas_ports_native::checkout::states(ports.registry_path(), &reg.allocations) {
+            Ok(c) => (c, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
     servers::mark_started(ports.registry_path(), &mut states);
     let now = atlas_ports_core::Clock::now(&atlas_ports_native::SystemClock).to_string();
     let mut state = DashboardState::new(ctx.registry_display(), now, &reg, states, Some(ctx.port));
@@ -308,5 +323,5 @@ fn look(ctx: &Context) -> atlas_ports_core::Result<DashboardState> {
             s.command = declared.contains(&s.service);
         }
     }
-    Ok(state)
+    Ok(PageState { state, checkouts, checkouts_error })
 }

@@ -11,6 +11,7 @@
 //! [`atlas_ports_core::Ports`] operations as the CLI.
 
 mod api;
+mod checkout;
 mod head;
 mod http;
 mod lookup;
@@ -136,15 +137,22 @@ pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<(
     runtime
         .block_on(async {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            let accepting = tokio::spawn(server::accept(listener, ctx));
+            let accepting = tokio::spawn(server::accept(listener, ctx.clone()));
+            let (notes_to, mut notes) = tokio::sync::mpsc::unbounded_channel();
+            let forwarding = tokio::spawn(checkout::forward(ctx.clone(), notes_to));
             while !keys.stop_requested() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                while let Ok(note) = notes.try_recv() {
+                    warn(&note);
+                }
             }
             accepting.abort();
+            forwarding.abort();
             Ok::<(), std::io::Error>(())
         })
         .map_err(system("serve the dashboard"))?;
     runtime.shutdown_background();
+    checkout::stopped(&ctx);
     drop(keys);
     Ok(())
 }

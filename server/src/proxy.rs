@@ -131,7 +131,7 @@ fn drop_hop_headers(headers: &mut HeaderMap, upgrade: bool) {
     }
 }
 
-async fn connect(port: u16) -> std::io::Result<TcpStream> {
+pub(crate) async fn connect(port: u16) -> std::io::Result<TcpStream> {
     let mut last = None;
     for ip in [Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()] {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(SocketAddr::new(ip, port))).await {

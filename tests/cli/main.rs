@@ -3,6 +3,8 @@
 //! Unix tools (signals, `sh`, setpriv, the test servers) build on Unix only, so the rest also
 //! runs for Windows.
 
+#[cfg(unix)]
+mod checkout;
 mod commands;
 mod concurrency;
 #[cfg(unix)]

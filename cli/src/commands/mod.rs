@@ -2,6 +2,7 @@
 //! up to [`crate::run`], which prints them and exits 2.
 
 mod allocate;
+mod checkout;
 mod completions;
 mod conflicts;
 mod dashboard;
@@ -152,6 +153,7 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Stop(a) => servers::stop(&inv, a),
         Command::Logs(a) => servers::logs(&inv, a),
         Command::Wait(a) => wait::run(&inv, a),
+        Command::Checkout(a) => checkout::run(&inv, a),
         #[cfg(feature = "mcp")]
         Command::Mcp(a) => crate::mcp::run(&inv, a),
         #[cfg(not(feature = "mcp"))]

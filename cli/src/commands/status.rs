@@ -49,11 +49,34 @@ pub(super) fn render(inv: &Invocation<'_>, args: &StatusArgs, json: bool) -> Res
             if json {
                 servers::mark_started(ports.registry_path(), &mut states);
             }
+            let checkouts = checkouts(ports.registry_path(), &registry.allocations);
             // Free means what `allocate` means: unallocated, and bindable now.
             let probe = SystemProbe;
             let report = status::by_range_probed(&registry, states, &|port| probe.is_free(port));
-            if json { pretty(&report) } else { report::status_all(&report) }
+            match json {
+                true => pretty(&WithCheckouts { report: &report, checkouts }),
+                false if checkouts.is_empty() => report::status_all(&report),
+                false => format!("{}\n{}", report::status_all(&report), report::checkout_lines(&checkouts)),
+            }
         }
+    })
+}
+
+/// The status report with the canonical ports checked out, when there are any.
+#[derive(serde::Serialize)]
+struct WithCheckouts<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    report: &'a T,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checkouts: Vec<report::CheckoutState>,
+}
+
+/// Who holds each canonical port; a checkouts file that cannot be read is said on stderr, and
+/// the rest of the status is still shown.
+fn checkouts(registry: &std::path::Path, allocations: &[atlas_ports_core::Allocation]) -> Vec<report::CheckoutState> {
+    atlas_ports_native::checkout::states(registry, allocations).unwrap_or_else(|e| {
+        output::note(&atlas_ports_core::printable(&format!("atlas-ports: warning: canonical ports: {e}")));
+        Vec::new()
     })
 }
 

@@ -5,6 +5,7 @@
 //! print something, the text here is their output byte for byte.
 
 mod allocation;
+mod checkout;
 mod conflicts;
 mod health;
 mod lifecycle;
@@ -21,6 +22,7 @@ pub use allocation::{
     CheckReport, InitReport, PruneReport, ReleaseReport, Unavailable, allocated, allocation_lines,
     allocation_lines_by_worktree, already_held, next_port, released, released_list, worktree_released,
 };
+pub use checkout::{CheckoutRelease, CheckoutReport, CheckoutState, PortHolder, checkout_lines};
 pub use conflicts::conflicts;
 pub use health::{health, health_block};
 pub use lifecycle::{DownReport, Readiness, ServicePort, UpReport};

@@ -35,6 +35,11 @@ impl OsFs {
         OsFs { lock_timeout }
     }
 
+    /// How long its lock waits.
+    pub fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
     /// The lock file guarding a registry: `ports.json.lock` beside the file the registry path
     /// stands for (beside a symbolic link's target, so that every link to one shared registry
     /// takes the same lock). It is never deleted: removing a lock file while another process

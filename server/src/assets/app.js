@@ -112,12 +112,26 @@ function drawConflicts () {
   $('conflicts-title').textContent = `Conflicts (${c.summary.conflicts + c.summary.problems})`
 }
 
+// Who holds each canonical port (`atlas-ports checkout`), and what blocks it.
+function drawCheckouts () {
+  const items = state.checkouts.map((c) => {
+    const target = c.target_port === null ? 'holds no port now' : `port ${c.target_port}`
+    let text = `:${c.port} → ${c.service} of ${c.worktree} (${target})`
+    if (c.blocked_by) text += `; blocked: ${c.blocked_by.process || 'a process'}${c.blocked_by.pid ? ` (pid ${c.blocked_by.pid})` : ''} listens on :${c.port}`
+    return el('li', { class: 'text', 'data-service': c.service }, text)
+  })
+  if (state.checkouts_error) items.push(el('li', { class: 'text' }, state.checkouts_error))
+  if (items.length === 0) items.push(el('li', { class: 'muted' }, 'None checked out (atlas-ports checkout SERVICE).'))
+  $('checkouts').replaceChildren(...items)
+}
+
 function draw () {
   $('registry').textContent = `Registry: ${state.registry}`
   const s = state.summary
   $('summary').textContent = `${state.total} allocations in ${state.worktrees.length} worktrees: ${s.healthy} healthy, ${s.unhealthy} unhealthy, ${s.not_running} not running, ${s.unknown} unknown`
   $('names-pattern').textContent = `http://<service>.<worktree>.${location.host.replace(/^127\.0\.0\.1/, 'localhost')}/`
   drawTable()
+  drawCheckouts()
   drawConflicts()
 }
 
