@@ -259,6 +259,27 @@ pub enum Command {
     ))]
     Dashboard(DashboardArgs),
 
+    /// Trust the local CA behind https named URLs: in the system store and the browsers'
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports trust\n  sudo atlas-ports trust     # the system store too\n\n",
+        "Creates the local CA when missing ($ATLAS_PORTS_HOME/ca, else the user's data folder) and\n",
+        "installs its certificate in Debian/Ubuntu's CA store (as root), the NSS databases of\n",
+        "Chromium and Firefox (certutil, from libnss3-tools), the macOS login keychain or the\n",
+        "Windows user Root store. One line per store: trusted, already trusted, or skipped and why.\n",
+        "Exit status: 0 done (skipped stores included), 1 a store failed, 2 on error (an unusable\n",
+        "CA file, a build without TLS)"
+    ))]
+    Trust,
+
+    /// Remove the local CA from every store `trust` put it in
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports untrust\n\n",
+        "Removes exactly this CA (by its fingerprint) from each store, and says what it removed.\n",
+        "The CA's files stay; remove the folder to make a new CA.\n",
+        "Exit status: 0 done, 1 a store failed, 2 on error"
+    ))]
+    Untrust,
+
     /// Print a shell completion script
     #[command(after_help = concat!(
         "Examples:\n  atlas-ports completions bash > ~/.local/share/bash-completion/completions/atlas-ports\n",

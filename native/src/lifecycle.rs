@@ -72,7 +72,12 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
         });
     }
     let pairs: Vec<(String, u16)> = services.iter().map(|s| (s.service.clone(), s.port)).collect();
-    let text = project.env_text(&pairs);
+    // Node in whatever reads the env file trusts the HTTPS named URLs, as under `run`.
+    let extra: Vec<(String, String)> = crate::local_ca::node_ca_variable()
+        .map(|(name, path)| (name.to_owned(), path.to_string_lossy().into_owned()))
+        .into_iter()
+        .collect();
+    let text = project.env_text_with(&pairs, &extra);
     let written = existing.as_deref() != Some(text.as_str());
     if written {
         env.write(text.as_bytes())?;

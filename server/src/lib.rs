@@ -17,6 +17,8 @@ mod lookup;
 mod page;
 mod proxy;
 mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use atlas_ports_core::{Error, Ports, Result};
 use atlas_ports_native::Workspace;
@@ -39,6 +41,9 @@ pub struct Context {
     proxy: proxy::Limits,
     /// The registry lookups behind named URLs.
     lookups: lookup::Lookups,
+    /// The local CA and the leaves it issued, for HTTPS on the same port.
+    #[cfg(feature = "tls")]
+    tls: tls::Tls,
 }
 
 impl Context {
@@ -77,6 +82,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct Listening {
     pub url: String,
+    /// The same page over HTTPS, when built with TLS (same port).
+    pub https: Option<String>,
     pub port: u16,
     /// The registry's path as the user would write it.
     pub registry: String,
@@ -106,9 +113,12 @@ pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<(
         state: api::StateCache::default(),
         proxy: proxy::Limits::new(options.proxy_timeout),
         lookups: lookup::Lookups::default(),
+        #[cfg(feature = "tls")]
+        tls: tls::Tls { ca: tls::Ca::load_or_create()?, leaves: Default::default() },
     });
     let url = format!("http://127.0.0.1:{port}/");
-    announce(&Listening { url: url.clone(), port, registry: ctx.registry_display() })?;
+    let https = cfg!(feature = "tls").then(|| format!("https://localhost:{port}/"));
+    announce(&Listening { url: url.clone(), https, port, registry: ctx.registry_display() })?;
     if options.open
         && let Err(e) = open_browser(&url)
     {

@@ -15,6 +15,7 @@ mod release;
 mod run;
 mod servers;
 mod status;
+mod trust;
 mod up;
 mod wait;
 mod watch;
@@ -161,6 +162,8 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         }),
         Command::Hooks(a) => hooks::run(&inv, a),
         Command::Dashboard(a) => dashboard::run(&inv, a),
+        Command::Trust => trust::run(&inv, true),
+        Command::Untrust => trust::run(&inv, false),
         Command::Completions(a) => completions::run(a),
     }
 }
