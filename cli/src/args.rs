@@ -269,7 +269,7 @@ pub enum Command {
         "Exit status: 0 done (skipped stores included), 1 a store failed, 2 on error (an unusable\n",
         "CA file, a build without TLS)"
     ))]
-    Trust,
+    Trust(TrustArgs),
 
     /// Remove the local CA from every store `trust` put it in
     #[command(after_help = concat!(
@@ -278,7 +278,7 @@ pub enum Command {
         "The CA's files stay; remove the folder to make a new CA.\n",
         "Exit status: 0 done, 1 a store failed, 2 on error"
     ))]
-    Untrust,
+    Untrust(TrustArgs),
 
     /// Print a shell completion script
     #[command(after_help = concat!(
@@ -402,6 +402,26 @@ pub struct DashboardArgs {
     /// headers) before the browser gets 504
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub proxy_timeout: u64,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct TrustArgs {
+    /// Only these kinds of store (repeat for several) [default: every kind]
+    #[arg(long, value_enum, value_name = "STORE")]
+    pub store: Vec<TrustStore>,
+}
+
+/// The kinds of store `trust` and `untrust` know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrustStore {
+    /// Debian/Ubuntu's system CA store (root only)
+    System,
+    /// The NSS databases of Chromium and Firefox (certutil)
+    Nss,
+    /// macOS's login keychain
+    Keychain,
+    /// The Windows user Root store
+    Windows,
 }
 
 #[derive(Debug, Args, Clone)]

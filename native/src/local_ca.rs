@@ -68,7 +68,8 @@ pub fn ensure_folder(folder: &Path) -> Result<()> {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(folder).map_err(|e| Error::Io { action: "create", path: folder.to_owned(), source: e })?;
     }
-    let meta = fs::symlink_metadata(folder).map_err(|e| Error::Io { action: "read", path: folder.to_owned(), source: e })?;
+    let meta =
+        fs::symlink_metadata(folder).map_err(|e| Error::Io { action: "read", path: folder.to_owned(), source: e })?;
     if !meta.is_dir() {
         return Err(unusable(folder, "the local CA's folder", "is not a folder".to_owned()));
     }
@@ -119,9 +120,11 @@ pub fn read_checked(path: &Path, what: &'static str, secret: bool) -> Result<Opt
         return Err(unusable(path, what, format!("is larger than {MAX_FILE_BYTES} bytes")));
     }
     let mut text = String::new();
-    File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text))
-        .map_err(|e| Error::Io { action: "read", path: path.to_owned(), source: e })?;
+    File::open(path).and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text)).map_err(|e| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source: e,
+    })?;
     Ok(Some(text))
 }
 
@@ -164,7 +167,11 @@ fn check_owner(path: &Path, what: &'static str, meta: &fs::Metadata) -> Result<(
             return Err(unusable(
                 path,
                 what,
-                format!("is owned by another user ({}, uid {}), not by you (uid {me})", crate::platform::user_name(meta.uid()), meta.uid()),
+                format!(
+                    "is owned by another user ({}, uid {}), not by you (uid {me})",
+                    crate::platform::user_name(meta.uid()),
+                    meta.uid()
+                ),
             ));
         }
     }

@@ -64,7 +64,10 @@ pub fn websocket_connect<B>(req: &Request<B>) -> bool {
     {
         req.method() == Method::CONNECT
             && req.version() == hyper::Version::HTTP_2
-            && req.extensions().get::<hyper::ext::Protocol>().is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"))
+            && req
+                .extensions()
+                .get::<hyper::ext::Protocol>()
+                .is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"))
     }
     #[cfg(not(feature = "tls"))]
     {

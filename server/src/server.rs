@@ -73,8 +73,8 @@ pub fn over_tls<B>(req: &Request<B>) -> bool {
 pub fn service(
     ctx: Arc<Context>,
     tls: bool,
-) -> impl hyper::service::Service<Request<Incoming>, Response = Response<Body>, Error = Infallible, Future: Send>
-+ Clone {
+) -> impl hyper::service::Service<Request<Incoming>, Response = Response<Body>, Error = Infallible, Future: Send> + Clone
+{
     service_fn(move |mut req: Request<Incoming>| {
         let ctx = ctx.clone();
         if tls {

@@ -162,8 +162,8 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         }),
         Command::Hooks(a) => hooks::run(&inv, a),
         Command::Dashboard(a) => dashboard::run(&inv, a),
-        Command::Trust => trust::run(&inv, true),
-        Command::Untrust => trust::run(&inv, false),
+        Command::Trust(a) => trust::run(&inv, a, true),
+        Command::Untrust(a) => trust::run(&inv, a, false),
         Command::Completions(a) => completions::run(a),
     }
 }

@@ -3,13 +3,29 @@
 //! `{ "ca": PATH, "fingerprint": SHA256, "stores": [{ store, outcome, reason? }] }`.
 
 use super::{Exit, Invocation};
+use crate::args::TrustArgs;
 use atlas_ports_core::Result;
 
 #[cfg(feature = "tls")]
-pub fn run(inv: &Invocation<'_>, add: bool) -> Result<Exit> {
+pub fn run(inv: &Invocation<'_>, args: TrustArgs, add: bool) -> Result<Exit> {
+    use crate::args::TrustStore;
     use crate::output;
-    use atlas_ports_server::tls::{Ca, trust};
+    use atlas_ports_server::tls::Ca;
+    use atlas_ports_server::tls::trust::{self, Store};
     let json = inv.json()?;
+    let stores: Vec<Store> = match args.store.is_empty() {
+        true => trust::ALL_STORES.to_vec(),
+        false => args
+            .store
+            .iter()
+            .map(|s| match s {
+                TrustStore::System => Store::System,
+                TrustStore::Nss => Store::Nss,
+                TrustStore::Keychain => Store::Keychain,
+                TrustStore::Windows => Store::Windows,
+            })
+            .collect(),
+    };
     let ca = if add {
         Ca::load_or_create()?
     } else {
@@ -26,7 +42,7 @@ pub fn run(inv: &Invocation<'_>, add: bool) -> Result<Exit> {
             }
         }
     };
-    let stores = if add { trust::trust(&ca) } else { trust::untrust(&ca) };
+    let stores = if add { trust::trust(&ca, &stores) } else { trust::untrust(&ca, &stores) };
     if json {
         let value = serde_json::json!({
             "ca": ca.cert_path(),
@@ -49,7 +65,7 @@ pub fn run(inv: &Invocation<'_>, add: bool) -> Result<Exit> {
 }
 
 #[cfg(not(feature = "tls"))]
-pub fn run(_inv: &Invocation<'_>, add: bool) -> Result<Exit> {
+pub fn run(_inv: &Invocation<'_>, _args: TrustArgs, add: bool) -> Result<Exit> {
     Err(atlas_ports_core::Error::InvalidArgument {
         what: "command",
         value: if add { "trust" } else { "untrust" }.to_owned(),

@@ -35,7 +35,10 @@ pub struct Ca {
 
 impl std::fmt::Debug for Ca {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ca").field("folder", &self.folder).field("fingerprint", &self.fingerprint).finish_non_exhaustive()
+        f.debug_struct("Ca")
+            .field("folder", &self.folder)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,7 +88,10 @@ impl Ca {
             return Ok(None);
         };
         let Some(key_pem) = key_pem else {
-            return Err(unusable(&key_path, "is missing while the certificate beside it is there; remove the folder to make a new CA (and run `atlas-ports trust` again)"));
+            return Err(unusable(
+                &key_path,
+                "is missing while the certificate beside it is there; remove the folder to make a new CA (and run `atlas-ports trust` again)",
+            ));
         };
         let key = KeyPair::from_pem(&key_pem)
             .map_err(|e| unusable(&key_path, &format!("is not a private key this program can read ({e})")))?;
@@ -94,7 +100,10 @@ impl Ca {
         let (_, parsed) = x509_parser::parse_x509_certificate(&cert_der)
             .map_err(|e| unusable(&cert_path, &format!("is not a certificate this program can read ({e})")))?;
         if parsed.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
-            return Err(unusable(&cert_path, &format!("does not match the private key {} beside it", key_path.display())));
+            return Err(unusable(
+                &cert_path,
+                &format!("does not match the private key {} beside it", key_path.display()),
+            ));
         }
         if !parsed.is_ca() {
             return Err(unusable(&cert_path, "is not a CA certificate"));

@@ -46,33 +46,49 @@ fn nickname(ca: &Ca) -> String {
     format!("atlas-ports local CA {}", ca.short_fingerprint())
 }
 
-/// Installs the CA in every store found.
-pub fn trust(ca: &Ca) -> Vec<StoreOutcome> {
-    let mut out = Vec::new();
-    system_store(ca, true, &mut out);
-    nss_stores(ca, true, &mut out);
-    apple_keychain(ca, true, &mut out);
-    windows_store(ca, true, &mut out);
-    out
+/// The kinds of store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// Debian/Ubuntu's system CA store.
+    System,
+    /// The NSS databases of Chromium and Firefox.
+    Nss,
+    /// macOS's login keychain.
+    Keychain,
+    /// The Windows user Root store.
+    Windows,
 }
 
-/// Removes the CA from every store that has it.
-pub fn untrust(ca: &Ca) -> Vec<StoreOutcome> {
+/// Every kind of store.
+pub const ALL_STORES: &[Store] = &[Store::System, Store::Nss, Store::Keychain, Store::Windows];
+
+/// Installs the CA in every store of the kinds in `stores` found on this system.
+pub fn trust(ca: &Ca, stores: &[Store]) -> Vec<StoreOutcome> {
+    each(ca, stores, true)
+}
+
+/// Removes the CA from every store of the kinds in `stores` that has it.
+pub fn untrust(ca: &Ca, stores: &[Store]) -> Vec<StoreOutcome> {
+    each(ca, stores, false)
+}
+
+fn each(ca: &Ca, stores: &[Store], add: bool) -> Vec<StoreOutcome> {
     let mut out = Vec::new();
-    system_store(ca, false, &mut out);
-    nss_stores(ca, false, &mut out);
-    apple_keychain(ca, false, &mut out);
-    windows_store(ca, false, &mut out);
+    for store in stores {
+        match store {
+            Store::System => system_store(ca, add, &mut out),
+            Store::Nss => nss_stores(ca, add, &mut out),
+            Store::Keychain => apple_keychain(ca, add, &mut out),
+            Store::Windows => windows_store(ca, add, &mut out),
+        }
+    }
     out
 }
 
 /// Runs a command to the end; its stderr (or stdout) as the error.
 fn run(command: &mut Command) -> Result<String, String> {
     let program = command.get_program().to_string_lossy().into_owned();
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not run {program}: {e}"))?;
+    let output = command.stdin(Stdio::null()).output().map_err(|e| format!("could not run {program}: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     if output.status.success() {
         return Ok(stdout);
@@ -104,7 +120,11 @@ fn system_store(ca: &Ca, add: bool, out: &mut Vec<StoreOutcome>) {
     let file = folder.join(format!("atlas-ports-{}.crt", ca.short_fingerprint()));
     let store = format!("system CA store {}", file.display());
     if !on_path("update-ca-certificates") {
-        out.push(StoreOutcome::new(store, "skipped", Some("no update-ca-certificates: not a Debian-like system".into())));
+        out.push(StoreOutcome::new(
+            store,
+            "skipped",
+            Some("no update-ca-certificates: not a Debian-like system".into()),
+        ));
         return;
     }
     let root = atlas_ports_native::platform::our_uid() == Some(0);
@@ -188,8 +208,10 @@ fn nss_stores(ca: &Ca, add: bool, out: &mut Vec<StoreOutcome>) {
         let outcome = match (add, listed) {
             (true, true) => Ok("already trusted"),
             (false, false) => Ok("not there"),
-            (true, false) => run(Command::new("certutil").args(["-A", "-d", &dir, "-t", "C,,", "-n", &name, "-i"]).arg(ca.cert_path()))
-                .map(|_| "trusted"),
+            (true, false) => run(Command::new("certutil")
+                .args(["-A", "-d", &dir, "-t", "C,,", "-n", &name, "-i"])
+                .arg(ca.cert_path()))
+            .map(|_| "trusted"),
             (false, true) => run(Command::new("certutil").args(["-D", "-d", &dir, "-n", &name])).map(|_| "removed"),
         };
         out.push(match outcome {
@@ -239,8 +261,9 @@ fn windows_store(ca: &Ca, add: bool, out: &mut Vec<StoreOutcome>) {
     let outcome = match (add, present) {
         (true, true) => Ok("already trusted"),
         (false, false) => Ok("not there"),
-        (true, false) => run(Command::new("certutil").args(["-user", "-addstore", "Root"]).arg(ca.cert_path()))
-            .map(|_| "trusted"),
+        (true, false) => {
+            run(Command::new("certutil").args(["-user", "-addstore", "Root"]).arg(ca.cert_path())).map(|_| "trusted")
+        }
         (false, true) => run(Command::new("certutil").args(["-user", "-delstore", "Root", &sha1])).map(|_| "removed"),
     };
     out.push(match outcome {
