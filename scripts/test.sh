@@ -24,9 +24,11 @@ if cargo tree -p atlas-ports-node -e normal --no-default-features --locked | gre
   exit 1
 fi
 
-step "check: CLI, native host and addon for macOS and Windows"
-cargo check -p atlas-ports-cli -p atlas-ports-node --target x86_64-apple-darwin --locked
-cargo check -p atlas-ports-cli -p atlas-ports-node --target x86_64-pc-windows-msvc --locked
+step "check: CLI, native host and addon for macOS and Windows (without TLS: ring needs the target's C toolchain; dist builds darwin with it)"
+for target in x86_64-apple-darwin x86_64-pc-windows-msvc; do
+  cargo check -p atlas-ports-cli --no-default-features --features mcp --target "$target" --locked
+  cargo check -p atlas-ports-node --no-default-features --features cli --target "$target" --locked
+done
 
 step "build: Node addon (napi build) into npm/, and the generated loader and types are committed"
 (cd npm && npx napi build --platform --release --manifest-path ../bindings-node/Cargo.toml \

@@ -261,7 +261,8 @@ pub enum Command {
 
     /// Trust the local CA behind https named URLs: in the system store and the browsers'
     #[command(after_help = concat!(
-        "Examples:\n  atlas-ports trust\n  sudo atlas-ports trust     # the system store too\n\n",
+        "Examples:\n  atlas-ports trust\n  sudo atlas-ports trust     # the system store too\n",
+        "  atlas-ports trust --store nss   # only Chromium's and Firefox's NSS databases\n\n",
         "Creates the local CA when missing ($ATLAS_PORTS_HOME/ca, else the user's data folder) and\n",
         "installs its certificate in Debian/Ubuntu's CA store (as root), the NSS databases of\n",
         "Chromium and Firefox (certutil, from libnss3-tools), the macOS login keychain or the\n",

@@ -161,10 +161,8 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
     };
     let tls = super::server::over_tls(&req);
     let extended_connect = super::head::websocket_connect(&req);
-    if extended_connect {
-        if let Err(refused) = connect_to_upgrade(&mut req) {
-            return refused;
-        }
+    if extended_connect && let Err(e) = connect_to_upgrade(&mut req) {
+        return http::text(StatusCode::INTERNAL_SERVER_ERROR, format!("Could not draw a WebSocket key ({e})."));
     }
     let upgrade = wants_upgrade(req.headers());
     // A tunnel outlives this request; there are only so many at once.
@@ -276,11 +274,9 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
 /// Turns HTTP/2's extended CONNECT for a WebSocket (RFC 8441 §5) into the HTTP/1.1 opening
 /// handshake (RFC 6455 §4.1): `GET`, `Connection: upgrade`, `Upgrade: websocket`, a fresh
 /// `Sec-WebSocket-Key`; `Sec-WebSocket-Version`, `-Protocol` and `-Extensions` stay as sent.
-fn connect_to_upgrade(req: &mut Request<Incoming>) -> Result<(), Response<Body>> {
+fn connect_to_upgrade(req: &mut Request<Incoming>) -> Result<(), getrandom::Error> {
     let mut nonce = [0u8; 16];
-    if let Err(e) = getrandom::fill(&mut nonce) {
-        return Err(http::text(StatusCode::INTERNAL_SERVER_ERROR, format!("Could not draw a WebSocket key ({e}).")));
-    }
+    getrandom::fill(&mut nonce)?;
     *req.method_mut() = Method::GET;
     let headers = req.headers_mut();
     headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));

@@ -128,7 +128,7 @@ fn san(s_client: &str) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    x509.stdin.take().unwrap().write_all(s_client[pem_start..pem_end].as_bytes()).unwrap();
+    x509.stdin.take().unwrap().write_all(&s_client.as_bytes()[pem_start..pem_end]).unwrap();
     String::from_utf8(x509.wait_with_output().unwrap().stdout).unwrap()
 }
 

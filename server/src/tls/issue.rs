@@ -54,11 +54,6 @@ impl Leaves {
         issued.insert(subject.clone(), (Instant::now(), config.clone()));
         Ok(config)
     }
-
-    /// How many leaves are kept.
-    pub fn len(&self) -> usize {
-        self.issued.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }
 
 fn failed(e: impl std::fmt::Display) -> Error {

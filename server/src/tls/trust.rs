@@ -191,7 +191,9 @@ fn nss_stores(ca: &Ca, add: bool, out: &mut Vec<StoreOutcome>) {
     let name = nickname(ca);
     for db in databases {
         let exists = db.join("cert9.db").is_file();
-        if !exists && !(add && db == chromium) {
+        // Only Chromium's own database is created, and only to add to it.
+        let create = add && db == chromium;
+        if !exists && !create {
             continue;
         }
         let dir = format!("sql:{}", db.display());
