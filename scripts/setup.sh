@@ -42,6 +42,9 @@ compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgres
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 # tmux drives `status --watch` in its end-to-end test, as a person at a terminal would.
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# certutil (libnss3-tools) for `atlas-ports trust` into NSS databases, curl for the HTTPS tests.
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 # Debian's Chromium, driven headless by playwright-core in the dashboard's browser tests.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # Node.js and npm for the addon, the npm package and the Node tests (this machine kind ships

@@ -24,9 +24,11 @@ if cargo tree -p atlas-ports-node -e normal --no-default-features --locked | gre
   exit 1
 fi
 
-step "check: CLI, native host and addon for macOS and Windows"
-cargo check -p atlas-ports-cli -p atlas-ports-node --target x86_64-apple-darwin --locked
-cargo check -p atlas-ports-cli -p atlas-ports-node --target x86_64-pc-windows-msvc --locked
+step "check: CLI, native host and addon for macOS and Windows (without TLS: ring needs the target's C toolchain; dist builds darwin with it)"
+for target in x86_64-apple-darwin x86_64-pc-windows-msvc; do
+  cargo check -p atlas-ports-cli --no-default-features --features mcp --target "$target" --locked
+  cargo check -p atlas-ports-node --no-default-features --features cli --target "$target" --locked
+done
 
 step "build: Node addon (napi build) into npm/, and the generated loader and types are committed"
 (cd npm && npx napi build --platform --release --manifest-path ../bindings-node/Cargo.toml \
@@ -57,7 +59,9 @@ step "smoke runs of the distributables: natively, under qemu (arm64), under wine
 bash scripts/smoke-dist.sh
 
 step "tests: Rust for x86_64-unknown-linux-musl"
-cargo test --workspace --locked --target x86_64-unknown-linux-musl --exclude atlas-ports-node --exclude atlas-ports-wasm
+# ring's C and assembly need no libc headers: the host's gcc builds them for musl.
+CC_x86_64_unknown_linux_musl=${CC_x86_64_unknown_linux_musl:-gcc} \
+  cargo test --workspace --locked --target x86_64-unknown-linux-musl --exclude atlas-ports-node --exclude atlas-ports-wasm
 
 step "tests: Rust for x86_64-pc-windows-gnu: core and native host under wine; the CLI tests built"
 WINEPREFIX=$(bash scripts/wine-prefix.sh)

@@ -289,6 +289,28 @@ pub enum Command {
     ))]
     Proxy(ProxyArgs),
 
+    /// Trust the local CA behind https named URLs: in the system store and the browsers'
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports trust\n  sudo atlas-ports trust     # the system store too\n",
+        "  atlas-ports trust --store nss   # only Chromium's and Firefox's NSS databases\n\n",
+        "Creates the local CA when missing ($ATLAS_PORTS_HOME/ca, else the user's data folder) and\n",
+        "installs its certificate in Debian/Ubuntu's CA store (as root), the NSS databases of\n",
+        "Chromium and Firefox (certutil, from libnss3-tools), the macOS login keychain or the\n",
+        "Windows user Root store. One line per store: trusted, already trusted, or skipped and why.\n",
+        "Exit status: 0 done (skipped stores included), 1 a store failed, 2 on error (an unusable\n",
+        "CA file, a build without TLS)"
+    ))]
+    Trust(TrustArgs),
+
+    /// Remove the local CA from every store `trust` put it in
+    #[command(after_help = concat!(
+        "Examples:\n  atlas-ports untrust\n\n",
+        "Removes exactly this CA (by its fingerprint) from each store, and says what it removed.\n",
+        "The CA's files stay; remove the folder to make a new CA.\n",
+        "Exit status: 0 done, 1 a store failed, 2 on error"
+    ))]
+    Untrust(TrustArgs),
+
     /// Print a shell completion script
     #[command(after_help = concat!(
         "Examples:\n  atlas-ports completions bash > ~/.local/share/bash-completion/completions/atlas-ports\n",
@@ -411,6 +433,26 @@ pub struct DashboardArgs {
     /// headers) before the browser gets 504
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub proxy_timeout: u64,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct TrustArgs {
+    /// Only these kinds of store (repeat for several) [default: every kind]
+    #[arg(long, value_enum, value_name = "STORE")]
+    pub store: Vec<TrustStore>,
+}
+
+/// The kinds of store `trust` and `untrust` know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrustStore {
+    /// Debian/Ubuntu's system CA store (root only)
+    System,
+    /// The NSS databases of Chromium and Firefox (certutil)
+    Nss,
+    /// macOS's login keychain
+    Keychain,
+    /// The Windows user Root store
+    Windows,
 }
 
 #[derive(Debug, Args, Clone)]

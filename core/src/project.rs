@@ -454,8 +454,14 @@ impl ProjectFile {
     /// The env file's text for these ports (`(service, port)` of every declared service):
     /// the mark, `PORT_<SERVICE>=port` lines in declaration order, then the `[env]` variables.
     pub fn env_text(&self, ports: &[(String, u16)]) -> String {
+        self.env_text_with(ports, &[])
+    }
+
+    /// [`Self::env_text`] with `extra` variables after the others (what the host knows and the
+    /// core does not, such as the local CA's certificate for `NODE_EXTRA_CA_CERTS`).
+    pub fn env_text_with(&self, ports: &[(String, u16)], extra: &[(String, String)]) -> String {
         let mut text = format!("{ENV_FILE_MARK}\n");
-        for (name, value) in self.env_variables(ports) {
+        for (name, value) in self.env_variables(ports).into_iter().chain(extra.iter().cloned()) {
             text.push_str(&name);
             text.push('=');
             text.push_str(&value);

@@ -13,6 +13,7 @@ mod git_worktrees;
 mod health_probe;
 mod keys;
 pub mod lifecycle;
+pub mod local_ca;
 mod os_fs;
 pub mod platform;
 mod protocols;

@@ -73,7 +73,12 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
         });
     }
     let pairs: Vec<(String, u16)> = services.iter().map(|s| (s.service.clone(), s.port)).collect();
-    let mut text = project.env_text(&pairs);
+    // Node in whatever reads the env file trusts the HTTPS named URLs, as under `run`.
+    let extra: Vec<(String, String)> = crate::local_ca::node_ca_variable()
+        .map(|(name, path)| (name.to_owned(), path.to_string_lossy().into_owned()))
+        .into_iter()
+        .collect();
+    let mut text = project.env_text_with(&pairs, &extra);
     let worktree = ws.worktree_name(&ports, None)?;
     // While a proxy for the registry runs, each service's named URL too.
     if let (Some(urls), _) = crate::proxy::named_urls(ws, ports.registry_path())? {

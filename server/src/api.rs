@@ -110,7 +110,8 @@ async fn answer(ctx: &Arc<Context>, req: Request<Incoming>, host: &str) -> Resul
             format!("{} {path}: not an API request", req.method()),
         ));
     }
-    let expected_origin = format!("http://{host}");
+    let scheme = if super::server::over_tls(&req) { "https" } else { "http" };
+    let expected_origin = format!("{scheme}://{host}");
     match req.headers().get(ORIGIN).map(|v| v.as_bytes()) {
         Some(origin) if origin.eq_ignore_ascii_case(expected_origin.as_bytes()) => {}
         Some(origin) => {

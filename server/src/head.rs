@@ -12,6 +12,12 @@
 //!   (`/x`), as RFC 9112 §3.2.2 asks of a server and of a proxy that forwards inward. Only
 //!   `http` is served; an authority with user information is refused.
 //! - A valid host that is not one of this server's names gets **421** (DNS rebinding).
+//! - Over TLS the scheme is `https`. An HTTP/2 request names its host in `:authority` (the
+//!   URI's authority), not `Host`: it gets the same strict parse and the same refusals, a
+//!   `Host` beside it that names another host gets **400**, and it is forwarded with a `Host`
+//!   and an origin-form target like any other. The one `CONNECT` served is HTTP/2's extended
+//!   CONNECT for a WebSocket (RFC 8441, `:protocol websocket`), which the proxy turns into an
+//!   HTTP/1.1 upgrade.
 
 use super::http::{self, Body};
 use atlas_ports_core::names::RequestHost;
@@ -47,9 +53,35 @@ impl Refusal {
 
 /// Checks the head of `req` and puts it in the form the rest of the server expects (one
 /// `Host`, an origin-form target): where it goes and the `Host` it named, or why not.
+#[cfg(test)]
 pub fn admit<B>(req: &mut Request<B>, port: u16) -> Result<(Destination, String), Refusal> {
+    admit_over(req, port, false)
+}
+
+/// Whether `req` is HTTP/2's extended CONNECT for a WebSocket (RFC 8441).
+pub fn websocket_connect<B>(req: &Request<B>) -> bool {
+    #[cfg(feature = "tls")]
+    {
+        req.method() == Method::CONNECT
+            && req.version() == hyper::Version::HTTP_2
+            && req
+                .extensions()
+                .get::<hyper::ext::Protocol>()
+                .is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"))
+    }
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = req;
+        false
+    }
+}
+
+/// [`admit`], for a request that came over TLS when `tls` (its scheme is `https`).
+pub fn admit_over<B>(req: &mut Request<B>, port: u16, tls: bool) -> Result<(Destination, String), Refusal> {
     let refuse = |status, why: String| Err(Refusal { status, why });
-    if req.method() == Method::CONNECT {
+    let scheme = if tls { "https" } else { "http" };
+    let h2 = req.version() == hyper::Version::HTTP_2;
+    if req.method() == Method::CONNECT && !websocket_connect(req) {
         return refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             "CONNECT is not served: this is a dashboard and a proxy for named URLs, not a forward proxy".to_owned(),
@@ -62,14 +94,21 @@ pub fn admit<B>(req: &mut Request<B>, port: u16) -> Result<(Destination, String)
     }
     let host = if req.uri().scheme().is_some() || req.uri().authority().is_some() {
         // Absolute form: the target's authority is the host, whatever `Host` said.
-        if req.uri().scheme_str() != Some("http") {
-            return refuse(StatusCode::BAD_REQUEST, format!("the target {:?} is not an http:// URL", req.uri()));
+        if req.uri().scheme_str() != Some(scheme) {
+            return refuse(StatusCode::BAD_REQUEST, format!("the target {:?} is not an {scheme}:// URL", req.uri()));
         }
         let Some(authority) = req.uri().authority().map(|a| a.as_str().to_owned()) else {
             return refuse(StatusCode::BAD_REQUEST, "the target has no host".to_owned());
         };
         if authority.contains('@') {
             return refuse(StatusCode::BAD_REQUEST, "the target carries user information".to_owned());
+        }
+        // HTTP/2: a `Host` beside `:authority` must name the same host (RFC 9113 §8.3.1).
+        if h2
+            && let Some(given) = &given
+            && !given.as_bytes().eq_ignore_ascii_case(authority.as_bytes())
+        {
+            return refuse(StatusCode::BAD_REQUEST, "the Host and :authority name different hosts".to_owned());
         }
         let Ok(value) = HeaderValue::from_str(&authority) else {
             return refuse(StatusCode::BAD_REQUEST, "the target's host is not text".to_owned());

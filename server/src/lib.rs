@@ -18,6 +18,8 @@ mod lookup;
 mod page;
 mod proxy;
 mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use atlas_ports_core::{Error, Ports, Result};
 use atlas_ports_native::Workspace;
@@ -40,6 +42,9 @@ pub struct Context {
     proxy: proxy::Limits,
     /// The registry lookups behind named URLs.
     lookups: lookup::Lookups,
+    /// The local CA and the leaves it issued, for HTTPS on the same port.
+    #[cfg(feature = "tls")]
+    tls: tls::Tls,
 }
 
 impl Context {
@@ -78,6 +83,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct Listening {
     pub url: String,
+    /// The same page over HTTPS, when built with TLS (same port).
+    pub https: Option<String>,
     pub port: u16,
     /// The registry's path as the user would write it.
     pub registry: String,
@@ -113,6 +120,8 @@ pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<(
         state: api::StateCache::default(),
         proxy: proxy::Limits::new(options.proxy_timeout),
         lookups: lookup::Lookups::default(),
+        #[cfg(feature = "tls")]
+        tls: tls::Tls { ca: tls::Ca::load_or_create()?, leaves: Default::default() },
     });
     let url = format!("http://127.0.0.1:{port}/");
     // Recorded once listening, so `proxy start|status|stop` and the URL_ variables find it.
@@ -122,7 +131,8 @@ pub fn serve(options: &Options, announce: &mut dyn FnMut(&Listening) -> Result<(
         warn(&format!("atlas-ports: warning: named URLs will not be handed out: {e}"));
     }
     let _recorded = Recorded { registry: &registry, pid: record.pid, start_time: record.start_time };
-    announce(&Listening { url: url.clone(), port, registry: ctx.registry_display() })?;
+    let https = cfg!(feature = "tls").then(|| format!("https://localhost:{port}/"));
+    announce(&Listening { url: url.clone(), https, port, registry: ctx.registry_display() })?;
     if options.open
         && let Err(e) = open_browser(&url)
     {

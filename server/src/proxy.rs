@@ -12,6 +12,13 @@
 //! then at [::1] (a dev server bound to `localhost` may be on either). A name no allocation has
 //! gets a 404 page listing some of the names there are; a service that does not answer gets a
 //! 502 page naming it, or 504 after `--proxy-timeout`.
+//!
+//! Over TLS, `X-Forwarded-Proto` is `https`. An HTTP/2 request is forwarded as HTTP/1.1 (the
+//! services are HTTP/1.1 servers), and an HTTP/2 WebSocket (RFC 8441's extended CONNECT with
+//! `:protocol websocket`) becomes the HTTP/1.1 handshake a service expects: a `GET` with
+//! `Upgrade: websocket` and a fresh `Sec-WebSocket-Key`, its subprotocols and extensions passed
+//! on; the service's `101` becomes a `200` carrying the protocol and extensions it chose, and
+//! the bytes are then spliced as for any tunnel.
 
 use super::Context;
 use super::http::{self, Body};
@@ -23,7 +30,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue, UPGRADE};
 use hyper::upgrade::OnUpgrade;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -152,6 +159,11 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
         };
         page::down(a, status, state, &why)
     };
+    let tls = super::server::over_tls(&req);
+    let extended_connect = super::head::websocket_connect(&req);
+    if extended_connect && let Err(e) = connect_to_upgrade(&mut req) {
+        return http::text(StatusCode::INTERNAL_SERVER_ERROR, format!("Could not draw a WebSocket key ({e})."));
+    }
     let upgrade = wants_upgrade(req.headers());
     // A tunnel outlives this request; there are only so many at once.
     let tunnel_slot = match upgrade {
@@ -173,7 +185,7 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
     let _ = stream.set_nodelay(true);
     let (mut sender, connection) = match hyper::client::conn::http1::Builder::new()
         .max_buf_size(MAX_RESPONSE_HEAD)
-        .handshake::<_, Incoming>(TokioIo::new(stream))
+        .handshake::<_, Body>(TokioIo::new(stream))
         .await
     {
         Ok(pair) => pair,
@@ -197,7 +209,14 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
     if let Some(h) = original_host {
         headers.insert("x-forwarded-host", h);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(if tls { "https" } else { "http" }));
+    // The services speak HTTP/1.1, whatever the browser spoke to us.
+    *req.version_mut() = hyper::Version::HTTP_11;
+    let req = match extended_connect {
+        // The stream's bytes are the WebSocket's, spliced once the service has switched.
+        true => req.map(|_| http::full(bytes::Bytes::new())),
+        false => req.map(|b| b.boxed()),
+    };
 
     let timeout = ctx.proxy.timeout;
     let mut response = match tokio::time::timeout(timeout, sender.send_request(req)).await {
@@ -240,6 +259,9 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
             let _slot = tunnel_slot;
             tunnel(client_side, service_side).await;
         });
+        if extended_connect {
+            return connect_accepted(response.headers());
+        }
         return response.map(|b| b.boxed());
     }
     drop_hop_headers(response.headers_mut(), false);
@@ -247,6 +269,52 @@ async fn forward(ctx: &Arc<Context>, mut req: Request<Incoming>, a: &Allocation)
     // browser's connection to us stays open.
     *response.version_mut() = hyper::Version::HTTP_11;
     response.map(|b| b.boxed())
+}
+
+/// Turns HTTP/2's extended CONNECT for a WebSocket (RFC 8441 §5) into the HTTP/1.1 opening
+/// handshake (RFC 6455 §4.1): `GET`, `Connection: upgrade`, `Upgrade: websocket`, a fresh
+/// `Sec-WebSocket-Key`; `Sec-WebSocket-Version`, `-Protocol` and `-Extensions` stay as sent.
+fn connect_to_upgrade(req: &mut Request<Incoming>) -> Result<(), getrandom::Error> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce)?;
+    *req.method_mut() = Method::GET;
+    let headers = req.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert("sec-websocket-key", HeaderValue::from_str(&base64(&nonce)).expect("base64 is a header value"));
+    if !headers.contains_key("sec-websocket-version") {
+        headers.insert("sec-websocket-version", HeaderValue::from_static("13"));
+    }
+    Ok(())
+}
+
+/// The `200` that accepts an extended CONNECT, with the subprotocol and extensions the
+/// service chose in its `101`.
+fn connect_accepted(service: &HeaderMap) -> Response<Body> {
+    let mut r = Response::new(http::full(bytes::Bytes::new()));
+    for name in ["sec-websocket-protocol", "sec-websocket-extensions"] {
+        for v in service.get_all(name) {
+            r.headers_mut().append(name, v.clone());
+        }
+    }
+    r
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Copies bytes both ways between the two upgraded connections. When either side closes, the
@@ -293,6 +361,15 @@ mod tests {
             h.append(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn base64_is_rfc_4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(&[0xff; 16]).len(), 24);
     }
 
     #[test]

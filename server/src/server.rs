@@ -47,26 +47,63 @@ pub async fn accept(listener: tokio::net::TcpListener, ctx: Arc<Context>) {
         let ctx = ctx.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let service = service_fn(move |req| {
-                let ctx = ctx.clone();
-                async move { Ok::<_, Infallible>(handle(&ctx, req).await) }
-            });
-            // A connection ends with an error when the client goes away: nothing to report.
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEAD_TIMEOUT)
-                .max_buf_size(MAX_HEAD_BYTES)
-                .max_header_size(MAX_HEAD_BYTES)
-                .max_headers(MAX_HEADERS)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
+            // HTTPS on the same port: a connection that opens with a TLS handshake record.
+            #[cfg(feature = "tls")]
+            match crate::tls::accept::starts_tls(&stream).await {
+                Some(true) => return crate::tls::accept::serve(ctx, stream).await,
+                Some(false) => {}
+                None => return,
+            }
+            serve_http1(ctx, TokioIo::new(stream), false).await;
         });
     }
 }
 
+/// Marks a request that came over TLS (the proxy says `X-Forwarded-Proto: https`, the API
+/// expects an `https://` Origin).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+/// Whether `req` came over TLS.
+pub fn over_tls<B>(req: &Request<B>) -> bool {
+    req.extensions().get::<OverTls>().is_some()
+}
+
+/// The service every connection's requests go to; `tls` marks them [`OverTls`].
+pub fn service(
+    ctx: Arc<Context>,
+    tls: bool,
+) -> impl hyper::service::Service<Request<Incoming>, Response = Response<Body>, Error = Infallible, Future: Send> + Clone
+{
+    service_fn(move |mut req: Request<Incoming>| {
+        let ctx = ctx.clone();
+        if tls {
+            req.extensions_mut().insert(OverTls);
+        }
+        async move { Ok::<_, Infallible>(handle(&ctx, req).await) }
+    })
+}
+
+/// Serves HTTP/1.1 on `io` (a TCP connection, or a TLS one when `tls`).
+pub async fn serve_http1<I>(ctx: Arc<Context>, io: I, tls: bool)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    // A connection ends with an error when the client goes away: nothing to report.
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS)
+        .serve_connection(io, service(ctx, tls))
+        .with_upgrades()
+        .await;
+}
+
 async fn handle(ctx: &Arc<Context>, mut req: Request<Incoming>) -> Response<Body> {
-    match head::admit(&mut req, ctx.port) {
+    let tls = over_tls(&req);
+    match head::admit_over(&mut req, ctx.port, tls) {
         Ok((Destination::Dashboard, host)) => dashboard(ctx, req, host).await,
         Ok((Destination::Named(name), _)) => proxy::named(ctx, req, name).await,
         Err(refused) => refused.respond(),

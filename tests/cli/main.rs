@@ -46,6 +46,7 @@ mod shared_files;
 #[cfg(unix)]
 mod stress;
 mod support;
+mod tls;
 #[cfg(unix)]
 mod tools;
 #[cfg(unix)]

@@ -27,6 +27,11 @@ export function tempDir(prefix = 'atlas-node-') {
   return dir
 }
 
+// atlas-ports' own folder (the dashboard's local CA) is one of the test's, never the user's:
+// `up` writes NODE_EXTRA_CA_CERTS only when a test made a CA, whatever the machine has.
+process.env.ATLAS_PORTS_HOME = path.join(tempDir('atlas-home-'), 'home')
+delete process.env.NODE_EXTRA_CA_CERTS
+
 /** A git repository with one commit; returns its main worktree's folder. */
 export function gitRepo() {
   const main = path.join(tempDir(), 'repo')

@@ -21,10 +21,17 @@ pub fn run(inv: &Invocation<'_>, args: DashboardArgs) -> Result<Exit> {
     };
     let mut announce = |l: &Listening| {
         if json {
-            output::text(&format!("{}\n", serde_json::json!({ "url": l.url, "port": l.port })))
+            output::text(&format!("{}\n", serde_json::json!({ "url": l.url, "https": l.https, "port": l.port })))
         } else {
+            let https = match &l.https {
+                Some(url) => format!(
+                    "https: {url} and https://<service>.<worktree>.localhost:{}/ (same port; `atlas-ports trust` once)\n",
+                    l.port
+                ),
+                None => String::new(),
+            };
             output::text(&format!(
-                "atlas-ports dashboard: {}\nregistry: {}\nnamed URLs: http://<service>.<worktree>.localhost:{}/\nCtrl+C or q to stop; `atlas-ports proxy start` runs it in the background.\n",
+                "atlas-ports dashboard: {}\nregistry: {}\nnamed URLs: http://<service>.<worktree>.localhost:{}/\n{https}Ctrl+C or q to stop; `atlas-ports proxy start` runs it in the background.\n",
                 l.url, l.registry, l.port
             ))
         }

@@ -17,6 +17,7 @@ mod release;
 mod run;
 mod servers;
 mod status;
+mod trust;
 mod up;
 mod wait;
 mod watch;
@@ -165,6 +166,8 @@ pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> 
         Command::Hooks(a) => hooks::run(&inv, a),
         Command::Dashboard(a) => dashboard::run(&inv, a),
         Command::Proxy(a) => proxy::run(&inv, a),
+        Command::Trust(a) => trust::run(&inv, a, true),
+        Command::Untrust(a) => trust::run(&inv, a, false),
         Command::Completions(a) => completions::run(a),
     }
 }

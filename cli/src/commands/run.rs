@@ -43,6 +43,7 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
 
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]).env("PORT", held[0].1.to_string()).env("ATLAS_PORTS_WORKTREE", &worktree);
+    command.envs(atlas_ports_native::local_ca::node_ca_variable());
     for (service, port) in &held {
         command.env(variable_name(service), port.to_string());
     }

@@ -123,7 +123,8 @@ pub fn start(ws: &Workspace, registry: Option<&Path>, options: &StartOptions) ->
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("PORT", port.to_string())
             .env("ATLAS_PORTS_WORKTREE", &up.worktree)
-            .env("ATLAS_PORTS_SERVICE", &service.name);
+            .env("ATLAS_PORTS_SERVICE", &service.name)
+            .envs(crate::local_ca::node_ca_variable());
         let child = platform::spawn_detached(command)
             .map_err(|source| Error::System { action: "start the command of a service", source })?;
         let pid = child.id();

@@ -116,11 +116,25 @@ impl From<Output> for Run {
     }
 }
 
-/// The command for the binary in `cwd`, with an environment free of our variables.
+/// The command for the binary in `cwd`, with an environment free of our variables, and an
+/// `ATLAS_PORTS_HOME` of its own (not created): the dashboard makes its local CA there, not in
+/// the user's data folder, and `up` writes `NODE_EXTRA_CA_CERTS` only where a test made a CA.
 pub fn command_in(cwd: &Path) -> Command {
     let mut c = Command::new(bin());
-    c.current_dir(cwd).env_remove("ATLAS_PORTS_REGISTRY").env_remove("ATLAS_PORTS_LOCK_TIMEOUT_MS");
+    c.current_dir(cwd)
+        .env_remove("ATLAS_PORTS_REGISTRY")
+        .env_remove("ATLAS_PORTS_LOCK_TIMEOUT_MS")
+        .env_remove("NODE_EXTRA_CA_CERTS")
+        .env("ATLAS_PORTS_HOME", fresh_home());
     c
+}
+
+/// A path no test has used, for `ATLAS_PORTS_HOME` (in Cargo's folder for test files).
+pub fn fresh_home() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("home-{}-{n}", std::process::id()))
 }
 
 pub fn run_in(cwd: &Path, args: &[&str]) -> Run {
@@ -182,6 +196,7 @@ pub fn as_nobody(repo: &Repo, args: &[&str]) -> Run {
         .args(args)
         .current_dir(&repo.main)
         .env_remove("ATLAS_PORTS_REGISTRY")
+        .env("ATLAS_PORTS_HOME", fresh_home())
         .output()
         .expect("setpriv (util-linux) is installed");
     out.into()

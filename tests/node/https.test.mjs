@@ -1,0 +1,137 @@
+// HTTPS named URLs as a person meets them: `atlas-ports trust` fills a private NSS database
+// (HOME is a temporary folder), headless Chromium started with that HOME loads
+// https://web.<worktree>.localhost:PORT/ with no certificate error and over HTTP/2, a Secure
+// cookie of one worktree's server is not sent to another's, a WebSocket crosses the proxy by
+// HTTP/2's extended CONNECT (RFC 8441), and `untrust` takes the CA out again.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import fs from 'node:fs'
+import http from 'node:http'
+import http2 from 'node:http2'
+import path from 'node:path'
+import tls from 'node:tls'
+import { freeBlock, nativeBin, npmDir, registryWith, tempDir } from './support.mjs'
+
+const requireDev = createRequire(path.join(npmDir, 'package.json'))
+const { chromium } = requireDev('playwright-core')
+const { WebSocketServer } = requireDev('ws')
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium'
+
+const home = tempDir('atlas-https-home-')
+const env = { ...process.env, HOME: home }
+const nssdb = path.join(home, '.pki', 'nssdb')
+const listNss = () => execFileSync('certutil', ['-L', '-d', `sql:${nssdb}`], { encoding: 'utf8' })
+
+let browser
+let d
+let b
+let ca
+
+/** An HTTP server on 127.0.0.1:port. */
+async function serve(port, handler) {
+  const server = http.createServer(handler)
+  await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve))
+  return server
+}
+
+const servers = []
+
+before(async () => {
+  b = await freeBlock(4)
+  const registry = registryWith({ web: [b, b + 2] })
+  for (const wt of ['a', 'b', 'ws']) {
+    execFileSync(nativeBin, ['allocate', '--registry', registry, '--service', 'web', '--worktree', wt, '--quiet'], { env })
+  }
+  // a sets a Secure cookie; a and b echo the Cookie header they receive.
+  const echo = (name) => (req, res) => {
+    if (req.url === '/set') res.setHeader('set-cookie', `from_${name}=1; Secure; HttpOnly; Path=/`)
+    res.setHeader('content-type', 'text/html')
+    res.end(`<title>${name}</title><pre id="cookie">${req.headers.cookie ?? ''}</pre><pre id="proto">${req.headers['x-forwarded-proto']}</pre>`)
+  }
+  servers.push(await serve(b, echo('a')), await serve(b + 1, echo('b')))
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: b + 2 })
+  wss.on('connection', (socket, req) => socket.on('message', (m) => socket.send(`echo ${m} via ${req.headers.host}`)))
+  servers.push(wss)
+
+  const trusted = execFileSync(nativeBin, ['trust', '--store', 'nss', '--format', 'json'], { env, encoding: 'utf8' })
+  const report = JSON.parse(trusted)
+  assert.deepEqual(report.stores.map((s) => s.outcome), ['trusted'])
+  assert.equal(report.stores[0].store, `NSS database ${nssdb}`)
+  ca = fs.readFileSync(report.ca, 'utf8')
+  assert.match(listNss(), /atlas-ports local CA [0-9a-f]{16}\s+C,,/)
+
+  const proc = spawn(nativeBin, ['dashboard', '--registry', registry, '--format', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const port = await new Promise((resolve, reject) => {
+    let out = ''
+    proc.stdout.on('data', (chunk) => {
+      out += chunk
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]).port)
+    })
+    proc.on('exit', (code) => reject(new Error(`dashboard exited ${code}`)))
+  })
+  d = { proc, port }
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'], env })
+})
+
+after(async () => {
+  await browser?.close()
+  d?.proc.kill('SIGTERM')
+  for (const s of servers) s.close()
+})
+
+test('Chromium trusts the named URL through the NSS database, over HTTP/2, and cookies stay with their worktree', async () => {
+  const page = await browser.newPage()
+  const set = await page.goto(`https://web.a.localhost:${d.port}/set`)
+  assert.equal(set.status(), 200)
+  assert.equal(await page.locator('#proto').innerText(), 'https')
+  assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol), 'h2')
+  const security = await set.securityDetails()
+  assert.equal(security.subjectName, `web.a.localhost`)
+  assert.equal(security.protocol, 'TLS 1.3')
+
+  await page.goto(`https://web.a.localhost:${d.port}/`)
+  assert.equal(await page.locator('#cookie').innerText(), 'from_a=1', 'a gets its own cookie back')
+  await page.goto(`https://web.b.localhost:${d.port}/`)
+  assert.equal(await page.locator('#cookie').innerText(), '', "b's server never sees a's cookie")
+  await page.close()
+})
+
+test('a name no allocation routes gets no certificate, so the browser refuses it', async () => {
+  const page = await browser.newPage()
+  await assert.rejects(page.goto(`https://nothing.here.localhost:${d.port}/`), /ERR_/)
+  await page.close()
+})
+
+test('a WebSocket crosses the proxy by HTTP/2 extended CONNECT (RFC 8441)', async () => {
+  const authority = `web.ws.localhost:${d.port}`
+  const session = http2.connect(`https://${authority}`, {
+    createConnection: () => tls.connect({ host: '127.0.0.1', port: d.port, servername: 'web.ws.localhost', ca, ALPNProtocols: ['h2'] }),
+  })
+  try {
+    const settings = await new Promise((resolve, reject) => session.once('remoteSettings', resolve).once('error', reject))
+    assert.equal(settings.enableConnectProtocol, true)
+    const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':authority': authority, ':path': '/', 'sec-websocket-version': '13' })
+    const headers = await new Promise((resolve, reject) => stream.once('response', resolve).once('error', reject))
+    assert.equal(headers[':status'], 200)
+    // A masked text frame, as a client sends (RFC 6455 §5.2).
+    const text = Buffer.from('hello')
+    const mask = Buffer.from([1, 2, 3, 4])
+    stream.write(Buffer.concat([Buffer.from([0x81, 0x80 | text.length]), mask, Buffer.from(text.map((c, i) => c ^ mask[i % 4]))]))
+    const frame = await new Promise((resolve) => stream.once('data', resolve))
+    assert.equal(frame[0], 0x81)
+    assert.equal(frame.subarray(2, 2 + frame[1]).toString(), `echo hello via ${authority}`)
+    stream.close()
+  } finally {
+    session.close()
+  }
+})
+
+test('untrust removes exactly our CA from the NSS database', () => {
+  const out = execFileSync(nativeBin, ['untrust', '--store', 'nss'], { env, encoding: 'utf8' })
+  assert.match(out, new RegExp(`removed: NSS database ${nssdb}`))
+  assert.doesNotMatch(listNss(), /atlas-ports local CA/)
+  const again = execFileSync(nativeBin, ['untrust', '--store', 'nss'], { env, encoding: 'utf8' })
+  assert.match(again, /not there: NSS database/)
+})
