@@ -227,12 +227,14 @@ pub enum Command {
         "  atlas-ports checkout --list           # who holds each canonical port\n",
         "  atlas-ports checkout --release        # give back this worktree's canonical ports\n\n",
         "One worktree at a time holds a canonical port: checking it out moves it from the worktree\n",
-        "that held it. A running atlas-ports server (`atlas-ports dashboard`) forwards it, as raw TCP,\n",
-        "to the port the worktree holds for the service. A process that is not atlas-ports listening\n",
-        "on the canonical port is named and left alone, and nothing is recorded.\n",
+        "that held it. A running atlas-ports server (the background proxy or `atlas-ports dashboard`)\n",
+        "forwards it, as raw TCP, to the port the worktree holds for the service; when none runs,\n",
+        "checkout starts the background proxy (`atlas-ports proxy start`) unless --no-start.\n",
+        "A process that is not atlas-ports listening on the canonical port is named and left alone,\n",
+        "and nothing is recorded.\n",
         "Exit status: 0 forwarding (or released, listed), 1 recorded but nothing forwards it yet\n",
-        "(no atlas-ports server runs, or it could not take the port within 3 s), 2 on error\n",
-        "(undeclared service, no canonical port, no port allocated, a foreign listener, a bad file)"
+        "(--no-start and no server runs, the proxy could not start, its port taken or else, or the\n",
+        "server could not take the canonical port within 3 s), 2 on error (an undeclared service, no canonical port, no port allocated, a foreign listener, a bad file)"
     ))]
     Checkout(CheckoutArgs),
 
@@ -712,4 +714,8 @@ pub struct CheckoutArgs {
     /// List who holds each canonical port
     #[arg(long, conflicts_with_all = ["release", "service", "worktree"])]
     pub list: bool,
+    /// Only record the checkout: do not start the background proxy when no atlas-ports server
+    /// runs for the registry
+    #[arg(long, conflicts_with_all = ["release", "list"])]
+    pub no_start: bool,
 }

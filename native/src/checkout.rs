@@ -109,6 +109,13 @@ pub fn check_out(
     Ok((report, forwarding))
 }
 
+/// Waits up to `wait` until a running server for the registry at `registry` says it forwards
+/// `service`'s canonical `port` to `worktree`: after [`check_out`] found no server and one was
+/// started.
+pub fn await_forwarding(registry: &Path, service: &str, port: u16, worktree: &str, wait: Duration) -> Forwarding {
+    wait_forwarded(&Forwarders::beside(registry), service, port, worktree, wait)
+}
+
 /// Waits until a running server says it forwards `port` to `worktree`.
 fn wait_forwarded(forwarders: &Forwarders, service: &str, port: u16, worktree: &str, wait: Duration) -> Forwarding {
     let deadline = Instant::now() + wait;

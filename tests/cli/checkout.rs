@@ -52,10 +52,15 @@ struct Fleet {
 impl Fleet {
     /// With `docs`, a second service `docs` (one port, no canonical port).
     fn new(docs: bool) -> Fleet {
-        let start = free_block(12);
+        let start = free_block(13);
         let canonical = start + 11;
         let repo = Repo::new();
-        let mut toml = format!("[services.web]\nrange = \"{start}-{}\"\ncanonical = {canonical}\n", start + 9);
+        // The background proxy, when checkout starts it, on a port of the test's own.
+        let mut toml = format!(
+            "[proxy]\nport = {}\n[services.web]\nrange = \"{start}-{}\"\ncanonical = {canonical}\n",
+            start + 12,
+            start + 9
+        );
         if docs {
             toml.push_str(&format!("[services.docs]\nrange = \"{0}-{0}\"\n", start + 10));
         }
@@ -134,11 +139,11 @@ fn the_canonical_port_follows_the_worktree_that_checks_it_out() {
     let _server_a = http_server(pa, &f.a);
     let _server_b = http_server(pb, &f.b);
 
-    // No server runs yet: recorded, with a warning and exit 1.
-    let r = run_in(&f.a, &["checkout", "web"]).code(1);
+    // No server runs yet and none may be started: recorded, with a warning and exit 1.
+    let r = run_in(&f.a, &["checkout", "web", "--no-start"]).code(1);
     assert_eq!(r.stdout, format!("canonical :{c} → web of a (port {pa})\n"));
     assert!(r.stderr.contains("no atlas-ports server runs for this registry"), "{}", r.stderr);
-    assert!(r.stderr.contains("atlas-ports dashboard"), "{}", r.stderr);
+    assert!(r.stderr.contains("atlas-ports proxy start"), "{}", r.stderr);
     let recorded: serde_json::Value = serde_json::from_slice(&std::fs::read(f.checkouts_file()).unwrap()).unwrap();
     assert_eq!(recorded["version"], 1);
     assert_eq!(recorded["checkouts"]["web"]["port"], c);
@@ -218,13 +223,56 @@ fn the_canonical_port_follows_the_worktree_that_checks_it_out() {
     drop(dashboard);
 }
 
+/// Stops the registry's background proxy when the test ends, however it ends.
+struct StopProxy<'a>(&'a Path);
+
+impl Drop for StopProxy<'_> {
+    fn drop(&mut self) {
+        let _ = run_in(self.0, &["proxy", "stop", "--grace", "1s"]);
+    }
+}
+
+#[test]
+fn checkout_starts_the_background_proxy_when_no_server_runs() {
+    let f = Fleet::new(false);
+    f.up();
+    let (pa, c) = (f.port("a"), f.canonical);
+    let _server_a = http_server(pa, &f.a);
+    let _stop = StopProxy(&f.repo.main);
+
+    let r = run_in(&f.a, &["checkout", "web"]).success();
+    assert_eq!(r.stdout, format!("canonical :{c} → web of a (port {pa})\n"));
+    let proxy_port = f.canonical + 1;
+    assert!(
+        r.stderr.contains("started the background proxy (pid ") && r.stderr.contains(&format!(":{proxy_port}/")),
+        "{}",
+        r.stderr
+    );
+    answers(c, "worktree a\n");
+    let status: serde_json::Value =
+        serde_json::from_str(&run_in(&f.repo.main, &["proxy", "status", "--format", "json"]).success().stdout).unwrap();
+    assert_eq!(status["port"], proxy_port);
+
+    // A second checkout finds it running and starts nothing.
+    let r = run_in(&f.a, &["checkout", "web"]).success();
+    assert!(!r.stderr.contains("started"), "{}", r.stderr);
+
+    // Stopping the proxy frees the canonical port; the checkout stays recorded.
+    run_in(&f.repo.main, &["proxy", "stop"]).success();
+    assert!(is_free(c), "nothing forwards once the proxy is stopped");
+    assert_eq!(
+        run_in(&f.a, &["checkout", "--list"]).success().stdout,
+        format!("canonical :{c} → web of a (port {pa})\n")
+    );
+}
+
 #[test]
 fn a_foreign_process_taking_a_checked_out_port_is_shown_and_never_displaced() {
     let f = Fleet::new(false);
     f.up();
     let c = f.canonical;
     // Checked out while no server runs; then a foreign process takes the port first.
-    run_in(&f.a, &["checkout", "web"]).code(1);
+    run_in(&f.a, &["checkout", "web", "--no-start"]).code(1);
     let elsewhere = tempfile::tempdir().unwrap();
     std::fs::write(elsewhere.path().join("index.html"), "foreign\n").unwrap();
     let foreign = http_server(c, elsewhere.path());

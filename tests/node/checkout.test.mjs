@@ -1,10 +1,11 @@
 // `atlas-ports checkout` as a person meets it: an OAuth-style redirect to a fixed
 // `http://localhost:C/callback` followed by headless Chromium lands on the worktree that holds
 // the canonical port C, and moves with `checkout`; the dashboard page shows who holds it.
+// No server is started by hand: the first `checkout` starts the background proxy.
 // The native program and Chromium only (no addon): C is a free port, never 3000.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -21,6 +22,8 @@ const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-checkout-')))
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }))
+// The proxy's local CA goes here, not into the user's data folder.
+process.env.ATLAS_PORTS_HOME = path.join(tmp, 'home')
 
 const git = (cwd, ...args) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' })
 const cli = (cwd, ...args) => spawnSync(nativeBin, args, { cwd, encoding: 'utf8', env: { ...process.env, ATLAS_PORTS_REGISTRY: '' } })
@@ -80,13 +83,14 @@ after(async () => {
 })
 
 test('an OAuth-style redirect to the canonical port lands on the worktree that checked it out', async () => {
-  const start = await freeBlock(12)
+  const start = await freeBlock(13)
   const canonical = start + 11
   const providerPort = start + 10
+  const proxyPort = start + 12
   const main = path.join(tmp, 'repo')
   fs.mkdirSync(main)
   git(main, 'init', '-q')
-  fs.writeFileSync(path.join(main, 'atlas-ports.toml'), `[services.web]\nrange = "${start}-${start + 9}"\ncanonical = ${canonical}\n`)
+  fs.writeFileSync(path.join(main, 'atlas-ports.toml'), `[services.web]\nrange = "${start}-${start + 9}"\ncanonical = ${canonical}\n[proxy]\nport = ${proxyPort}\n`)
   git(main, 'add', 'atlas-ports.toml')
   git(main, 'commit', '-q', '-m', 'ports')
   // The registry's own web range is the declared one.
@@ -114,16 +118,8 @@ test('an OAuth-style redirect to the canonical port lands on the worktree that c
   })
   closers.push(() => new Promise((resolve) => { provider.closeAllConnections(); provider.close(resolve) }))
 
-  const dashboard = spawn(nativeBin, ['dashboard', '--format', 'json'], { cwd: main, stdio: ['ignore', 'pipe', 'pipe'] })
-  closers.push(() => dashboard.kill('SIGTERM'))
-  const dashboardPort = await new Promise((resolve, reject) => {
-    let out = ''
-    dashboard.stdout.on('data', (d) => {
-      out += d
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]).port)
-    })
-    dashboard.on('exit', (code) => reject(new Error(`dashboard exited ${code}`)))
-  })
+  closers.push(() => cli(main, 'proxy', 'stop', '--grace', '1s'))
+  const dashboardPort = proxyPort
 
   const page = await browser.newPage()
   const login = async (state) => {
@@ -132,9 +128,12 @@ test('an OAuth-style redirect to the canonical port lands on the worktree that c
     return { who: await page.textContent('#who'), code: await page.textContent('#code') }
   }
 
+  // No server runs: checkout starts the background proxy, which forwards the port.
   let r = cli(worktrees.a, 'checkout', 'web')
   assert.equal(r.status, 0, r.stderr)
   assert.equal(r.stdout, `canonical :${canonical} → web of a (port ${portOf('a')})\n`)
+  assert.match(r.stderr, new RegExp(`started the background proxy \\(pid \\d+\\) on http://127\\.0\\.0\\.1:${proxyPort}/`))
+  assert.equal(cli(main, 'proxy', 'status').status, 0)
   assert.deepEqual(await login('1'), { who: 'a', code: 'xyz1' })
 
   r = cli(worktrees.b, 'checkout', 'web')

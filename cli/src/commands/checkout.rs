@@ -7,6 +7,7 @@ use crate::output;
 use atlas_ports_core::Result;
 use atlas_ports_core::report::checkout_lines;
 use atlas_ports_native::checkout::{self, FORWARD_WAIT, Forwarding};
+use atlas_ports_native::proxy::{self, StartOutcome};
 
 pub fn run(inv: &Invocation<'_>, args: CheckoutArgs) -> Result<Exit> {
     let json = inv.json()?;
@@ -30,20 +31,38 @@ pub fn run(inv: &Invocation<'_>, args: CheckoutArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     let service = args.service.expect("clap requires SERVICE without --release or --list");
-    let (report, forwarding) =
+    let (mut report, mut forwarding) =
         checkout::check_out(inv.ws, inv.registry(), &service, args.worktree.as_deref(), FORWARD_WAIT)?;
+    let port = report.port;
+    // Nothing forwards without a server: the background proxy is started, as `proxy start` does.
+    let mut trouble = None;
+    if forwarding == Forwarding::NoServer && !args.no_start {
+        match start_proxy(inv) {
+            Ok(started) => {
+                output::note(&started);
+                let registry = proxy::absolute(inv.ports().registry_path(), &inv.ws.cwd);
+                forwarding = checkout::await_forwarding(&registry, &service, port, &report.worktree, FORWARD_WAIT);
+                report.forwarding = forwarding == Forwarding::Confirmed;
+            }
+            Err(why) => trouble = Some(why),
+        }
+    }
     if json {
         output::json(&report)?;
     } else {
         output::text(&report.text())?;
     }
-    let port = report.port;
     match forwarding {
         Forwarding::Confirmed => Ok(Exit::Success),
         Forwarding::NoServer => {
-            output::note(&format!(
-                "atlas-ports: warning: recorded, but no atlas-ports server runs for this registry, so nothing forwards :{port} until one does: start `atlas-ports dashboard`"
-            ));
+            output::note(&atlas_ports_core::printable(&match trouble {
+                Some(why) => format!(
+                    "atlas-ports: warning: recorded, but nothing forwards :{port}: the background proxy did not start: {why}"
+                ),
+                None => format!(
+                    "atlas-ports: warning: recorded, but no atlas-ports server runs for this registry, so nothing forwards :{port} until one does: `atlas-ports proxy start` (or `atlas-ports dashboard`)"
+                ),
+            }));
             Ok(Exit::No)
         }
         Forwarding::NotYet(why) => {
@@ -56,3 +75,23 @@ pub fn run(inv: &Invocation<'_>, args: CheckoutArgs) -> Result<Exit> {
         }
     }
 }
+
+/// Starts the background proxy on its configured port, as `atlas-ports proxy start` does: the
+/// line saying so, or why it did not start.
+fn start_proxy(inv: &Invocation<'_>) -> std::result::Result<String, String> {
+    let port = proxy::configured_port(inv.ws, None).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the atlas-ports executable: {e}"))?;
+    let registry = proxy::absolute(inv.ports().registry_path(), &inv.ws.cwd);
+    match proxy::start(&exe, &inv.ws.cwd, &registry, port, PROXY_TIMEOUT).map_err(|e| e.to_string())? {
+        StartOutcome::Started(r) | StartOutcome::AlreadyRunning(r) => Ok(format!(
+            "atlas-ports: started the background proxy (pid {}) on http://127.0.0.1:{}/ to forward it; `atlas-ports proxy stop` ends it",
+            r.pid, r.port
+        )),
+        StartOutcome::Failed { reason, .. } => {
+            Err(format!("{reason} (its log: {})", inv.ws.display(&proxy::log_path(&registry))))
+        }
+    }
+}
+
+/// The proxy's `--proxy-timeout` when checkout starts it: `proxy start`'s default.
+const PROXY_TIMEOUT: u64 = 60;
