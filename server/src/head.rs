@@ -202,4 +202,40 @@ mod tests {
         assert_eq!(status("GET", "http://u:p@localhost:4100/", &["localhost:4100"]), Err(400));
         assert_eq!(status("GET", "http://evil.example:4100/", &["localhost:4100"]), Err(421));
     }
+
+    /// An HTTP/2 request over TLS, as hyper hands it over: `:authority` in the URI, `Host`
+    /// only when the client also sent one.
+    #[cfg(feature = "tls")]
+    fn h2(method: &str, authority: &str, host: Option<&str>, protocol: Option<&str>) -> Result<Destination, u16> {
+        let mut b =
+            Request::builder().method(method).version(hyper::Version::HTTP_2).uri(format!("https://{authority}/path"));
+        if let Some(h) = host {
+            b = b.header(HOST, h);
+        }
+        if let Some(p) = protocol {
+            b = b.extension(hyper::ext::Protocol::from(p));
+        }
+        admit_over(&mut b.body(()).unwrap(), 4100, true).map(|(d, _)| d).map_err(|r| r.status.as_u16())
+    }
+
+    #[test]
+    #[cfg(feature = "tls")]
+    fn over_http2_the_authority_is_the_host_and_a_different_host_is_refused() {
+        assert!(matches!(h2("GET", "web.pr-1.localhost:4100", None, None), Ok(Destination::Named(_))));
+        assert!(matches!(
+            h2("GET", "web.pr-1.localhost:4100", Some("WEB.pr-1.localhost:4100"), None),
+            Ok(Destination::Named(_))
+        ));
+        // A Host naming another worktree than :authority would route past the certificate's name.
+        assert_eq!(h2("GET", "web.pr-1.localhost:4100", Some("web.pr-2.localhost:4100"), None), Err(400));
+        assert_eq!(h2("GET", "evil.example:4100", None, None), Err(421));
+        // WebSockets come as extended CONNECT (RFC 8441); any other CONNECT is refused.
+        assert!(matches!(h2("CONNECT", "web.pr-1.localhost:4100", None, Some("websocket")), Ok(Destination::Named(_))));
+        assert_eq!(h2("CONNECT", "web.pr-1.localhost:4100", None, None), Err(405));
+        assert_eq!(h2("CONNECT", "web.pr-1.localhost:4100", None, Some("connect-udp")), Err(405));
+        // Over TLS the target is https://, never http://.
+        let mut req =
+            Request::builder().version(hyper::Version::HTTP_2).uri("http://web.pr-1.localhost:4100/").body(()).unwrap();
+        assert_eq!(admit_over(&mut req, 4100, true).map(|_| ()).map_err(|r| r.status.as_u16()), Err(400));
+    }
 }

@@ -2,7 +2,8 @@
 // (HOME is a temporary folder), headless Chromium started with that HOME loads
 // https://web.<worktree>.localhost:PORT/ with no certificate error and over HTTP/2, a Secure
 // cookie of one worktree's server is not sent to another's, a WebSocket crosses the proxy by
-// HTTP/2's extended CONNECT (RFC 8441), and `untrust` takes the CA out again.
+// HTTP/2's extended CONNECT (RFC 8441), Vite's hot reload works over wss://, and `untrust`
+// takes the CA out again.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
@@ -40,8 +41,8 @@ const servers = []
 
 before(async () => {
   b = await freeBlock(4)
-  const registry = registryWith({ web: [b, b + 2] })
-  for (const wt of ['a', 'b', 'ws']) {
+  const registry = registryWith({ web: [b, b + 3] })
+  for (const wt of ['a', 'b', 'ws', 'vite']) {
     execFileSync(nativeBin, ['allocate', '--registry', registry, '--service', 'web', '--worktree', wt, '--quiet'], { env })
   }
   // a sets a Secure cookie; a and b echo the Cookie header they receive.
@@ -62,7 +63,7 @@ before(async () => {
   ca = fs.readFileSync(report.ca, 'utf8')
   assert.match(listNss(), /atlas-ports local CA [0-9a-f]{16}\s+C,,/)
 
-  const proc = spawn(nativeBin, ['dashboard', '--registry', registry, '--format', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(nativeBin, ['dashboard', '--port', '0', '--registry', registry, '--format', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const port = await new Promise((resolve, reject) => {
     let out = ''
     proc.stdout.on('data', (chunk) => {
@@ -126,6 +127,38 @@ test('a WebSocket crosses the proxy by HTTP/2 extended CONNECT (RFC 8441)', asyn
   } finally {
     session.close()
   }
+})
+
+test('Vite\'s hot reload works over wss:// through an HTTPS named URL', async (t) => {
+  const port = b + 3
+  const app = fs.mkdtempSync(path.join(home, 'vite-app-'))
+  fs.writeFileSync(path.join(app, 'index.html'), '<!doctype html><title>app</title><p id="v"></p><script type="module" src="/main.js"></script>\n')
+  const source = (v) => `document.getElementById('v').textContent = '${v}'\nif (import.meta.hot) import.meta.hot.accept()\n`
+  fs.writeFileSync(path.join(app, 'main.js'), source('version 1'))
+  const vite = spawn(process.execPath, [path.join(npmDir, 'node_modules', 'vite', 'bin', 'vite.js'), '--port', String(port), '--strictPort', '--host', '127.0.0.1', '--logLevel', 'warn'], { cwd: app, stdio: 'ignore', detached: true })
+  t.after(() => process.kill(-vite.pid, 'SIGTERM'))
+  for (let i = 0; i < 150 && !(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200))
+
+  const page = await browser.newPage()
+  const sockets = []
+  page.on('websocket', (ws) => sockets.push(ws.url()))
+  const connected = new Promise((resolve) => page.on('console', (m) => { if (m.text().includes('[vite] connected')) resolve() }))
+  const loaded = await page.goto(`https://web.vite.localhost:${d.port}/`)
+  assert.equal((await loaded.securityDetails()).subjectName, 'web.vite.localhost')
+  await page.waitForFunction(() => document.getElementById('v').textContent === 'version 1', null, { timeout: 10000 })
+  await Promise.race([connected, new Promise((resolve, reject) => setTimeout(() => reject(new Error('Vite\'s client never connected over wss:// through the proxy')), 15000))])
+  await page.evaluate(() => { window.sameDocument = true })
+  // Vite's watcher may still be starting on a busy machine: edit again until one arrives.
+  let arrived = false
+  for (let edit = 1; edit <= 4 && !arrived; edit++) {
+    fs.writeFileSync(path.join(app, 'main.js'), `${source('version 2')}// edit ${edit}\n`)
+    arrived = await page.waitForFunction(() => document.getElementById('v').textContent === 'version 2', null, { timeout: 5000 }).then(() => true, () => false)
+  }
+  assert.ok(arrived, 'an edit reached the open page over the wss:// socket')
+  assert.equal(await page.evaluate(() => window.sameDocument), true, 'the update was hot: the page was not reloaded')
+  // Vite falls back to the server's own port when its socket fails: make sure it did not.
+  assert.ok(sockets.length > 0 && sockets.every((u) => u.startsWith(`wss://web.vite.localhost:${d.port}/`)), `sockets: ${sockets}`)
+  await page.close()
 })
 
 test('untrust removes exactly our CA from the NSS database', () => {
