@@ -180,14 +180,30 @@ fn the_ca_is_made_once_owner_only_even_by_four_processes_at_once() {
     let names: Vec<String> =
         std::fs::read_dir(home.join("ca")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
-    // trust fills a fresh NSS database, a second finds it there, untrust removes it.
-    let first = command_in(&repo.main)
-        .env("ATLAS_PORTS_HOME", &home)
-        .env("HOME", &user_home)
-        .args(["trust", "--store", "nss"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&first.stdout).contains("trusted: NSS database"), "{first:?}");
+    // Four trusts at once on a fresh NSS database: one adds the CA, the others find it there.
+    let children: Vec<Child> = (0..4)
+        .map(|_| {
+            command_in(&repo.main)
+                .env("ATLAS_PORTS_HOME", &home)
+                .env("HOME", &user_home)
+                .args(["trust", "--store", "nss", "--format", "json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut outcomes: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["stores"][0]["outcome"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes, ["already trusted", "already trusted", "already trusted", "trusted"]);
     let again = command_in(&repo.main)
         .env("ATLAS_PORTS_HOME", &home)
         .env("HOME", &user_home)

@@ -42,6 +42,9 @@ pub fn run(inv: &Invocation<'_>, args: TrustArgs, add: bool) -> Result<Exit> {
             }
         }
     };
+    // One trust or untrust at a time changes the stores: certutil on one NSS database from two
+    // processes at once can corrupt it, and both would say "trusted".
+    let _lock = atlas_ports_native::local_ca::lock(&atlas_ports_native::local_ca::folder()?)?;
     let stores = if add { trust::trust(&ca, &stores) } else { trust::untrust(&ca, &stores) };
     if json {
         let value = serde_json::json!({

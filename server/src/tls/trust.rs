@@ -85,17 +85,58 @@ fn each(ca: &Ca, stores: &[Store], add: bool) -> Vec<StoreOutcome> {
     out
 }
 
-/// Runs a command to the end; its stderr (or stdout) as the error.
+/// How long a store's tool (certutil, update-ca-certificates, security) may take.
+const TOOL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How much of a tool's output is kept: a tool stuck printing a prompt must not fill memory.
+const TOOL_OUTPUT: u64 = 64 * 1024;
+
+/// Runs a command to the end (at most [`TOOL_WAIT`], then it is killed); its stdout, or its
+/// stderr (else stdout) as the error. Only the first [`TOOL_OUTPUT`] bytes of each are kept.
 fn run(command: &mut Command) -> Result<String, String> {
     let program = command.get_program().to_string_lossy().into_owned();
-    let output = command.stdin(Stdio::null()).output().map_err(|e| format!("could not run {program}: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not run {program}: {e}"))?;
+    let keep = |stream: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            if let Some(mut s) = stream {
+                use std::io::Read as _;
+                let _ = (&mut s).take(TOOL_OUTPUT).read_to_end(&mut kept);
+                let _ = std::io::copy(&mut s, &mut std::io::sink());
+            }
+            String::from_utf8_lossy(&kept).into_owned()
+        })
+    };
+    let out = keep(child.stdout.take().map(|s| Box::new(s) as _));
+    let err = keep(child.stderr.take().map(|s| Box::new(s) as _));
+    let deadline = std::time::Instant::now() + TOOL_WAIT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    let Some(status) = status else {
+        return Err(format!("{program} did not finish within {} s and was ended", TOOL_WAIT.as_secs()));
+    };
+    if status.success() {
         return Ok(stdout);
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
     let said = if stderr.trim().is_empty() { stdout.trim().to_owned() } else { stderr.trim().to_owned() };
-    Err(format!("{program} failed ({}): {said}", output.status))
+    Err(format!("{program} failed ({status}): {said}"))
 }
 
 fn on_path(program: &str) -> bool {
@@ -281,4 +322,20 @@ fn sha1_hex(ca: &Ca) -> String {
         .iter()
         .map(|b| format!("{b:02X}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_tool_that_prints_without_end_is_kept_to_its_first_bytes() {
+        // `yes` prints forever; head ends it after 10 MB, of which only the first 64 KiB are kept.
+        let out = run(Command::new("sh").args(["-c", "yes | head -c 10000000"])).unwrap();
+        assert_eq!(out.len() as u64, TOOL_OUTPUT);
+        let err = run(Command::new("sh").args(["-c", "echo why >&2; exit 3"])).unwrap_err();
+        assert_eq!(err, "sh failed (exit status: 3): why");
+        assert!(run(&mut Command::new("no-such-program-atlas")).unwrap_err().starts_with("could not run"));
+    }
 }
