@@ -48,14 +48,41 @@ pub fn folder() -> Result<PathBuf> {
     Ok(data.join("atlas-ports").join("ca"))
 }
 
-/// `NODE_EXTRA_CA_CERTS=<the CA's certificate>` for what `run`, `up` and `start` run, when the
-/// CA exists and the user has not set the variable: Node then trusts the named HTTPS URLs.
+/// The bundle `NODE_EXTRA_CA_CERTS` names when the user had set it to a file of their own: that
+/// file's certificates and the CA's, since Node reads one file.
+pub const NODE_BUNDLE_FILE: &str = "node-extra-ca-certs.pem";
+/// The most bytes of the user's own `NODE_EXTRA_CA_CERTS` file taken into the bundle.
+const MAX_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `NODE_EXTRA_CA_CERTS` for what `run`, `up` and `start` run, when the CA exists, so Node
+/// trusts the named HTTPS URLs: the CA's certificate; or, when the user set the variable to a
+/// file of their own, a bundle of that file and the CA's certificate (rewritten when either
+/// changed). None when there is no CA, or the user's file already holds it or cannot be read
+/// (theirs is then left as it is).
 pub fn node_ca_variable() -> Option<(&'static str, OsString)> {
-    if std::env::var_os(NODE_CA_ENV).is_some_and(|v| !v.is_empty()) {
+    let folder = folder().ok()?;
+    let cert_path = folder.join(CERT_FILE);
+    let Some(theirs) = std::env::var_os(NODE_CA_ENV).filter(|v| !v.is_empty()) else {
+        return cert_path.is_file().then(|| (NODE_CA_ENV, cert_path.into_os_string()));
+    };
+    let bundle = folder.join(NODE_BUNDLE_FILE);
+    if Path::new(&theirs) == bundle {
         return None;
     }
-    let cert = folder().ok()?.join(CERT_FILE);
-    cert.is_file().then(|| (NODE_CA_ENV, cert.into_os_string()))
+    let cert = fs::read(&cert_path).ok()?;
+    let mut own = Vec::new();
+    File::open(&theirs).and_then(|f| f.take(MAX_BUNDLE_BYTES).read_to_end(&mut own)).ok()?;
+    if own.windows(cert.len()).any(|w| w == cert.as_slice()) {
+        return None;
+    }
+    if !own.is_empty() && !own.ends_with(b"\n") {
+        own.push(b'\n');
+    }
+    own.extend_from_slice(&cert);
+    if fs::read(&bundle).ok().as_deref() != Some(own.as_slice()) {
+        write_private(&folder, NODE_BUNDLE_FILE, &own).ok()?;
+    }
+    Some((NODE_CA_ENV, bundle.into_os_string()))
 }
 
 /// Creates the folder (0700 on Unix) when missing, and checks that it is ours and not

@@ -72,7 +72,7 @@ before(async () => {
     })
     proc.on('exit', (code) => reject(new Error(`dashboard exited ${code}`)))
   })
-  d = { proc, port }
+  d = { proc, port, registry }
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'], env })
 })
 
@@ -159,6 +159,36 @@ test('Vite\'s hot reload works over wss:// through an HTTPS named URL', async (t
   // Vite falls back to the server's own port when its socket fails: make sure it did not.
   assert.ok(sockets.length > 0 && sockets.every((u) => u.startsWith(`wss://web.vite.localhost:${d.port}/`)), `sockets: ${sockets}`)
   await page.close()
+})
+
+test('a Node program under `run` trusts the named URL through NODE_EXTRA_CA_CERTS, a file of the user\'s own included', () => {
+  // Connects to the proxy as web.a.localhost with Node's default trust (no `ca` option) and
+  // prints whether the certificate was accepted, and what NODE_EXTRA_CA_CERTS named.
+  const probe = `const tls = require('node:tls')
+const s = tls.connect({ host: '127.0.0.1', port: ${d.port}, servername: 'web.a.localhost' }, () => { console.log(JSON.stringify({ authorized: s.authorized, file: process.env.NODE_EXTRA_CA_CERTS })); s.end() })
+s.on('error', (e) => { console.log(JSON.stringify({ error: e.code, file: process.env.NODE_EXTRA_CA_CERTS })) })`
+  const run = (extra) => JSON.parse(execFileSync(nativeBin, ['run', '--registry', d.registry, '--service', 'web', '--worktree', 'a', '--quiet', '--', process.execPath, '-e', probe], { env: { ...env, ...extra }, encoding: 'utf8' }))
+
+  // Without the variable: Node is handed the CA's certificate.
+  const plain = { ...env }
+  delete plain.NODE_EXTRA_CA_CERTS
+  const bare = JSON.parse(execFileSync(nativeBin, ['run', '--registry', d.registry, '--service', 'web', '--worktree', 'a', '--quiet', '--', process.execPath, '-e', probe], { env: plain, encoding: 'utf8' }))
+  assert.deepEqual(bare, { authorized: true, file: path.join(process.env.ATLAS_PORTS_HOME, 'ca', 'ca.pem') })
+
+  // A file of the user's own (a corporate root, say): Node gets a bundle of theirs and ours.
+  const own = path.join(home, 'corporate.pem')
+  fs.writeFileSync(own, tls.rootCertificates[0])
+  const bundled = run({ NODE_EXTRA_CA_CERTS: own })
+  assert.equal(bundled.authorized, true)
+  assert.equal(bundled.file, path.join(process.env.ATLAS_PORTS_HOME, 'ca', 'node-extra-ca-certs.pem'))
+  const root = tls.rootCertificates[0]
+  assert.equal(fs.readFileSync(bundled.file, 'utf8'), `${root.endsWith('\n') ? root : `${root}\n`}${ca}`)
+  assert.equal(fs.readFileSync(own, 'utf8'), tls.rootCertificates[0], "the user's file is untouched")
+
+  // Their file already holds our CA: it is left as it is.
+  const both = path.join(home, 'both.pem')
+  fs.writeFileSync(both, ca)
+  assert.deepEqual(run({ NODE_EXTRA_CA_CERTS: both }), { authorized: true, file: both })
 })
 
 test('untrust removes exactly our CA from the NSS database', () => {
