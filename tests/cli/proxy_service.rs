@@ -345,7 +345,9 @@ fn service_files_quote_paths_with_spaces_for_systemd_and_launchd() {
         }
         args.push(arg);
     }
-    assert_eq!(args, [bin(), "dashboard", "--port", "4321", "--registry", registry_arg], "{exec}");
+    // The program as the OS names it: target/ may be a link (CI keeps it in a cache folder).
+    let exe = std::fs::canonicalize(bin()).unwrap();
+    assert_eq!(args, [exe.to_str().unwrap(), "dashboard", "--port", "4321", "--registry", registry_arg], "{exec}");
     assert!(text.contains("Restart=on-failure"));
 
     let plist = run(&["launchd", "--port", "4321"]).success().stdout;
@@ -357,7 +359,7 @@ fn service_files_quote_paths_with_spaces_for_systemd_and_launchd() {
     let out = py.wait_with_output().unwrap();
     assert!(out.status.success(), "plistlib parses it:\n{plist}");
     let program: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(program, [bin(), "dashboard", "--port", "4321", "--registry", registry_arg]);
+    assert_eq!(program, [exe.to_str().unwrap(), "dashboard", "--port", "4321", "--registry", registry_arg]);
 }
 
 #[test]
