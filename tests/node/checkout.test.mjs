@@ -9,50 +9,18 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { freeBlock, nativeBin, npmDir, tempDir } from './support.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const nativeBin = process.env.ATLAS_PORTS_BIN ?? path.join(root, 'target', 'debug', 'atlas-ports')
-const requireDev = createRequire(path.join(root, 'npm', 'package.json'))
+const requireDev = createRequire(path.join(npmDir, 'package.json'))
 const { chromium } = requireDev('playwright-core')
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium'
 
-const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-checkout-')))
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }))
-// The proxy's local CA goes here, not into the user's data folder.
-process.env.ATLAS_PORTS_HOME = path.join(tmp, 'home')
+// support.mjs also gives the run an ATLAS_PORTS_HOME of its own (the proxy's local CA).
+const tmp = tempDir('atlas-checkout-')
 
 const git = (cwd, ...args) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' })
 const cli = (cwd, ...args) => spawnSync(nativeBin, args, { cwd, encoding: 'utf8', env: { ...process.env, ATLAS_PORTS_REGISTRY: '' } })
-
-/** Whether a server could listen on the port now (IPv4 and IPv6 wildcard). */
-async function bindable (port) {
-  for (const host of ['0.0.0.0', '::']) {
-    const ok = await new Promise((resolve) => {
-      const s = net.createServer()
-      s.once('error', (e) => resolve(e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL'))
-      s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)))
-    })
-    if (!ok) return false
-  }
-  return true
-}
-
-// A start of its own, apart from support.mjs's blocks (this suite runs beside the others).
-let nextPort = 26000 + (process.pid % 40) * 100
-async function freeBlock (n) {
-  for (;;) {
-    const start = nextPort
-    nextPort += n
-    let all = true
-    for (let p = start; p < start + n && all; p++) all = await bindable(p)
-    if (all) return start
-    if (nextPort > 32000) throw new Error(`no block of ${n} free ports`)
-  }
-}
 
 /** An HTTP server on 127.0.0.1:port. */
 async function serve (port, handler) {
