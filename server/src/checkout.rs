@@ -21,7 +21,6 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedSender;
@@ -259,32 +258,9 @@ async fn futures_first<A: Future, B: Future>(mut a: std::pin::Pin<&mut A>, mut b
     .await;
 }
 
-/// Copies bytes both ways until either side closes; the other is then told (its write side is
-/// shut) and given [`super::proxy::TUNNEL_LINGER`] to close too, as the proxy's tunnels are.
+/// Copies bytes both ways until either side closes, as the proxy's tunnels do.
 async fn splice(client: TcpStream, service: TcpStream) {
     let _ = client.set_nodelay(true);
     let _ = service.set_nodelay(true);
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut service_read, mut service_write) = service.into_split();
-    let up = async {
-        let _ = tokio::io::copy(&mut client_read, &mut service_write).await;
-        let _ = service_write.shutdown().await;
-    };
-    let down = async {
-        let _ = tokio::io::copy(&mut service_read, &mut client_write).await;
-        let _ = client_write.shutdown().await;
-    };
-    let (mut up, mut down) = (std::pin::pin!(up), std::pin::pin!(down));
-    let up_ended_first = std::future::poll_fn(|cx| {
-        if up.as_mut().poll(cx).is_ready() {
-            return std::task::Poll::Ready(true);
-        }
-        down.as_mut().poll(cx).map(|()| false)
-    })
-    .await;
-    if up_ended_first {
-        let _ = tokio::time::timeout(super::proxy::TUNNEL_LINGER, down).await;
-    } else {
-        let _ = tokio::time::timeout(super::proxy::TUNNEL_LINGER, up).await;
-    }
+    super::proxy::splice(client, service).await;
 }

@@ -317,17 +317,26 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Copies bytes both ways between the two upgraded connections. When either side closes, the
-/// other is told (its write side is shut) and given [`TUNNEL_LINGER`] to close too; then both
-/// are closed, so a service that never closes does not keep the tunnel, or its descriptors,
-/// after the browser has gone.
+/// Copies bytes both ways between the two upgraded connections, as [`splice`] does.
 async fn tunnel(client_side: OnUpgrade, service_side: OnUpgrade) {
     // Both sides are upgraded by now or soon; the order of the waits does not matter.
     let (Ok(client), Ok(service)) = (client_side.await, service_side.await) else {
         return;
     };
-    let (mut client_read, mut client_write) = tokio::io::split(TokioIo::new(client));
-    let (mut service_read, mut service_write) = tokio::io::split(TokioIo::new(service));
+    splice(TokioIo::new(client), TokioIo::new(service)).await;
+}
+
+/// Copies bytes both ways between a client and a service. When either side closes, the other
+/// is told (its write side is shut) and given [`TUNNEL_LINGER`] to close too; then both are
+/// closed, so a service that never closes does not keep the tunnel, or its descriptors, after
+/// the client has gone. The proxy's upgraded tunnels and the checkout forwarder share it.
+pub(crate) async fn splice<C, S>(client: C, service: S)
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    let (mut client_read, mut client_write) = tokio::io::split(client);
+    let (mut service_read, mut service_write) = tokio::io::split(service);
     let up = async {
         let _ = tokio::io::copy(&mut client_read, &mut service_write).await;
         let _ = service_write.shutdown().await;
