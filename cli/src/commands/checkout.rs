@@ -41,7 +41,8 @@ pub fn run(inv: &Invocation<'_>, args: CheckoutArgs) -> Result<Exit> {
             Ok(started) => {
                 output::note(&started);
                 let registry = proxy::absolute(inv.ports().registry_path(), &inv.ws.cwd);
-                forwarding = checkout::await_forwarding(&registry, &service, port, &report.worktree, FORWARD_WAIT);
+                // A server just started reads the checkouts on its first tick: it gets longer.
+                forwarding = checkout::await_forwarding(&registry, &service, port, &report.worktree, FORWARD_WAIT * 3);
                 report.forwarding = forwarding == Forwarding::Confirmed;
             }
             Err(why) => trouble = Some(why),
