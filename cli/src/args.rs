@@ -234,7 +234,9 @@ pub enum Command {
         "and nothing is recorded.\n",
         "Exit status: 0 forwarding (or released, listed), 1 recorded but nothing forwards it yet\n",
         "(--no-start and no server runs, the proxy could not start, its port taken or else, or the\n",
-        "server could not take the canonical port within 3 s), 2 on error (an undeclared service, no canonical port, no port allocated, a foreign listener, a bad file)"
+        "server could not take the canonical port within 3 s, 9 s after starting the proxy), 2 on error\n",
+        "(an undeclared service, no canonical port, no port allocated, the canonical port allocated to\n",
+        "a worktree, a foreign listener, a bad file)"
     ))]
     Checkout(CheckoutArgs),
 

@@ -206,7 +206,7 @@ impl<'h> Ports<'h> {
         reg.range_of(new.service)?;
         let mut name = String::new();
         let named = new.named(reg, &mut name);
-        if let Some(held) = reg.held(&named).filter(|h| !named.exclude.contains(&h.port))
+        if let Some(held) = reg.held(&named).filter(|h| !gives_up(reg, &named, h.port))
             && !reg.would_follow(&named)
         {
             return Ok(Ensured::held(held.clone(), warning));
@@ -217,8 +217,9 @@ impl<'h> Ports<'h> {
             let mut name = String::new();
             let new = new.named(reg, &mut name);
             let followed = reg.follow(&new);
-            // A held port the caller excludes is given up for another (it asked not to get it).
-            let excluded = reg.held(&new).filter(|h| new.exclude.contains(&h.port)).map(|h| h.port);
+            // A held port the caller excludes is given up for another (it asked not to get it),
+            // and so is a canonical port allocated before it was declared one.
+            let excluded = reg.held(&new).filter(|h| gives_up(reg, &new, h.port)).map(|h| h.port);
             if let Some(held) = reg.held(&new).filter(|_| excluded.is_none()) {
                 return Ok((Ensured::held(held.clone(), warning.clone()), Change::from(followed)));
             }
@@ -402,6 +403,12 @@ impl<'h> Ports<'h> {
     fn now(&self) -> String {
         self.host.clock.now().to_string()
     }
+}
+
+/// Whether the worktree gives up the port it holds: the caller excludes it, or it has become a
+/// canonical port (see [`Registry::canonical_ports`]).
+fn gives_up(reg: &Registry, req: &AllocateRequest<'_>, port: u16) -> bool {
+    req.exclude.contains(&port) || reg.canonical_for(port).is_some()
 }
 
 fn checked<'a>(req: &AllocateRequest<'a>) -> Result<AllocateRequest<'a>> {

@@ -367,22 +367,37 @@ impl ProjectFile {
         Ok(())
     }
 
-    /// Whether a service declares a range.
+    /// Whether a service declares something the registry records: a range or a canonical port.
     pub fn declares_ranges(&self) -> bool {
-        self.services.iter().any(|s| s.range.is_some())
+        self.services.iter().any(|s| s.range.is_some() || s.canonical.is_some())
     }
 
-    /// Whether the registry lacks a range this file declares. A declared range that differs
-    /// from the registry's range of that service, or overlaps another service's, is refused
+    /// Whether the registry lacks a range or canonical port this file declares. A declared
+    /// range that differs from the registry's range of that service, or overlaps another
+    /// service's, and a canonical port the registry keeps for another service, are refused
     /// naming both.
     pub fn missing_ranges(&self, registry: &Registry) -> Result<bool> {
-        Ok(!self.check_declared(registry)?.is_empty())
+        let missing = self.check_declared(registry)?;
+        Ok(!missing.is_empty() || self.unrecorded_canonical(registry).next().is_some())
     }
 
-    /// Adds the declared ranges the registry lacks; returns whether it added any. Refuses as
-    /// [`ProjectFile::missing_ranges`] does, and then adds nothing.
+    /// The declared canonical ports the registry does not keep yet, with their service.
+    fn unrecorded_canonical<'a>(&'a self, registry: &'a Registry) -> impl Iterator<Item = (u16, &'a str)> {
+        self.services
+            .iter()
+            .filter_map(|s| Some((s.canonical?, s.name.as_str())))
+            .filter(|&(port, _)| registry.canonical_for(port).is_none())
+    }
+
+    /// Adds the declared ranges and canonical ports the registry lacks; returns whether it
+    /// added any. Refuses as [`ProjectFile::missing_ranges`] does, and then adds nothing.
     pub fn declare(&self, registry: &mut Registry) -> Result<bool> {
         let missing = self.check_declared(registry)?;
+        let canonical: Vec<(u16, String)> =
+            self.unrecorded_canonical(registry).map(|(p, s)| (p, s.to_owned())).collect();
+        for (port, service) in &canonical {
+            registry.reserve_canonical(*port, service);
+        }
         for s in &missing {
             let (start, end) = s.range.expect("declared");
             let extra = [("health_path", &s.health_path), ("probe", &s.probe)]
@@ -391,7 +406,7 @@ impl ProjectFile {
                 .collect();
             registry.ranges.insert(s.name.clone(), PortRange::with_extra(start, end, s.description.clone(), extra));
         }
-        Ok(!missing.is_empty())
+        Ok(!missing.is_empty() || !canonical.is_empty())
     }
 
     /// The services whose declared range the registry lacks, after checking every declared
@@ -422,18 +437,20 @@ impl ProjectFile {
         Ok(missing)
     }
 
-    /// Refuses a canonical port inside one of the registry's ranges: a worktree could be
-    /// allocated it, and then two servers would want one port. Names both.
+    /// Refuses a canonical port the registry keeps for another service (another branch's or
+    /// repository's project file declared it first): one port forwards to one service. Names
+    /// both. A canonical port inside a range is fine: once recorded, no worktree is allocated it.
     pub fn check_canonical(&self, registry: &Registry) -> Result<()> {
         for s in &self.services {
             let Some(port) = s.canonical else { continue };
-            if let Some((service, r)) = registry.ranges.iter().find(|(_, r)| r.start <= port && port <= r.end) {
+            if let Some(other) = registry.canonical_for(port).filter(|o| *o != s.name) {
                 return Err(Error::InvalidProjectFile {
                     path: self.path.clone(),
                     line: s.line,
                     reason: format!(
-                        "the canonical port {port} of '{}' is inside the registry's range of '{service}' ({}-{}), where worktrees are allocated ports; choose a port outside every range, or move the range (`atlas-ports ranges set {service} START-END`)",
-                        s.name, r.start, r.end
+                        "the canonical port {port} of '{}' is already the registry's canonical port of '{other}' (\"{}\" in the registry); one port forwards to one service: choose another port, or edit the registry's entry if '{other}' no longer has it",
+                        s.name,
+                        crate::registry::CANONICAL_PORTS
                     ),
                 });
             }
@@ -875,16 +892,33 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         assert!(err("[services.web]\ncanonical = 8105\n[services.admin]\nrange = \"8100-8109\"\n").contains(
             "line 1: [services.web] canonical = 8105 is inside the declared range 8100-8109 of 'admin' (line 3)"
         ));
-        // The default registry's api range is 3000-3099: a canonical 3000 contradicts it.
+    }
+
+    #[test]
+    fn a_canonical_port_inside_a_range_is_recorded_and_never_allocated() {
+        // The default registry's api range is 3000-3099: a canonical 3000 is taken out of it.
         let p = parse("[services.web]\ncanonical = 3000\n").unwrap();
         let mut reg = Registry::with_default_ranges("");
-        let e = p.declare(&mut reg).unwrap_err().to_string();
+        assert!(p.declares_ranges());
+        assert!(p.missing_ranges(&reg).unwrap());
+        assert!(p.declare(&mut reg).unwrap());
+        assert_eq!(reg.canonical_for(3000), Some("web"));
+        assert!(!p.missing_ranges(&reg).unwrap());
+        assert!(!p.declare(&mut reg).unwrap(), "a second time adds nothing");
+        let api = crate::AllocateRequest::new("api", "w");
+        assert_eq!(reg.allocate(&api, "", "", &mut |_| true).unwrap().port, 3001);
+        assert_eq!(reg.find_next("api", &mut |_| true).unwrap().port, Some(3002));
+        let preferred = crate::AllocateRequest { preferred: Some(3000), ..crate::AllocateRequest::new("api", "x") };
+        assert_eq!(reg.allocate(&preferred, "", "", &mut |_| true).unwrap().port, 3002, "not even when asked");
+        // Another service's file declaring the same canonical port is refused, naming both.
+        let other = parse("[services.admin]\ncanonical = 3000\n").unwrap();
+        let before = reg.clone();
+        let e = other.declare(&mut reg).unwrap_err().to_string();
         assert!(
-            e.contains("line 1: the canonical port 3000 of 'web' is inside the registry's range of 'api' (3000-3099)"),
+            e.contains("line 1: the canonical port 3000 of 'admin' is already the registry's canonical port of 'web'"),
             "{e}"
         );
-        reg.ranges.shift_remove("api");
-        p.check_canonical(&reg).unwrap();
+        assert_eq!(reg, before);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::checkouts::{Checkouts, Forwarded, Forwarders};
 use crate::{SystemClock, Workspace, lifecycle};
 use atlas_ports_core::checkout::{Checkout, Recorded};
 use atlas_ports_core::report::{CheckoutRelease, CheckoutReport, CheckoutState, PortHolder};
-use atlas_ports_core::{Allocation, Clock as _, Error, Result};
+use atlas_ports_core::{Allocation, Clock as _, Error, Result, printable};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -55,8 +55,23 @@ pub fn check_out(
         ),
     })?;
     let ports = ws.ports(registry);
+    // Records the canonical port first (as `up` does), so no worktree is allocated it from now on.
+    ports.declare(&project)?;
     let reg = ports.load()?;
     project.check_canonical(&reg)?;
+    if let Some(holder) = reg.allocations.iter().find(|a| a.port == port) {
+        return Err(Error::InvalidArgument {
+            what: "canonical port",
+            value: port.to_string(),
+            reason: format!(
+                "is allocated to '{}' of worktree '{}' (since before it was a canonical port); `atlas-ports up` or `atlas-ports ensure --service {}` in that worktree moves it to another port (or release it: `atlas-ports release {port} --worktree {}`), then check out again",
+                printable(&holder.service),
+                printable(&holder.worktree),
+                printable(&holder.service),
+                printable(&holder.worktree)
+            ),
+        });
+    }
     let name = ws.worktree_name(&ports, worktree)?;
     let allocation = reg.allocations.iter().find(|a| a.service == service && a.worktree == name).ok_or_else(|| {
         Error::InvalidArgument {

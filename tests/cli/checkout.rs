@@ -326,19 +326,59 @@ fn refusals_name_the_problem() {
         "{\"version\": 1, \"checkouts\": {\"web\": 3000}}"
     );
     std::fs::remove_file(f.checkouts_file()).unwrap();
+}
 
-    // A canonical port inside one of the registry's ranges contradicts it: both named.
-    let text = std::fs::read_to_string(f.a.join("atlas-ports.toml")).unwrap();
+/// `canonical = 3000` beside a registry whose `api` range is 3000-3099 (the issue's own
+/// example): the port is taken out of the range, so no worktree is allocated it from then on,
+/// and one allocated it before is named by `checkout` and moved by its next `up`.
+#[test]
+fn a_canonical_port_inside_a_range_is_taken_out_of_it_and_its_holder_moves() {
+    let s = free_block(7);
+    let repo = Repo::new();
     std::fs::write(
-        f.a.join("atlas-ports.toml"),
-        text.replace(&format!("canonical = {}", f.canonical), "canonical = 3000"),
+        repo.main.join("atlas-ports.toml"),
+        format!("[proxy]\nport = {}\n[services.web]\n[services.api]\n", s + 6),
     )
     .unwrap();
-    let r = run_in(&f.a, &["checkout", "web"]).code(2);
+    git(&repo.main, &["add", "atlas-ports.toml"]);
+    git(&repo.main, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ports"]);
+    repo.write_registry(&[("web", s, s + 1), ("api", s + 2, s + 5)]);
+    let a = repo.add_worktree("a");
+    let b = repo.add_worktree("b");
+    run_in(&a, &["up"]).success();
+    let held = |w: &str, service: &str| {
+        let reg = repo.registry_json();
+        let all = reg["allocations"].as_array().unwrap();
+        let found = all.iter().find(|x| x["worktree"] == w && x["service"] == service);
+        found.map(|x| x["port"].as_u64().unwrap() as u16)
+    };
+    assert_eq!(held("a", "api"), Some(s + 2));
+
+    // web's canonical port is now the one `a` holds for api, inside api's range.
+    let canonical = s + 2;
+    for w in [&a, &b] {
+        let toml = format!("[proxy]\nport = {}\n[services.web]\ncanonical = {canonical}\n[services.api]\n", s + 6);
+        std::fs::write(w.join("atlas-ports.toml"), toml).unwrap();
+    }
+    let r = run_in(&a, &["checkout", "web", "--no-start"]).code(2);
     assert!(
-        r.stderr.contains("the canonical port 3000 of 'web' is inside the registry's range of 'api' (3000-3099)"),
+        r.stderr.contains(&format!("invalid canonical port \"{canonical}\": is allocated to 'api' of worktree 'a'")),
         "{}",
         r.stderr
     );
-    assert!(!f.checkouts_file().exists());
+    assert!(r.stderr.contains("`atlas-ports up`"), "{}", r.stderr);
+    assert!(!repo.main.join(".atlas/worktrees/checkouts.json").exists(), "nothing recorded");
+    assert_eq!(repo.registry_json()["canonical_ports"], serde_json::json!({ canonical.to_string(): "web" }));
+
+    // `up` moves a's api off it; b's `up` skips it although nobody holds it now.
+    run_in(&a, &["up"]).success();
+    assert_eq!(held("a", "api"), Some(s + 3));
+    run_in(&b, &["up"]).success();
+    assert_eq!(held("b", "api"), Some(s + 4));
+    let r = run_in(&b, &["next", "api"]).success();
+    assert!(r.stdout.starts_with(&format!("Next available port in 'api' range: {}\n", s + 5)), "{}", r.stdout);
+
+    // Now it checks out (recorded; nothing serves it without --no-start's proxy: exit 1).
+    let r = run_in(&a, &["checkout", "web", "--no-start"]).code(1);
+    assert!(r.stdout.contains(&format!("canonical :{canonical} → web of a")), "{}", r.stdout);
 }

@@ -56,6 +56,22 @@ test('ensurePort holds one port per worktree and service', async () => {
   assert.equal(atlas.ensurePortSync('api', 'v', null, o), base + 1)
 })
 
+test('a canonical port the registry records is never allocated; a corrupt entry is named and nothing written', async () => {
+  const base = await freeBlock(3)
+  const o = { registry: registryWith({ api: [base, base + 2] }) }
+  const reg = JSON.parse(fs.readFileSync(o.registry, 'utf8'))
+  fs.writeFileSync(o.registry, JSON.stringify({ ...reg, canonical_ports: { [base]: 'web' } }, null, 2))
+  assert.equal(atlas.allocatePortSync('api', 'a', null, o), base + 1)
+  assert.equal(await atlas.ensurePort('api', 'b', null, o), base + 2)
+  assert.deepEqual(JSON.parse(fs.readFileSync(o.registry, 'utf8')).canonical_ports, { [base]: 'web' }, 'kept as written')
+  fs.writeFileSync(o.registry, JSON.stringify({ ...reg, canonical_ports: { [base]: '' } }, null, 2))
+  const before = fs.readFileSync(o.registry)
+  const e = codeOf(() => atlas.allocatePortSync('api', 'c', null, o))
+  assert.equal(e.code, 'ERR_CORRUPT_REGISTRY')
+  assert.match(e.message, new RegExp(`canonical_ports\\.${base}: must be a port from 1 to 65535 naming a service`))
+  assert.deepEqual(fs.readFileSync(o.registry), before)
+})
+
 test('releasePort with a worktree resolves a duplicate; releaseWorktree releases all', async () => {
   const base = await freeBlock(4)
   const o = { registry: registryWith({ web: [base, base + 1], api: [base + 2, base + 3] }) }

@@ -52,6 +52,18 @@ test('an invalid registry is refused with the native code, naming where', () => 
   assert.equal(codeOf(() => full.allocatePort('one', 'v')).code, 'ERR_RANGE_EXHAUSTED')
 })
 
+test('a canonical port recorded in the registry is never allocated, and a bad entry is refused', () => {
+  const reg = new PortRegistry('{"ranges": {"api": {"start": 3000, "end": 3002}}, "allocations": [], "canonical_ports": {"3000": "web"}}')
+  assert.equal(reg.allocatePort('api', 'a', undefined, host), 3001)
+  assert.equal(reg.findNextPort('api').port, 3002)
+  assert.equal(reg.allocatePort('api', 'b', undefined, host), 3002)
+  assert.equal(codeOf(() => reg.allocatePort('api', 'c', undefined, host)).code, 'ERR_RANGE_EXHAUSTED')
+  assert.deepEqual(JSON.parse(reg.toJson()).canonical_ports, { 3000: 'web' })
+  const e = codeOf(() => new PortRegistry('{"ranges": {}, "allocations": [], "canonical_ports": {"70000": "web"}}'))
+  assert.equal(e.code, 'ERR_CORRUPT_REGISTRY')
+  assert.match(e.message, /canonical_ports\.70000: must be a port from 1 to 65535 naming a service/)
+})
+
 test('unknown fields and key order survive; untouched text comes back byte for byte', () => {
   const text = fs.readFileSync(path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'unknown-fields.json'), 'utf8')
   const reg = new PortRegistry(text)

@@ -49,6 +49,21 @@ impl Members {
         Members { slots: (0..known).map(Slot::Known).chain(extra).collect() }
     }
 
+    /// The unknown member `name`, added (as `null`) after every other member when absent
+    /// (`known` is the owner's field count, for an object in canonical order).
+    pub(crate) fn unknown_entry(&mut self, known: u8, name: &str) -> &mut Value {
+        let found = self.slots.iter().position(|s| matches!(s, Slot::Unknown(kv) if kv.0 == name));
+        if found.is_none() {
+            if self.slots.is_empty() {
+                self.slots = (0..known).map(Slot::Known).collect();
+            }
+            self.slots.push(Slot::Unknown(Box::new((name.to_owned(), Value::Null))));
+        }
+        let at = found.unwrap_or(self.slots.len() - 1);
+        let Slot::Unknown(kv) = &mut self.slots[at] else { unreachable!() };
+        &mut kv.1
+    }
+
     /// Reads an object's members: `read_known(i, map)` parses the value of known field `i`.
     pub(crate) fn read<'de, A: MapAccess<'de>>(
         map: &mut A,

@@ -7,6 +7,7 @@ mod naming;
 mod operations;
 mod parse;
 mod port_set;
+mod reserved;
 mod scan;
 pub(crate) mod splice;
 
@@ -14,3 +15,4 @@ pub use model::{Allocation, HealthStatus, Metadata, PortRange, REGISTRY_VERSION,
 pub use naming::WorktreeFolder;
 pub use operations::{AllocateRequest, GitIdentity, NextPort};
 pub use port_set::PortSet;
+pub use reserved::CANONICAL_PORTS;

@@ -106,10 +106,15 @@ impl Registry {
         self.allocations.iter().map(|a| a.port).collect()
     }
 
+    /// The ports no allocation may take: every allocated port and every canonical port.
+    fn unavailable_ports(&self) -> PortSet {
+        self.allocations.iter().map(|a| a.port).chain(self.canonical_ports().map(|(p, _)| p)).collect()
+    }
+
     /// First port of the service's range that no allocation holds and `is_free` accepts.
     pub fn find_next(&self, service: &str, is_free: &mut dyn FnMut(u16) -> bool) -> Result<NextPort> {
         let range = self.range_of(service)?;
-        let taken = self.allocated_ports();
+        let taken = self.unavailable_ports();
         let port = (range.start..=range.end).find(|&p| !taken.contains(p) && is_free(p));
         let in_range: PortSet = self.allocations.iter().map(|a| a.port).filter(|&p| range.contains(p)).collect();
         Ok(NextPort {
@@ -131,7 +136,7 @@ impl Registry {
     ) -> Result<&Allocation> {
         let range = self.range_of(new.service)?;
         let (start, end) = (range.start, range.end);
-        let taken = self.allocated_ports();
+        let taken = self.unavailable_ports();
         let mut usable = |p: u16| !taken.contains(p) && !new.exclude.contains(&p) && is_free(p);
         let preferred = new.preferred.filter(|&p| (start..=end).contains(&p) && usable(p));
         let Some(port) = preferred.or_else(|| (start..=end).find(|&p| usable(p))) else {

@@ -59,6 +59,7 @@ impl Registry {
                 return Err(format!("ranges.{name}: start {} is greater than end {}", range.start, range.end));
             }
         }
+        self.check_canonical_ports()?;
         for (i, a) in self.allocations.iter().enumerate() {
             if a.worktree.is_empty() {
                 return Err(format!("allocations[{i}].worktree: must not be empty"));
