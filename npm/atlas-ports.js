@@ -6,6 +6,7 @@
 // `ERR_NATIVE_BINDING_MISSING` that says what to do.
 'use strict'
 
+const path = require('node:path')
 const { codedError, isAtlasPortsError, missingBinding } = require('./errors.js')
 
 let native
@@ -280,9 +281,15 @@ exports.runCli = function runCli(args, options) {
     throw codedError('ERR_INVALID_ARGUMENT', `runCli(): args must be an array of strings (the arguments without the program name, as in runCli(['list'])), got ${describe(args)}`)
   }
   if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
-    throw codedError('ERR_INVALID_ARGUMENT', `runCli(): options must be an object { replaceProcess }, got ${describe(options)}`)
+    throw codedError('ERR_INVALID_ARGUMENT', `runCli(): options must be an object { replaceProcess, selfCommand }, got ${describe(options)}`)
   }
-  return native.runCli(args, options)
+  const self = options?.selfCommand
+  if (self !== undefined && self !== null && (!Array.isArray(self) || self.length === 0 || !self.every((a) => typeof a === 'string' && a !== ''))) {
+    throw codedError('ERR_INVALID_ARGUMENT', `runCli(): selfCommand must be a non-empty array of non-empty strings (a program and its leading arguments), got ${describe(self)}`)
+  }
+  // The background proxy (`proxy start`, `checkout`) is this program run again: under Node,
+  // that is Node and this package's bin, not Node alone.
+  return native.runCli(args, { ...options, selfCommand: self ?? [process.execPath, path.join(__dirname, 'bin', 'atlas-ports.js')] })
 }
 exports.isAtlasPortsError = isAtlasPortsError
 exports.__napiBindingTarget = native.__napiBindingTarget

@@ -531,6 +531,13 @@ export interface RunCliOptions {
    * `bin` does. Default `false`: the command runs as a child and this process goes on.
    */
   replaceProcess?: boolean
+  /**
+   * The command line that runs this same program again, for the processes it starts to
+   * outlive it (`proxy start`, and `checkout` when no proxy runs) and for `proxy service`:
+   * the program, then the arguments before a subcommand. The package's `runCli` passes Node
+   * and the package's bin script (`[process.execPath, '…/bin/atlas-ports.js']`).
+   */
+  selfCommand?: Array<string>
 }
 
 /** One service after `start`. */

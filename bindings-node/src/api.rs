@@ -419,6 +419,11 @@ pub struct RunCliOptions {
     /// Let `atlas-ports run` replace this process with its command (exec), as the npm package's
     /// `bin` does. Default `false`: the command runs as a child and this process goes on.
     pub replace_process: Option<bool>,
+    /// The command line that runs this same program again, for the processes it starts to
+    /// outlive it (`proxy start`, and `checkout` when no proxy runs) and for `proxy service`:
+    /// the program, then the arguments before a subcommand. The package's `runCli` passes Node
+    /// and the package's bin script (`[process.execPath, '…/bin/atlas-ports.js']`).
+    pub self_command: Option<Vec<String>>,
 }
 
 /// Runs the `atlas-ports` command line (`args` without the program name) in this process and
@@ -427,11 +432,24 @@ pub struct RunCliOptions {
 #[cfg(feature = "cli")]
 #[napi]
 pub fn run_cli(args: Vec<String>, options: Option<RunCliOptions>) -> i32 {
-    let launch = if options.and_then(|o| o.replace_process).unwrap_or(false) {
+    let options = options.unwrap_or_default();
+    let this = match options.self_command.as_deref() {
+        None | Some([]) => None,
+        Some([program, leading @ ..]) => {
+            match atlas_ports_native::SelfCommand::new(program, leading.iter().map(Into::into).collect()) {
+                Ok(this) => Some(this),
+                Err(e) => {
+                    eprintln!("atlas-ports: error: runCli(): selfCommand: {e}");
+                    return 2;
+                }
+            }
+        }
+    };
+    let launch = if options.replace_process.unwrap_or(false) {
         atlas_ports_cli::Launch::ReplaceProcess
     } else {
         atlas_ports_cli::Launch::Child
     };
     let argv = std::iter::once("atlas-ports".to_owned()).chain(args).map(Into::into).collect();
-    atlas_ports_cli::run_with(argv, launch)
+    atlas_ports_cli::run_with(argv, launch, this)
 }

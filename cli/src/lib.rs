@@ -25,11 +25,13 @@ pub enum Launch {
 /// Runs the program on `args` (the first being the program name) and returns its exit status:
 /// 0 success, 1 the answer is "no", 2 error.
 pub fn run(args: Vec<OsString>) -> i32 {
-    run_with(args, Launch::ReplaceProcess)
+    run_with(args, Launch::ReplaceProcess, None)
 }
 
-/// [`run`], with the way `run` starts its command chosen by the caller.
-pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
+/// [`run`], with the way `run` starts its command chosen by the caller, and the command that
+/// runs this program again (for the background proxy and service files; `None`: this
+/// process's executable). The Node addon passes Node and the npm bin's script.
+pub fn run_with(args: Vec<OsString>, launch: Launch, this: Option<atlas_ports_native::SelfCommand>) -> i32 {
     let program = args
         .first()
         .and_then(|p| Path::new(p).file_name())
@@ -63,7 +65,7 @@ pub fn run_with(args: Vec<OsString>, launch: Launch) -> i32 {
                 ws.display(&reference)
             ));
         }
-        commands::execute(cli, &ws, launch)
+        commands::execute(cli, &ws, launch, this)
     });
     match result {
         Ok(exit) => exit.code(),

@@ -1,12 +1,13 @@
 // The package as users get it: `npm pack`, installed into a fresh project, where require,
-// import, the TypeScript types, the load failure of a missing binary, `npx atlas-ports` and its
-// dashboard work.
+// import, the TypeScript types, the load failure of a missing binary, `npx atlas-ports`, its
+// dashboard and its background proxy work.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { installedPackage, npmDir, tempDir } from './support.mjs'
+import http from 'node:http'
+import { freeBlock, gitRepo, installedPackage, npmDir, registryWith, tempDir } from './support.mjs'
 
 const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
@@ -125,5 +126,35 @@ test('the installed package serves the dashboard: `npx atlas-ports dashboard` an
     assert.match(await page.text(), /<meta name="atlas-ports-token" content="[0-9a-f]{64}">/)
   } finally {
     process.kill(-child.pid, 'SIGTERM')
+  }
+})
+
+test('the installed bin starts the background proxy as itself (Node and the bin, not Node alone): checkout forwards, proxy service names both', async () => {
+  const { dir: proj } = installedPackage()
+  const bin = path.join(proj, 'node_modules', '.bin', 'atlas-ports')
+  const [web, canonical, proxyPort] = [await freeBlock(1), await freeBlock(1), await freeBlock(1)]
+  const repo = gitRepo()
+  fs.writeFileSync(path.join(repo, 'atlas-ports.toml'), `[proxy]\nport = ${proxyPort}\n[services.web]\ncanonical = ${canonical}\n`)
+  fs.mkdirSync(path.join(repo, '.atlas', 'worktrees'), { recursive: true })
+  registryWith({ web: [web, web] }, path.join(repo, '.atlas', 'worktrees'))
+  const run = (...args) => spawnSync(bin, args, { cwd: repo, encoding: 'utf8' })
+  assert.equal(run('up').status, 0)
+  const server = http.createServer((_, res) => res.end('the main worktree\n'))
+  await new Promise((resolve) => server.listen(web, '127.0.0.1', resolve))
+  try {
+    const out = run('checkout', 'web')
+    assert.equal(out.status, 0, out.stderr)
+    assert.match(out.stderr, new RegExp(`started the background proxy \\(pid \\d+\\) on http://127\\.0\\.0\\.1:${proxyPort}/`))
+    assert.equal(await (await fetch(`http://127.0.0.1:${canonical}/`)).text(), 'the main worktree\n')
+    const status = JSON.parse(run('proxy', 'status', '--format', 'json').stdout)
+    assert.equal(status.running, true, JSON.stringify(status))
+    const unit = run('proxy', 'service', 'systemd')
+    assert.equal(unit.status, 0, unit.stderr)
+    const script = fs.realpathSync(path.join(proj, 'node_modules', 'atlas-ports', 'bin', 'atlas-ports.js'))
+    assert.ok(unit.stdout.includes(`ExecStart="${process.execPath}" "${script}" "dashboard" "--port" "${proxyPort}"`), unit.stdout)
+  } finally {
+    const stop = run('proxy', 'stop')
+    server.close()
+    assert.equal(stop.status, 0, stop.stderr)
   }
 })

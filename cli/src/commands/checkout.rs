@@ -81,9 +81,9 @@ pub fn run(inv: &Invocation<'_>, args: CheckoutArgs) -> Result<Exit> {
 /// line saying so, or why it did not start.
 fn start_proxy(inv: &Invocation<'_>) -> std::result::Result<String, String> {
     let port = proxy::configured_port(inv.ws, None).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the atlas-ports executable: {e}"))?;
+    let this = inv.this().map_err(|e| e.to_string())?;
     let registry = proxy::absolute(inv.ports().registry_path(), &inv.ws.cwd);
-    match proxy::start(&exe, &inv.ws.cwd, &registry, port, PROXY_TIMEOUT).map_err(|e| e.to_string())? {
+    match proxy::start(&this, &inv.ws.cwd, &registry, port, PROXY_TIMEOUT).map_err(|e| e.to_string())? {
         StartOutcome::Started(r) | StartOutcome::AlreadyRunning(r) => Ok(format!(
             "atlas-ports: started the background proxy (pid {}) on http://127.0.0.1:{}/ to forward it; `atlas-ports proxy stop` ends it",
             r.pid, r.port

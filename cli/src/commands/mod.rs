@@ -57,9 +57,19 @@ pub struct Invocation<'w> {
     format: Option<OutputFormat>,
     /// How `run` starts its command.
     pub launch: crate::Launch,
+    /// The command that runs this program again, when not this process's executable.
+    this: Option<atlas_ports_native::SelfCommand>,
 }
 
 impl Invocation<'_> {
+    /// The command that runs this program again: for the background proxy and service files.
+    pub fn this(&self) -> Result<atlas_ports_native::SelfCommand> {
+        match &self.this {
+            Some(this) => Ok(this.clone()),
+            None => atlas_ports_native::SelfCommand::current_exe(),
+        }
+    }
+
     /// The registry operations on `--registry`, else the discovered registry.
     pub fn ports(&self) -> Ports<'_> {
         self.ws.ports(self.registry.as_deref())
@@ -131,8 +141,13 @@ pub fn note_moved(ensured: &atlas_ports_core::Ensured) {
 }
 
 /// Runs a parsed command line.
-pub fn execute(cli: Cli, ws: &Workspace, launch: crate::Launch) -> Result<Exit> {
-    let inv = Invocation { ws, registry: cli.registry, format: cli.format, launch };
+pub fn execute(
+    cli: Cli,
+    ws: &Workspace,
+    launch: crate::Launch,
+    this: Option<atlas_ports_native::SelfCommand>,
+) -> Result<Exit> {
+    let inv = Invocation { ws, registry: cli.registry, format: cli.format, launch, this };
     match cli.command {
         Command::Init(a) => init::run(&inv, a),
         Command::Allocate(a) => allocate::allocate(&inv, a),

@@ -17,9 +17,7 @@ pub fn run(inv: &Invocation<'_>, args: ProxyArgs) -> Result<Exit> {
     match args.action {
         ProxyAction::Start { port, proxy_timeout } => {
             let port = proxy::configured_port(inv.ws, port)?;
-            let exe = std::env::current_exe()
-                .map_err(|source| Error::System { action: "find the atlas-ports executable", source })?;
-            let outcome = proxy::start(&exe, &inv.ws.cwd, &registry, port, proxy_timeout)?;
+            let outcome = proxy::start(&inv.this()?, &inv.ws.cwd, &registry, port, proxy_timeout)?;
             start_report(inv, json, &registry, outcome)
         }
         ProxyAction::Stop { grace } => {
@@ -29,7 +27,7 @@ pub fn run(inv: &Invocation<'_>, args: ProxyArgs) -> Result<Exit> {
         ProxyAction::Status => status(inv, json, &registry),
         ProxyAction::Service { kind, install, port } => {
             let port = proxy::configured_port(inv.ws, port)?;
-            service(json, kind, install, &registry, port)
+            service(json, &inv.this()?, kind, install, &registry, port)
         }
     }
 }
@@ -194,14 +192,19 @@ fn human(seconds: u64) -> String {
     }
 }
 
-fn service(json: bool, kind: ServiceManager, install: bool, registry: &Path, port: u16) -> Result<Exit> {
+fn service(
+    json: bool,
+    this: &atlas_ports_native::SelfCommand,
+    kind: ServiceManager,
+    install: bool,
+    registry: &Path,
+    port: u16,
+) -> Result<Exit> {
     let kind = match kind {
         ServiceManager::Systemd => ServiceKind::Systemd,
         ServiceManager::Launchd => ServiceKind::Launchd,
     };
-    let exe = std::env::current_exe()
-        .map_err(|source| Error::System { action: "find the atlas-ports executable", source })?;
-    let text = proxy::render(kind, &exe, registry, port, &proxy::log_path(registry))?;
+    let text = proxy::render(kind, this, registry, port, &proxy::log_path(registry))?;
     let (path, enable) = proxy::install_path(kind)?;
     let installed: Option<PathBuf> = if install {
         let dir = path.parent().expect("an install path has a folder");

@@ -5,12 +5,12 @@
 
 use super::{Liveness, absolute, answers, check_free, liveness, log_path, read, remove, state_path};
 use crate::servers::StopSignal;
-use crate::{OsFs, platform};
+use crate::{OsFs, SelfCommand, platform};
 use atlas_ports_core::proxy::ProxyRecord;
 use atlas_ports_core::{Error, FileSystem, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// How long a started proxy may take to listen and record itself.
@@ -34,11 +34,11 @@ pub enum StartOutcome {
     Failed { reason: String, log_tail: Vec<String> },
 }
 
-/// Starts `exe dashboard --port PORT --proxy-timeout S --registry REGISTRY` detached, unless a
+/// Starts `atlas-ports dashboard --port PORT --proxy-timeout S --registry REGISTRY` detached, unless a
 /// proxy for the registry is running already, and waits until it listens. `registry` is made
 /// absolute against `cwd` (the child's working folder). Refuses a port something else holds,
 /// naming it, before anything is written.
-pub fn start(exe: &Path, cwd: &Path, registry: &Path, port: u16, proxy_timeout: u64) -> Result<StartOutcome> {
+pub fn start(this: &SelfCommand, cwd: &Path, registry: &Path, port: u16, proxy_timeout: u64) -> Result<StartOutcome> {
     let registry = absolute(registry, cwd);
     if let Some(r) = live(&registry) {
         return Ok(StartOutcome::AlreadyRunning(r));
@@ -67,7 +67,7 @@ pub fn start(exe: &Path, cwd: &Path, registry: &Path, port: u16, proxy_timeout: 
     let started_at = atlas_ports_core::Clock::now(&crate::SystemClock).to_string();
     let _ = writeln!(out, "--- atlas-ports proxy start {started_at}: port {port}, registry {}", registry.display());
     let err = out.try_clone().map_err(|source| Error::Io { action: "open", path: log.clone(), source })?;
-    let mut command = Command::new(exe);
+    let mut command = this.command();
     command
         .arg("dashboard")
         .arg("--port")

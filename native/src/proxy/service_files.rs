@@ -3,6 +3,7 @@
 //! `<exe> dashboard --port P --registry <registry>` and restarts it when it fails. Paths are
 //! quoted by each format's own rules, so folders with spaces, quotes, `%` or `$` survive.
 
+use crate::SelfCommand;
 use atlas_ports_core::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -48,17 +49,12 @@ pub fn install_path(kind: ServiceKind) -> Result<(PathBuf, String)> {
     })
 }
 
-/// The service file's text for running `exe` as the proxy of `registry` on `port`, its log
+/// The service file's text for running atlas-ports (`this`) as the proxy of `registry` on `port`, its log
 /// (launchd writes it; systemd keeps the journal) at `log`.
-pub fn render(kind: ServiceKind, exe: &Path, registry: &Path, port: u16, log: &Path) -> Result<String> {
-    let args: Vec<String> = vec![
-        text(exe, "the atlas-ports executable")?,
-        "dashboard".to_owned(),
-        "--port".to_owned(),
-        port.to_string(),
-        "--registry".to_owned(),
-        text(registry, "the registry")?,
-    ];
+pub fn render(kind: ServiceKind, this: &SelfCommand, registry: &Path, port: u16, log: &Path) -> Result<String> {
+    let mut args: Vec<String> = this.words().map(|w| text(w, "the atlas-ports executable")).collect::<Result<_>>()?;
+    args.extend(["dashboard".to_owned(), "--port".to_owned(), port.to_string(), "--registry".to_owned()]);
+    args.push(text(registry, "the registry")?);
     Ok(match kind {
         ServiceKind::Systemd => {
             let exec: Vec<String> = args.iter().map(|a| systemd_quote(a)).collect();
@@ -66,7 +62,7 @@ pub fn render(kind: ServiceKind, exe: &Path, registry: &Path, port: u16, log: &P
                 "[Unit]\nDescription=atlas-ports proxy: named URLs for {}\nAfter=network.target\n\n\
                  [Service]\nType=simple\nExecStart={}\nRestart=on-failure\nRestartSec=2\n\n\
                  [Install]\nWantedBy=default.target\n",
-                systemd_line(&args[5]),
+                systemd_line(args.last().expect("the registry")),
                 exec.join(" ")
             )
         }
@@ -151,7 +147,7 @@ mod tests {
         assert_eq!(sh_quote("/h/it's"), r"'/h/it'\''s'");
         let unit = render(
             ServiceKind::Systemd,
-            Path::new("/o p/atlas-ports"),
+            &SelfCommand::new("/o p/atlas-ports", Vec::new()).unwrap(),
             Path::new("/r/ports.json"),
             1355,
             Path::new("/l"),
@@ -163,6 +159,12 @@ mod tests {
             ),
             "{unit}"
         );
-        assert!(render(ServiceKind::Launchd, Path::new("/a\nb"), Path::new("/r"), 1, Path::new("/l")).is_err());
+        let node = SelfCommand::new("/usr/bin/node", vec!["/app/bin/atlas-ports.js".into()]).unwrap();
+        let unit = render(ServiceKind::Systemd, &node, Path::new("/r/ports.json"), 1355, Path::new("/l")).unwrap();
+        assert!(unit.contains("ExecStart=\"/usr/bin/node\" \"/app/bin/atlas-ports.js\" \"dashboard\" "), "{unit}");
+        let plist = render(ServiceKind::Launchd, &node, Path::new("/r/ports.json"), 1355, Path::new("/l")).unwrap();
+        assert!(plist.contains("<string>/usr/bin/node</string>\n    <string>/app/bin/atlas-ports.js</string>\n    <string>dashboard</string>"), "{plist}");
+        let bad = SelfCommand::new("/a\nb", Vec::new()).unwrap();
+        assert!(render(ServiceKind::Launchd, &bad, Path::new("/r"), 1, Path::new("/l")).is_err());
     }
 }
