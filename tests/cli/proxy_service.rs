@@ -112,6 +112,31 @@ fn start_twice_is_one_proxy_status_says_so_and_stop_ends_it() {
     assert_eq!(again.stdout, "atlas-ports proxy: not running\n");
 }
 
+/// Started from a linked worktree, the proxy works in the registry's folder: removing that
+/// worktree (`git worktree remove`) leaves it serving the others, holding nothing of it.
+#[test]
+fn a_proxy_started_in_a_worktree_outlives_its_removal() {
+    let (repo, wt, web) = repo_with_web();
+    let _stop = StopOnDrop(repo.main.clone());
+    let other = repo.add_worktree("pr-7");
+    let other_port: u16 =
+        run_in(&other, &["allocate", "--service", "web", "--quiet"]).success().stdout.trim().parse().unwrap();
+    std::fs::write(other.join("index.html"), "pr-7's page\n").unwrap();
+    let _server = http_server(other_port, &other);
+    let port = free_block(1);
+    let started = start(&wt, &["--port", &port.to_string()]);
+    let pid = started["pid"].as_u64().unwrap() as u32;
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+    assert_eq!(cwd, std::fs::canonicalize(repo.registry().parent().unwrap()).unwrap());
+    let out =
+        Command::new("git").args(["worktree", "remove", "--force"]).arg(&wt).current_dir(&repo.main).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!wt.exists());
+    assert!(alive(pid));
+    let (status, body) = get(port, &format!("web.pr-7.localhost:{port}"), "/index.html");
+    assert_eq!((status, body.trim()), (200, "pr-7's page"), "web {web}");
+}
+
 #[test]
 fn concurrent_starts_make_one_proxy() {
     let (repo, _wt, _) = repo_with_web();

@@ -36,7 +36,8 @@ pub enum StartOutcome {
 
 /// Starts `atlas-ports dashboard --port PORT --proxy-timeout S --registry REGISTRY` detached, unless a
 /// proxy for the registry is running already, and waits until it listens. `registry` is made
-/// absolute against `cwd` (the child's working folder). Refuses a port something else holds,
+/// absolute against `cwd`. The child works in the registry's folder, not in `cwd`: the worktree
+/// it was started from may be removed while the proxy serves the others. Refuses a port something else holds,
 /// naming it, before anything is written.
 pub fn start(this: &SelfCommand, cwd: &Path, registry: &Path, port: u16, proxy_timeout: u64) -> Result<StartOutcome> {
     let registry = absolute(registry, cwd);
@@ -76,7 +77,7 @@ pub fn start(this: &SelfCommand, cwd: &Path, registry: &Path, port: u16, proxy_t
         .arg(proxy_timeout.to_string())
         .arg("--registry")
         .arg(&registry)
-        .current_dir(cwd)
+        .current_dir(registry.parent().unwrap_or(cwd))
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
