@@ -903,6 +903,9 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         assert!(p.missing_ranges(&reg).unwrap());
         assert!(p.declare(&mut reg).unwrap());
         assert_eq!(reg.canonical_for(3000), Some("web"));
+        let status = crate::status::by_range(&reg, Vec::new());
+        let api = status.ranges.iter().find(|r| r.service == "api").unwrap();
+        assert_eq!((api.available.clone(), api.available_count), (vec![(3001, 3099)], 99), "status counts it out too");
         assert!(!p.missing_ranges(&reg).unwrap());
         assert!(!p.declare(&mut reg).unwrap(), "a second time adds nothing");
         let api = crate::AllocateRequest::new("api", "w");

@@ -150,7 +150,8 @@ pub fn by_range(reg: &Registry, states: Vec<AllocationState>) -> StatusReport {
     by_range_probed(reg, states, &|_| true)
 }
 
-/// [`by_range`], where a port counts as available only when it is unallocated *and* `is_free`
+/// [`by_range`], where a port counts as available only when it is unallocated, not a
+/// canonical port, *and* `is_free`
 /// says a server could bind it now: what `allocate` would hand out, so that a range whose free
 /// ports another process holds is not reported as having room.
 pub fn by_range_probed(
@@ -159,7 +160,7 @@ pub fn by_range_probed(
     is_free: &dyn Fn(u16) -> bool,
 ) -> StatusReport {
     states.sort_by_key(|s| s.allocation.port);
-    let mut taken: PortSet = reg.allocations.iter().map(|a| a.port).collect();
+    let mut taken = reg.unavailable_ports();
     for r in reg.ranges.values() {
         for port in r.start..=r.end {
             if !taken.contains(port) && !is_free(port) {

@@ -107,7 +107,7 @@ impl Registry {
     }
 
     /// The ports no allocation may take: every allocated port and every canonical port.
-    fn unavailable_ports(&self) -> PortSet {
+    pub(crate) fn unavailable_ports(&self) -> PortSet {
         self.allocations.iter().map(|a| a.port).chain(self.canonical_ports().map(|(p, _)| p)).collect()
     }
 
