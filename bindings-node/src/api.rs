@@ -76,7 +76,7 @@ fn request_port(
     let exclude = o.exclude.unwrap_or_default().into_iter().map(port_of).collect::<CoreResult<Vec<u16>>>()?;
     let p = place(o.registry, o.cwd)?;
     let ports = p.ports();
-    lifecycle::declare_ranges(&p.ctx, &ports)?;
+    lifecycle::declare_ranges(&p.ctx, &ports, &[&service])?;
     let worktree = worktree.or(o.worktree);
     let description = description.or(o.description);
     let req = AllocateRequest {

@@ -40,8 +40,15 @@ pub enum Error {
     /// Every port of the service's range is allocated or busy, even after the ports of removed
     /// worktrees were reclaimed. `holders` are the worktrees holding ports of the range, each
     /// with its ports, in registry order.
-    #[error("{}", exhausted(service, *start, *end, holders))]
-    RangeExhausted { service: String, start: u16, end: u16, holders: Vec<(String, Vec<u16>)> },
+    #[error("{}", exhausted(service, *start, *end, holders, canonical))]
+    RangeExhausted {
+        service: String,
+        start: u16,
+        end: u16,
+        holders: Vec<(String, Vec<u16>)>,
+        /// The canonical ports inside the range, with their service: never allocated.
+        canonical: Vec<(u16, String)>,
+    },
 
     /// A port number outside 1–65535 or not a number at all.
     #[error("invalid port '{value}': expected an integer from 1 to 65535")]
@@ -106,7 +113,13 @@ fn valid_services(valid: &[String]) -> String {
     }
 }
 
-fn exhausted(service: &str, start: u16, end: u16, holders: &[(String, Vec<u16>)]) -> String {
+fn exhausted(
+    service: &str,
+    start: u16,
+    end: u16,
+    holders: &[(String, Vec<u16>)],
+    canonical: &[(u16, String)],
+) -> String {
     let mut text =
         format!("no available port in the '{service}' range ({start}-{end}): every port is allocated or in use");
     if !holders.is_empty() {
@@ -121,6 +134,9 @@ fn exhausted(service: &str, start: u16, end: u16, holders: &[(String, Vec<u16>)]
         let more = holders.len().saturating_sub(HOLDERS_NAMED);
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         text.push_str(&format!("; held by {}{more}", named.join(", ")));
+    }
+    for (port, of) in canonical {
+        text.push_str(&format!("; {port} is the canonical port of '{}'", crate::printable(of)));
     }
     let wider = end.saturating_add(end - start + 1);
     text.push_str(&format!(

@@ -42,6 +42,8 @@ pub enum Availability {
     Allocated(Vec<Allocation>),
     /// Not allocated, but something on the system holds it.
     InUse,
+    /// Not allocated: the canonical port of this service, which no worktree is allocated.
+    Canonical(String),
 }
 
 /// The registry at one path, operated through one host.
@@ -117,11 +119,20 @@ impl<'h> Ports<'h> {
     /// Adds the ranges `project` declares that the registry lacks (the first use on a machine),
     /// under the lock; the other ranges stay as they are. A declaration the registry contradicts
     /// is refused and nothing is written. Takes no lock when there is nothing to add.
-    pub fn declare(&self, project: &crate::project::ProjectFile) -> Result<bool> {
+    /// `services` are the ones the caller goes on to use: one that neither the registry nor the
+    /// file gives a range is refused first (`ERR_UNKNOWN_SERVICE`), with nothing written.
+    pub fn declare(&self, project: &crate::project::ProjectFile, services: &[&str]) -> Result<bool> {
         if !project.declares_ranges() {
             return Ok(false);
         }
         let snapshot = self.store.snapshot()?;
+        for &service in services {
+            let declared = project.services.iter().any(|s| s.name == service && s.range.is_some());
+            if !declared {
+                validate::service_name(service)?;
+                snapshot.registry.range_of(service)?;
+            }
+        }
         if !project.missing_ranges(&snapshot.registry)? {
             self.read.replace(Some(snapshot));
             return Ok(false);
@@ -223,6 +234,7 @@ impl<'h> Ports<'h> {
             if let Some(held) = reg.held(&new).filter(|_| excluded.is_none()) {
                 return Ok((Ensured::held(held.clone(), warning.clone()), Change::from(followed)));
             }
+            let canonical = excluded.and_then(|p| Some((p, reg.canonical_for(p)?.to_owned())));
             if let Some(port) = excluded {
                 reg.allocations.retain(|a| {
                     !(a.port == port
@@ -236,7 +248,13 @@ impl<'h> Ports<'h> {
             } else {
                 Change::Appended
             };
-            Ok((Ensured { allocation: a, created: true, moved_from: None, warning: None, reclaimed }, change))
+            let warning = canonical.map(|(p, of)| {
+                format!(
+                    "port {p} of worktree '{}' ({}) is now the canonical port of '{of}', which no worktree is allocated; moved to {} (restart a server still on {p})",
+                    a.worktree, a.service, a.port
+                )
+            });
+            Ok((Ensured { allocation: a, created: true, moved_from: None, warning, reclaimed }, change))
         })
     }
 
@@ -375,6 +393,8 @@ impl<'h> Ports<'h> {
         let holders: Vec<Allocation> = reg.allocations.iter().filter(|a| a.port == port).cloned().collect();
         Ok(if !holders.is_empty() {
             Availability::Allocated(holders)
+        } else if let Some(service) = reg.canonical_for(port) {
+            Availability::Canonical(service.to_owned())
         } else if self.host.probe.is_free(port) {
             Availability::Available
         } else {

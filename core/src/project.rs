@@ -913,6 +913,11 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         assert_eq!(reg.find_next("api", &mut |_| true).unwrap().port, Some(3002));
         let preferred = crate::AllocateRequest { preferred: Some(3000), ..crate::AllocateRequest::new("api", "x") };
         assert_eq!(reg.allocate(&preferred, "", "", &mut |_| true).unwrap().port, 3002, "not even when asked");
+        let mut small = Registry::from_json(r#"{"ranges": {"one": {"start": 7000, "end": 7001}}, "allocations": [], "canonical_ports": {"7001": "web"}}"#).unwrap();
+        small.allocate(&crate::AllocateRequest::new("one", "a"), "", "", &mut |_| true).unwrap();
+        let full =
+            small.allocate(&crate::AllocateRequest::new("one", "b"), "", "", &mut |_| true).unwrap_err().to_string();
+        assert!(full.contains("held by 'a' (7000); 7001 is the canonical port of 'web'. "), "{full}");
         // Another service's file declaring the same canonical port is refused, naming both.
         let other = parse("[services.admin]\ncanonical = 3000\n").unwrap();
         let before = reg.clone();

@@ -55,8 +55,6 @@ pub fn check_out(
         ),
     })?;
     let ports = ws.ports(registry);
-    // Records the canonical port first (as `up` does), so no worktree is allocated it from now on.
-    ports.declare(&project)?;
     let reg = ports.load()?;
     project.check_canonical(&reg)?;
     if let Some(holder) = reg.allocations.iter().find(|a| a.port == port) {
@@ -100,6 +98,9 @@ pub fn check_out(
         Some(f) if reg.name_of(&f) == name => (Some(f.path.to_owned()), f.git.worktree_id.map(str::to_owned)),
         _ => (None, None),
     };
+    // Every refusal is behind: the registry records the canonical port (as `up` does), so no
+    // worktree is allocated it from now on, and then the checkout is recorded.
+    ports.declare(&project, &[service])?;
     let checkout = Checkout { port, worktree: name.clone(), path, git_id, since: SystemClock.now().to_string() };
     let checkouts = Checkouts::beside(&registry_path, crate::NativeHost::from_env()?.fs.lock_timeout());
     let recorded = checkouts.update(|file| {

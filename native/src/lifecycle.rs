@@ -34,9 +34,11 @@ pub fn declared_commands(root: &Path) -> Vec<String> {
 /// Adds the ranges the worktree's project file declares to the registry, when it has a project
 /// file and they are missing (see [`Ports::declare`]): what `allocate`, `ensure` and `run` do
 /// first, so a repository's own services work without editing the registry.
-pub fn declare_ranges(ws: &Workspace, ports: &Ports<'_>) -> Result<()> {
+/// `services` are the ones the caller goes on to allocate: an unknown one is refused before
+/// anything is written.
+pub fn declare_ranges(ws: &Workspace, ports: &Ports<'_>, services: &[&str]) -> Result<()> {
     match project(ws) {
-        Ok((project, _)) => ports.declare(&project).map(drop),
+        Ok((project, _)) => ports.declare(&project, services).map(drop),
         Err(Error::ProjectFileMissing { .. } | Error::NotInWorktree { .. }) => Ok(()),
         Err(e) => Err(e),
     }
@@ -57,7 +59,7 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
         });
     }
     let ports = ws.ports(registry);
-    ports.declare(&project)?;
+    ports.declare(&project, &[])?;
     project.check_ranges(&ports.load()?)?;
     let probe = SystemHealthProbe::default();
     let mut services = Vec::new();
@@ -69,6 +71,7 @@ pub fn up(ws: &Workspace, registry: Option<&Path>) -> Result<(UpReport, bool)> {
             port: e.allocation.port,
             variable: variable_name(&s.name),
             moved_from: e.moved_from,
+            warning: e.warning,
             url: None,
         });
     }

@@ -360,6 +360,7 @@ fn a_canonical_port_inside_a_range_is_taken_out_of_it_and_its_holder_moves() {
         let toml = format!("[proxy]\nport = {}\n[services.web]\ncanonical = {canonical}\n[services.api]\n", s + 6);
         std::fs::write(w.join("atlas-ports.toml"), toml).unwrap();
     }
+    let before = std::fs::read(repo.registry()).unwrap();
     let r = run_in(&a, &["checkout", "web", "--no-start"]).code(2);
     assert!(
         r.stderr.contains(&format!("invalid canonical port \"{canonical}\": is allocated to 'api' of worktree 'a'")),
@@ -368,13 +369,35 @@ fn a_canonical_port_inside_a_range_is_taken_out_of_it_and_its_holder_moves() {
     );
     assert!(r.stderr.contains("`atlas-ports up`"), "{}", r.stderr);
     assert!(!repo.main.join(".atlas/worktrees/checkouts.json").exists(), "nothing recorded");
-    assert_eq!(repo.registry_json()["canonical_ports"], serde_json::json!({ canonical.to_string(): "web" }));
+    assert_eq!(std::fs::read(repo.registry()).unwrap(), before, "a refusal leaves the registry as it was");
+    // So does a bad request of a command that would record it first.
+    for args in [&["allocate", "--service", "bogus"][..], &["run", "--service", "bogus", "--", "true"]] {
+        let r = run_in(&a, args).code(2);
+        assert!(r.stderr.contains("bogus"), "{args:?}: {}", r.stderr);
+        assert_eq!(std::fs::read(repo.registry()).unwrap(), before, "{args:?}");
+    }
 
-    // `up` moves a's api off it; b's `up` skips it although nobody holds it now.
-    run_in(&a, &["up"]).success();
+    // `up` records the canonical port and moves a's api off it, saying so; b's `up` skips it
+    // although nobody holds it now.
+    let r = run_in(&a, &["up"]).success();
+    assert!(
+        r.stderr.contains(&format!(
+            "atlas-ports: warning: port {canonical} of worktree 'a' (api) is now the canonical port of 'web', which no worktree is allocated; moved to {}",
+            s + 3
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(repo.registry_json()["canonical_ports"], serde_json::json!({ canonical.to_string(): "web" }));
     assert_eq!(held("a", "api"), Some(s + 3));
     run_in(&b, &["up"]).success();
     assert_eq!(held("b", "api"), Some(s + 4));
+    let r = run_in(&b, &["check", &canonical.to_string()]).code(1);
+    assert!(
+        r.stdout.starts_with(&format!("Port {canonical} is the canonical port of 'web': no worktree is allocated it")),
+        "{}",
+        r.stdout
+    );
     let r = run_in(&b, &["next", "api"]).success();
     assert!(r.stdout.starts_with(&format!("Next available port in 'api' range: {}\n", s + 5)), "{}", r.stdout);
 

@@ -152,6 +152,14 @@ test('the installed bin starts the background proxy as itself (Node and the bin,
     assert.equal(unit.status, 0, unit.stderr)
     const script = fs.realpathSync(path.join(proj, 'node_modules', 'atlas-ports', 'bin', 'atlas-ports.js'))
     assert.ok(unit.stdout.includes(`ExecStart="${process.execPath}" "${script}" "dashboard" "--port" "${proxyPort}"`), unit.stdout)
+    assert.doesNotMatch(unit.stderr, /warning/)
+    // Run through npx from its cache, the file would name a path npm may clear: said so.
+    const cached = '/home/me/.npm/_npx/0a1b/node_modules/atlas-ports/bin/atlas-ports.js'
+    const pkg = path.join(proj, 'node_modules', 'atlas-ports')
+    const viaNpx = spawnSync(process.execPath, ['-e', `process.exitCode = require(${JSON.stringify(pkg)}).runCli(['proxy', 'service', 'systemd'], { selfCommand: [process.execPath, ${JSON.stringify(cached)}] })`], { cwd: repo, encoding: 'utf8' })
+    assert.equal(viaNpx.status, 0, viaNpx.stderr)
+    assert.ok(viaNpx.stdout.includes(`"${cached}" "dashboard"`), viaNpx.stdout)
+    assert.match(viaNpx.stderr, /warning: the service file runs \/home\/me\/\.npm\/_npx\/.*inside npx's cache, which npm may clear/)
   } finally {
     const stop = run('proxy', 'stop')
     server.close()

@@ -111,9 +111,12 @@ test('the web flavour loads as an ES module and agrees', async () => {
   assert.equal(reg.toJson(), (() => { const r = PortRegistry.withDefaultRanges(host); r.allocatePort('api', 'w', undefined, host); return r.toJson() })())
 })
 
-test('the .wasm is under 300 KB before compression', () => {
+// A budget, raised from 300 KB to 310 KB when canonical ports (kept out of every allocation,
+// named by check and by a full range) made it 300,024 bytes: it catches a dependency pulled in
+// by mistake, which costs tens of KB, not a feature's kilobyte.
+test('the .wasm is under 310 KB before compression', () => {
   const size = fs.statSync(path.join(wasmDir, 'nodejs', 'atlas_ports_bg.wasm')).size
-  assert.ok(size < 300_000, `${size} bytes`)
+  assert.ok(size < 310_000, `${size} bytes`)
 })
 
 test('the atlas-ports-wasm package as installed: docs/wasm.md runs verbatim under Node and in Chromium, the types pass tsc --strict, one .wasm of the documented size', async () => {

@@ -40,7 +40,7 @@ pub fn ensure(inv: &Invocation<'_>, args: AllocateArgs) -> Result<Exit> {
 
 /// The request, after the ranges the worktree's atlas-ports.toml declares were added.
 fn request<'a>(inv: &'a Invocation<'_>, ports: &Ports<'_>, args: &'a AllocateArgs) -> Result<AllocateRequest<'a>> {
-    atlas_ports_native::lifecycle::declare_ranges(inv.ws, ports)?;
+    atlas_ports_native::lifecycle::declare_ranges(inv.ws, ports, &[&args.service])?;
     let req = inv.ws.request(ports, &args.service, args.worktree.as_deref())?;
     Ok(AllocateRequest { description: &args.description, ..req })
 }

@@ -36,13 +36,15 @@ pub fn run(inv: &Invocation<'_>, args: CheckoutArgs) -> Result<Exit> {
     let port = report.port;
     // Nothing forwards without a server: the background proxy is started, as `proxy start` does.
     let mut trouble = None;
+    let mut waited = FORWARD_WAIT;
     if forwarding == Forwarding::NoServer && !args.no_start {
         match start_proxy(inv) {
             Ok(started) => {
                 output::note(&started);
                 let registry = proxy::absolute(inv.ports().registry_path(), &inv.ws.cwd);
                 // A server just started reads the checkouts on its first tick: it gets longer.
-                forwarding = checkout::await_forwarding(&registry, &service, port, &report.worktree, FORWARD_WAIT * 3);
+                waited = FORWARD_WAIT * 3;
+                forwarding = checkout::await_forwarding(&registry, &service, port, &report.worktree, waited);
                 report.forwarding = forwarding == Forwarding::Confirmed;
             }
             Err(why) => trouble = Some(why),
@@ -70,7 +72,7 @@ pub fn run(inv: &Invocation<'_>, args: CheckoutArgs) -> Result<Exit> {
             let why = why.map_or_else(String::new, |w| format!(": {w}"));
             output::note(&atlas_ports_core::printable(&format!(
                 "atlas-ports: warning: recorded, but the running atlas-ports server did not take :{port} within {} s{why}",
-                FORWARD_WAIT.as_secs()
+                waited.as_secs()
             )));
             Ok(Exit::No)
         }

@@ -205,6 +205,12 @@ fn service(
         ServiceManager::Launchd => ServiceKind::Launchd,
     };
     let text = proxy::render(kind, this, registry, port, &proxy::log_path(registry))?;
+    if let Some(cached) = this.words().find(|w| w.components().any(|c| c.as_os_str() == "_npx")) {
+        output::note(&format!(
+            "atlas-ports: warning: the service file runs {}, inside npx's cache, which npm may clear: install atlas-ports (`npm install -g atlas-ports`, or in the project) and run `proxy service` from there",
+            cached.display()
+        ));
+    }
     let (path, enable) = proxy::install_path(kind)?;
     let installed: Option<PathBuf> = if install {
         let dir = path.parent().expect("an install path has a folder");

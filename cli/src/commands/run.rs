@@ -13,7 +13,8 @@ pub fn run(inv: &Invocation<'_>, args: RunArgs) -> Result<Exit> {
     let ports = inv.ports();
     // Everything that can be wrong is found before the first write: a failed `run` leaves the
     // registry as it was (but for the ranges atlas-ports.toml declares, added first).
-    atlas_ports_native::lifecycle::declare_ranges(inv.ws, &ports)?;
+    let services: Vec<&str> = args.service.iter().map(String::as_str).collect();
+    atlas_ports_native::lifecycle::declare_ranges(inv.ws, &ports, &services)?;
     let registry = ports.load()?;
     for service in &args.service {
         registry.range_of(service)?;

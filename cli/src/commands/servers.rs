@@ -27,6 +27,7 @@ pub fn start(inv: &Invocation<'_>, service: Option<String>, timeout: Duration) -
             inv.ws.display(inv.ws.ports(inv.registry()).registry_path())
         ));
     }
+    super::up::note_moves(&up);
     if json {
         output::json(&Started { up: &up, start: &report })?;
     } else {

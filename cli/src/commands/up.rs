@@ -14,6 +14,18 @@ pub fn up(inv: &Invocation<'_>) -> Result<Exit> {
             inv.ws.display(inv.ws.ports(inv.registry()).registry_path())
         ));
     }
+    note_moves(&report);
+    if json {
+        output::json(&report)?
+    } else {
+        output::text(&report.text())?
+    }
+    Ok(Exit::Success)
+}
+
+/// Says on stderr which ports moved (a foreign process had taken one, or it became a canonical
+/// port) and what else the user should know about them: for `up` and `start`.
+pub fn note_moves(report: &atlas_ports_core::report::UpReport) {
     for s in report.services.iter().filter(|s| s.moved_from.is_some()) {
         output::note(&format!(
             "atlas-ports: port {} of worktree '{}' ({}) is taken by another process; moved to {}",
@@ -23,12 +35,9 @@ pub fn up(inv: &Invocation<'_>) -> Result<Exit> {
             s.port
         ));
     }
-    if json {
-        output::json(&report)?
-    } else {
-        output::text(&report.text())?
+    for w in report.services.iter().filter_map(|s| s.warning.as_deref()) {
+        output::note(&format!("atlas-ports: warning: {w}"));
     }
-    Ok(Exit::Success)
 }
 
 /// Stops the worktree's servers, then releases its ports and removes the env file.

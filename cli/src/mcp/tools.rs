@@ -246,7 +246,8 @@ impl Call {
         let probe = SystemHealthProbe::default();
         match self {
             Call::Ensure(a) => {
-                lifecycle::declare_ranges(&ws, &ports)?;
+                let services: Vec<&str> = a.services.iter().map(String::as_str).collect();
+                lifecycle::declare_ranges(&ws, &ports, &services)?;
                 // Every service is checked before any is ensured: an unknown one changes nothing.
                 let known = ports.load()?;
                 for service in &a.services {

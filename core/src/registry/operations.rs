@@ -232,6 +232,11 @@ impl Registry {
             start: range.start,
             end: range.end,
             holders: holders.into_iter().map(|(w, ports)| (w.to_owned(), ports)).collect(),
+            canonical: self
+                .canonical_ports()
+                .filter(|&(p, _)| range.contains(p))
+                .map(|(p, s)| (p, s.to_owned()))
+                .collect(),
         }
     }
 

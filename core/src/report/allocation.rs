@@ -40,6 +40,8 @@ pub enum Unavailable {
     Allocated,
     /// Not in the registry, but busy on the system.
     InUse,
+    /// A canonical port (see `canonical_of`): never allocated.
+    Canonical,
 }
 
 /// What `check` answers.
@@ -51,17 +53,21 @@ pub struct CheckReport {
     pub reason: Option<Unavailable>,
     /// The allocations holding the port.
     pub allocations: Vec<Allocation>,
+    /// The service whose canonical port it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical_of: Option<String>,
 }
 
 impl CheckReport {
     /// The report of `check_available(port)`.
     pub fn new(port: u16, answer: Availability) -> CheckReport {
-        let (reason, allocations) = match answer {
-            Availability::Available => (None, Vec::new()),
-            Availability::Allocated(holders) => (Some(Unavailable::Allocated), holders),
-            Availability::InUse => (Some(Unavailable::InUse), Vec::new()),
+        let (reason, allocations, canonical_of) = match answer {
+            Availability::Available => (None, Vec::new(), None),
+            Availability::Allocated(holders) => (Some(Unavailable::Allocated), holders, None),
+            Availability::InUse => (Some(Unavailable::InUse), Vec::new(), None),
+            Availability::Canonical(service) => (Some(Unavailable::Canonical), Vec::new(), Some(service)),
         };
-        CheckReport { port, available: reason.is_none(), reason, allocations }
+        CheckReport { port, available: reason.is_none(), reason, allocations, canonical_of }
     }
 
     /// One line: available, in use, or one line per allocation holding it.
@@ -70,6 +76,11 @@ impl CheckReport {
         match self.reason {
             None => format!("Port {port} is available\n"),
             Some(Unavailable::InUse) => format!("Port {port} is not allocated but is in use on this system\n"),
+            Some(Unavailable::Canonical) => format!(
+                "Port {port} is the canonical port of '{}': no worktree is allocated it (`atlas-ports checkout {}` forwards it to one)\n",
+                self.canonical_of.as_deref().unwrap_or_default(),
+                self.canonical_of.as_deref().unwrap_or_default()
+            ),
             Some(Unavailable::Allocated) => self
                 .allocations
                 .iter()

@@ -13,6 +13,10 @@ pub struct ServicePort {
     pub variable: String,
     /// The port held before, when a foreign process had taken it and the allocation moved.
     pub moved_from: Option<u16>,
+    /// What the user should know about this port (it moved off a canonical port, or a busy
+    /// port was kept although whose process holds it cannot be told).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
     /// The named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
