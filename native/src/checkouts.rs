@@ -205,7 +205,14 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let me = ForwarderState { pid: std::process::id(), port, ..Default::default() };
         f.write(&me).unwrap();
-        assert_eq!(f.running(), std::slice::from_ref(&me));
+        if crate::platform::find_listeners(&[port]).get(&port).and_then(|l| l.pid) == Some(me.pid) {
+            assert_eq!(f.running(), std::slice::from_ref(&me));
+        } else {
+            // Where the listener's process can't be told (wine), it is not called ours, and its
+            // file is kept: someone listens there.
+            assert!(f.running().is_empty());
+            assert!(f.path(me.pid).exists());
+        }
         drop(listener);
         assert!(f.running().is_empty());
         assert!(!f.path(me.pid).exists(), "the file of a server that is gone is removed");
