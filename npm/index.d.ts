@@ -570,6 +570,11 @@ export interface ServicePort {
   /** The port held before, when a foreign process had taken it and the allocation moved. */
   movedFrom?: number
   /**
+   * What to know about this port: it moved off a port that became a canonical port, or a
+   * busy port was kept although whose process holds it cannot be told; absent otherwise.
+   */
+  warning?: string
+  /**
    * The named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry runs
    * (`atlas-ports proxy start`); absent otherwise.
    */

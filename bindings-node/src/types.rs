@@ -364,6 +364,9 @@ pub struct ServicePort {
     pub variable: String,
     /// The port held before, when a foreign process had taken it and the allocation moved.
     pub moved_from: Option<u32>,
+    /// What to know about this port: it moved off a port that became a canonical port, or a
+    /// busy port was kept although whose process holds it cannot be told; absent otherwise.
+    pub warning: Option<String>,
     /// The named URL (`http://web.pr-42.localhost:1355`), while a proxy for the registry runs
     /// (`atlas-ports proxy start`); absent otherwise.
     pub url: Option<String>,
@@ -395,6 +398,7 @@ impl From<core::report::UpReport> for UpReport {
                     port: u32::from(s.port),
                     variable: s.variable,
                     moved_from: s.moved_from.map(u32::from),
+                    warning: s.warning,
                     url: s.url,
                 })
                 .collect(),

@@ -43,3 +43,22 @@ test('up writes the env file for the declared services, down takes it all back',
   assert.equal(await atlas.projectFile(o), null)
   execFileSync('git', ['status'], { cwd: main, stdio: 'ignore' })
 })
+
+test('a port that becomes a canonical port moves on the next up, with a warning; no worktree is allocated it after', async () => {
+  const main = gitRepo()
+  const b = await freeBlock(5)
+  const toml = (extra) => fs.writeFileSync(path.join(main, 'atlas-ports.toml'), `[services.web]\n${extra}[services.api]\n`)
+  toml('')
+  fs.mkdirSync(path.join(main, '.atlas', 'worktrees'), { recursive: true })
+  const registry = path.join(main, '.atlas', 'worktrees', 'ports.json')
+  fs.copyFileSync(registryWith({ web: [b, b], api: [b + 1, b + 4] }), registry)
+  const o = { cwd: main }
+  assert.deepEqual((await atlas.up(o)).services.map((s) => [s.service, s.port, s.warning]), [['web', b, undefined], ['api', b + 1, undefined]])
+  toml(`canonical = ${b + 1}\n`)
+  const api = (await atlas.up(o)).services.find((s) => s.service === 'api')
+  assert.equal(api.port, b + 2)
+  assert.equal(api.warning, `port ${b + 1} of worktree 'repo' (api) is now the canonical port of 'web', which no worktree is allocated; moved to ${b + 2} (restart a server still on ${b + 1})`)
+  assert.deepEqual(JSON.parse(fs.readFileSync(registry, 'utf8')).canonical_ports, { [b + 1]: 'web' })
+  assert.equal(atlas.ensurePortSync('api', 'another', null, o), b + 3, 'skipped although nobody holds it')
+  assert.equal(atlas.checkPortAvailableSync(b + 1, o), false)
+})
