@@ -45,9 +45,12 @@ pub fn start(this: &SelfCommand, cwd: &Path, registry: &Path, port: u16, proxy_t
         return Ok(StartOutcome::AlreadyRunning(r));
     }
     // Refused before the lock file is made, unless the holder may be a proxy another `start`
-    // is starting right now (decided under the lock below).
+    // is starting right now (decided under the lock below): one named as ours, or any holder
+    // once a `start` has made the lock file (a proxy that just bound its port has not recorded
+    // itself yet, and under the npm bin it is `node`, not `atlas-ports`).
     if let Err(e) = check_free(port, &registry)
         && !matches!(&e, Error::PortTaken { holder, .. } if holder.starts_with("another atlas-ports proxy"))
+        && !OsFs::lock_path(&state_path(&registry)).is_ok_and(|lock| lock.exists())
     {
         return Err(e);
     }
