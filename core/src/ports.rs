@@ -122,7 +122,7 @@ impl<'h> Ports<'h> {
     /// `services` are the ones the caller goes on to use: one that neither the registry nor the
     /// file gives a range is refused first (`ERR_UNKNOWN_SERVICE`), with nothing written.
     pub fn declare(&self, project: &crate::project::ProjectFile, services: &[&str]) -> Result<bool> {
-        if !project.declares_ranges() {
+        if !project.declares_registry_entries() {
             return Ok(false);
         }
         let snapshot = self.store.snapshot()?;
@@ -133,7 +133,7 @@ impl<'h> Ports<'h> {
                 snapshot.registry.range_of(service)?;
             }
         }
-        if !project.missing_ranges(&snapshot.registry)? {
+        if !project.missing_registry_entries(&snapshot.registry)? {
             self.read.replace(Some(snapshot));
             return Ok(false);
         }

@@ -368,7 +368,7 @@ impl ProjectFile {
     }
 
     /// Whether a service declares something the registry records: a range or a canonical port.
-    pub fn declares_ranges(&self) -> bool {
+    pub fn declares_registry_entries(&self) -> bool {
         self.services.iter().any(|s| s.range.is_some() || s.canonical.is_some())
     }
 
@@ -376,7 +376,7 @@ impl ProjectFile {
     /// range that differs from the registry's range of that service, or overlaps another
     /// service's, and a canonical port the registry keeps for another service, are refused
     /// naming both.
-    pub fn missing_ranges(&self, registry: &Registry) -> Result<bool> {
+    pub fn missing_registry_entries(&self, registry: &Registry) -> Result<bool> {
         let missing = self.check_declared(registry)?;
         Ok(!missing.is_empty() || self.unrecorded_canonical(registry).next().is_some())
     }
@@ -899,14 +899,14 @@ DATABASE_URL = "postgres://localhost:{port:database}/app"
         // The default registry's api range is 3000-3099: a canonical 3000 is taken out of it.
         let p = parse("[services.web]\ncanonical = 3000\n").unwrap();
         let mut reg = Registry::with_default_ranges("");
-        assert!(p.declares_ranges());
-        assert!(p.missing_ranges(&reg).unwrap());
+        assert!(p.declares_registry_entries());
+        assert!(p.missing_registry_entries(&reg).unwrap());
         assert!(p.declare(&mut reg).unwrap());
         assert_eq!(reg.canonical_for(3000), Some("web"));
         let status = crate::status::by_range(&reg, Vec::new());
         let api = status.ranges.iter().find(|r| r.service == "api").unwrap();
         assert_eq!((api.available.clone(), api.available_count), (vec![(3001, 3099)], 99), "status counts it out too");
-        assert!(!p.missing_ranges(&reg).unwrap());
+        assert!(!p.missing_registry_entries(&reg).unwrap());
         assert!(!p.declare(&mut reg).unwrap(), "a second time adds nothing");
         let api = crate::AllocateRequest::new("api", "w");
         assert_eq!(reg.allocate(&api, "", "", &mut |_| true).unwrap().port, 3001);

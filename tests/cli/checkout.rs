@@ -64,9 +64,7 @@ impl Fleet {
         if docs {
             toml.push_str(&format!("[services.docs]\nrange = \"{0}-{0}\"\n", start + 10));
         }
-        std::fs::write(repo.main.join("atlas-ports.toml"), toml).unwrap();
-        git(&repo.main, &["add", "atlas-ports.toml"]);
-        git(&repo.main, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ports"]);
+        commit_project(&repo, &toml);
         // The registry's own web range is the declared one (api's is where 3000 is).
         repo.write_registry(&[("web", start, start + 9), ("api", 3000, 3099)]);
         let a = repo.add_worktree("a");
@@ -92,6 +90,13 @@ impl Fleet {
     fn checkouts_file(&self) -> PathBuf {
         self.repo.main.join(".atlas/worktrees/checkouts.json")
     }
+}
+
+/// Writes atlas-ports.toml in the main worktree and commits it, so linked worktrees get it.
+fn commit_project(repo: &Repo, toml: &str) {
+    std::fs::write(repo.main.join("atlas-ports.toml"), toml).unwrap();
+    git(&repo.main, &["add", "atlas-ports.toml"]);
+    git(&repo.main, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ports"]);
 }
 
 fn git(cwd: &Path, args: &[&str]) {
@@ -335,13 +340,7 @@ fn refusals_name_the_problem() {
 fn a_canonical_port_inside_a_range_is_taken_out_of_it_and_its_holder_moves() {
     let s = free_block(7);
     let repo = Repo::new();
-    std::fs::write(
-        repo.main.join("atlas-ports.toml"),
-        format!("[proxy]\nport = {}\n[services.web]\n[services.api]\n", s + 6),
-    )
-    .unwrap();
-    git(&repo.main, &["add", "atlas-ports.toml"]);
-    git(&repo.main, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ports"]);
+    commit_project(&repo, &format!("[proxy]\nport = {}\n[services.web]\n[services.api]\n", s + 6));
     repo.write_registry(&[("web", s, s + 1), ("api", s + 2, s + 5)]);
     let a = repo.add_worktree("a");
     let b = repo.add_worktree("b");

@@ -100,13 +100,8 @@ impl Registry {
         })
     }
 
-    /// Every port any allocation holds, whatever its service: a port held by a stray entry is
-    /// still never handed out twice.
-    pub fn allocated_ports(&self) -> PortSet {
-        self.allocations.iter().map(|a| a.port).collect()
-    }
-
-    /// The ports no allocation may take: every allocated port and every canonical port.
+    /// The ports no allocation may take: every port any allocation holds, whatever its service
+    /// (a port held by a stray entry is still never handed out twice), and every canonical port.
     pub(crate) fn unavailable_ports(&self) -> PortSet {
         self.allocations.iter().map(|a| a.port).chain(self.canonical_ports().map(|(p, _)| p)).collect()
     }
